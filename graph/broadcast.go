@@ -1,0 +1,133 @@
+package graph
+
+import (
+	"gorgonia.org/tensor"
+)
+
+// broadcastShape returns the numpy-style broadcast of shapes a and b: shapes
+// are aligned at their last axis, and an axis of size 1 stretches to match.
+func broadcastShape(a, b tensor.Shape) (tensor.Shape, bool) {
+	n := max(len(a), len(b))
+	out := make(tensor.Shape, n)
+	for i := 0; i < n; i++ {
+		da, db := dimFromEnd(a, n-1-i), dimFromEnd(b, n-1-i)
+		switch {
+		case da == db:
+			out[i] = da
+		case da == 1:
+			out[i] = db
+		case db == 1:
+			out[i] = da
+		default:
+			return nil, false
+		}
+	}
+	return out, true
+}
+
+// dimFromEnd returns s's axis k places from its last one, treating missing
+// leading axes as 1.
+func dimFromEnd(s tensor.Shape, k int) int {
+	i := len(s) - 1 - k
+	if i < 0 {
+		return 1
+	}
+	return s[i]
+}
+
+// layout describes how a small tensor broadcasts into a big one. The big
+// tensor is viewed as rows of its last axis; rowOff[r] is where row r starts
+// in the small tensor and step (0 or 1) how the small index moves along the
+// last axis. One layout serves the broadcast, its adjoint (sum back to the
+// small shape) and every broadcasting binary op.
+type layout struct {
+	inner  int   // length of the big tensor's last axis
+	step   int   // 1 if the small tensor runs along the last axis, else 0
+	rowOff []int // per row of the big tensor, the small tensor's offset
+	same   bool  // the shapes are equal: index i maps to i
+}
+
+func newLayout(big, small tensor.Shape) *layout {
+	if big.Eq(small) || (big.TotalSize() == small.TotalSize() && len(big) == 0) {
+		return &layout{same: true}
+	}
+	n := len(big)
+	if n == 0 {
+		return &layout{same: true}
+	}
+	// strides of small aligned to big's axes; 0 on broadcast axes
+	sstr := make([]int, n)
+	acc := 1
+	for k := 0; k < n; k++ { // k counts axes from the end
+		i := n - 1 - k
+		d := dimFromEnd(small, k)
+		if d == 1 {
+			sstr[i] = 0
+		} else {
+			sstr[i] = acc
+		}
+		acc *= d
+	}
+	l := &layout{inner: big[n-1], step: sstr[n-1]}
+	rows := big.TotalSize() / max(l.inner, 1)
+	l.rowOff = make([]int, rows)
+	idx := make([]int, n-1)
+	for r := 0; r < rows; r++ {
+		off := 0
+		for i := 0; i < n-1; i++ {
+			off += idx[i] * sstr[i]
+		}
+		l.rowOff[r] = off
+		for i := n - 2; i >= 0; i-- { // odometer over the leading axes
+			idx[i]++
+			if idx[i] < big[i] {
+				break
+			}
+			idx[i] = 0
+		}
+	}
+	return l
+}
+
+// expand writes small broadcast to big's shape into out.
+func expand[T Float](l *layout, out, small []T) {
+	if l.same {
+		copy(out, small)
+		return
+	}
+	for r, off := range l.rowOff {
+		row := out[r*l.inner : (r+1)*l.inner]
+		if l.step == 0 {
+			v := small[off]
+			for j := range row {
+				row[j] = v
+			}
+		} else {
+			copy(row, small[off:off+l.inner])
+		}
+	}
+}
+
+// reduce sums big into small (the adjoint of expand). out is overwritten.
+func reduce[T Float](l *layout, out, big []T) {
+	if l.same {
+		copy(out, big)
+		return
+	}
+	clear(out)
+	for r, off := range l.rowOff {
+		row := big[r*l.inner : (r+1)*l.inner]
+		if l.step == 0 {
+			var s T
+			for _, v := range row {
+				s += v
+			}
+			out[off] += s
+		} else {
+			dst := out[off : off+l.inner]
+			for j, v := range row {
+				dst[j] += v
+			}
+		}
+	}
+}
