@@ -54,7 +54,7 @@ func TestHigherOrderCube(t *testing.T) {
 	}
 }
 
-// TestTanhSecondDerivative checks tanh'' = −2 tanh (1 − tanh²), which
+// TestTanhSecondDerivative checks tanh” = −2 tanh (1 − tanh²), which
 // Gorgonia's Grad returns as tanh'.
 func TestTanhSecondDerivative(t *testing.T) {
 	g := G.NewGraph()

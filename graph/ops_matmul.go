@@ -3,10 +3,10 @@ package graph
 import (
 	"fmt"
 
-	G "gorgonia.org/gorgonia"
-	"gorgonia.org/tensor"
 	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // matMulOp is the matrix product op(A)·op(B), where op transposes its

@@ -28,8 +28,8 @@ type Runner struct {
 
 type runStep struct {
 	node *G.Node
-	op   op       // a metagon op: writes into out
-	gop  G.Op     // any other Gorgonia op: Do, then copy into out
+	op   op   // a metagon op: writes into out
+	gop  G.Op // any other Gorgonia op: Do, then copy into out
 	out  *tensor.Dense
 	in   []*tensor.Dense
 }
