@@ -93,12 +93,16 @@ func binKernel[T Float](kind binKind, la, lb *layout, out, a, b []T) {
 	rows := len(out) / max(inner, 1)
 	for r := 0; r < rows; r++ {
 		o := out[r*inner : (r+1)*inner]
-		ar, sa := a[r*inner:], 1
-		if !la.same {
+		var ar, br []T
+		sa, sb := 1, 1
+		if la.same {
+			ar = a[r*inner:]
+		} else {
 			ar, sa = a[la.rowOff[r]:], la.step
 		}
-		br, sb := b[r*inner:], 1
-		if !lb.same {
+		if lb.same {
+			br = b[r*inner:]
+		} else {
 			br, sb = b[lb.rowOff[r]:], lb.step
 		}
 		binRow(kind, o, ar, sa, br, sb)
