@@ -1,0 +1,46 @@
+// Command train trains a registered model on MNIST by backpropagation.
+//
+//	go run ./cmd/train -model seed -epochs 1          # 784-30-10 sigmoid, SGD η=3
+//	go run ./cmd/train -model mlp -epochs 3           # 784-100-10 ReLU, Adam 1e-3
+//	go run ./cmd/train -model conv4 -epochs 2 -checkpoint conv4.ckpt
+//	go run ./cmd/train -model conv4 -eval -checkpoint conv4.ckpt
+//
+// MNIST is read from -data, else $MNIST_DIR, else $METAGON_DATA/mnist
+// (scripts/download_mnist.sh fetches it).
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/sirupsen/logrus"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, log); err != nil {
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "train:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is the whole command, separated from main so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	return train(ctx, cfg, stdout, stderr, log)
+}

@@ -1,0 +1,84 @@
+// Package progress draws a one-line progress bar for long loops in the
+// command-line tools: on a terminal it redraws in place at most ten times a
+// second; elsewhere (logs, CI) it prints a plain line every tenth of the
+// work.
+package progress
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"time"
+)
+
+// Bar reports the progress of Total units of work.
+type Bar struct {
+	Label string
+	Total int
+	Out   io.Writer
+
+	start    time.Time
+	last     time.Time
+	lastTick int
+	tty      bool
+}
+
+// New returns a bar writing to out (usually os.Stderr).
+func New(out io.Writer, label string, total int) *Bar {
+	b := &Bar{Label: label, Total: total, Out: out, start: time.Now(), lastTick: -1}
+	if f, ok := out.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			b.tty = true
+		}
+	}
+	return b
+}
+
+// Update reports that done units are finished; extra is appended to the
+// line (e.g. "loss 0.231").
+func (b *Bar) Update(done int, extra string) {
+	now := time.Now()
+	elapsed := now.Sub(b.start).Seconds()
+	rate := 0.0
+	if elapsed > 0 {
+		rate = float64(done) / elapsed
+	}
+	if b.tty {
+		if now.Sub(b.last) < 100*time.Millisecond && done < b.Total {
+			return
+		}
+		b.last = now
+		const width = 24
+		filled := 0
+		if b.Total > 0 {
+			filled = width * done / b.Total
+		}
+		bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
+		fmt.Fprintf(b.Out, "\r%s [%s] %d/%d %s %.0f/s %s\x1b[K", b.Label, bar, done, b.Total, extra, rate, eta(done, b.Total, rate))
+		return
+	}
+	tick := 0
+	if b.Total > 0 {
+		tick = 10 * done / b.Total
+	}
+	if tick != b.lastTick {
+		b.lastTick = tick
+		fmt.Fprintf(b.Out, "%s %d/%d %s %.0f/s %s\n", b.Label, done, b.Total, extra, rate, eta(done, b.Total, rate))
+	}
+}
+
+// Done ends the bar's line.
+func (b *Bar) Done() {
+	if b.tty {
+		fmt.Fprintln(b.Out)
+	}
+}
+
+func eta(done, total int, rate float64) string {
+	if rate <= 0 || done >= total {
+		return ""
+	}
+	left := time.Duration(float64(total-done) / rate * float64(time.Second))
+	return "eta " + left.Round(time.Second).String()
+}

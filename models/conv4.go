@@ -1,0 +1,138 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/graph"
+	G "gorgonia.org/gorgonia"
+)
+
+// Conv4 is the four-block convolutional network of the few-shot literature
+// (Vinyals et al. 2016; Finn et al. 2017; Snell et al. 2017): each block is
+// a 3×3 convolution (padding 1), batch norm with batch statistics, ReLU and
+// 2×2 max-pool. With Classes > 0 a linear head maps the flattened features
+// to logits; with Classes = 0 the flattened features are the output (the
+// embedding of Prototypical Networks).
+//
+// Parameters: conv1.w (F, C, 3, 3), bn1.scale (F), bn1.shift (F), ... for
+// four blocks, then fc.w and fc.b when there is a head.
+type Conv4 struct {
+	// InChannels, Height and Width give one example's shape.
+	InChannels, Height, Width int
+	// Filters is the number of filters per block. If zero, a default of 64
+	// is used.
+	Filters int
+	// Classes is the width of the linear head; 0 for no head.
+	Classes int
+	// ModelName overrides Name.
+	ModelName string
+}
+
+func (m *Conv4) filters() int {
+	if m.Filters == 0 {
+		return 64
+	}
+	return m.Filters
+}
+
+// featureShape returns the spatial size after the four blocks.
+func (m *Conv4) featureShape() (h, w int) {
+	h, w = m.Height, m.Width
+	for i := 0; i < 4; i++ {
+		h, w = h/2, w/2
+	}
+	return h, w
+}
+
+// Name returns ModelName or a name built from the configuration.
+func (m *Conv4) Name() string {
+	if m.ModelName != "" {
+		return m.ModelName
+	}
+	return fmt.Sprintf("conv4-%dx%dx%d-f%d-c%d", m.InChannels, m.Height, m.Width, m.filters(), m.Classes)
+}
+
+// Init adds the four blocks' parameters (He-uniform convolutions, unit
+// scale, zero shift) and the head (Glorot-uniform, zero bias) to p.
+func (m *Conv4) Init(p *graph.Params, seed uint64) error {
+	h, w := m.featureShape()
+	if h < 1 || w < 1 {
+		return fmt.Errorf("init %s: input %dx%d is too small for four 2×2 poolings", m.Name(), m.Height, m.Width)
+	}
+	f, c := m.filters(), m.InChannels
+	add := func(name string, shape []int, init graph.Initializer) error {
+		if _, err := p.Add(name, shape, init); err != nil {
+			return fmt.Errorf("init %s: %w", m.Name(), err)
+		}
+		return nil
+	}
+	for i := 1; i <= 4; i++ {
+		wn := fmt.Sprintf("conv%d.w", i)
+		if err := add(wn, []int{f, c, 3, 3}, graph.HeUniform{Seed: graph.InitSeed(seed, wn)}); err != nil {
+			return err
+		}
+		if err := add(fmt.Sprintf("bn%d.scale", i), []int{f}, graph.Constant{Value: 1}); err != nil {
+			return err
+		}
+		if err := add(fmt.Sprintf("bn%d.shift", i), []int{f}, graph.Zeros{}); err != nil {
+			return err
+		}
+		c = f
+	}
+	if m.Classes > 0 {
+		if err := add("fc.w", []int{f * h * w, m.Classes}, graph.GlorotUniform{Seed: graph.InitSeed(seed, "fc.w")}); err != nil {
+			return err
+		}
+		if err := add("fc.b", []int{m.Classes}, graph.Zeros{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Forward returns logits (N, Classes), or embeddings (N, F·h·w) without a
+// head, for x of shape (N, C, H, W) or (N, C·H·W).
+func (m *Conv4) Forward(wt graph.Weights, x *G.Node) *G.Node {
+	s := x.Shape()
+	per := m.InChannels * m.Height * m.Width
+	switch {
+	case len(s) == 2 && s[1] == per:
+		x = graph.Reshape(x, s[0], m.InChannels, m.Height, m.Width)
+	case len(s) == 4 && s[1] == m.InChannels && s[2] == m.Height && s[3] == m.Width:
+	default:
+		panic(&graph.ShapeError{Msg: fmt.Sprintf("%s: input shape %v, want (N, %d, %d, %d) or (N, %d)",
+			m.Name(), s, m.InChannels, m.Height, m.Width, per)})
+	}
+	h := x
+	for i := 1; i <= 4; i++ {
+		h = graph.Conv2d(h, wt.MustGet(fmt.Sprintf("conv%d.w", i)), 1)
+		h = graph.BatchNorm(h, wt.MustGet(fmt.Sprintf("bn%d.scale", i)), wt.MustGet(fmt.Sprintf("bn%d.shift", i)), 0)
+		h = graph.MaxPool2(graph.ReLU(h))
+	}
+	n := h.Shape()[0]
+	h = graph.Reshape(h, n, size(h.Shape())/n)
+	if m.Classes > 0 {
+		h = Linear(h, wt.MustGet("fc.w"), wt.MustGet("fc.b"))
+	}
+	return h
+}
+
+// InputShape returns [C H W].
+func (m *Conv4) InputShape() []int { return []int{m.InChannels, m.Height, m.Width} }
+
+// OutputSize returns Classes, or the embedding width without a head.
+func (m *Conv4) OutputSize() int {
+	if m.Classes > 0 {
+		return m.Classes
+	}
+	h, w := m.featureShape()
+	return m.filters() * h * w
+}
+
+func size(s []int) int {
+	n := 1
+	for _, d := range s {
+		n *= d
+	}
+	return n
+}

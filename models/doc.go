@@ -1,0 +1,18 @@
+// Package models holds functional networks built on package graph.
+//
+// A model is a function of (weights, input): Init adds its parameters to a
+// parameter set, and Forward builds the output from any Weights with the
+// same names. The weights may be the trainable leaves themselves or any
+// expression of them, which is what MAML needs: the same Forward runs on the
+// adapted weights θ − α∇L(θ) inside the meta-gradient graph.
+//
+//	g := gorgonia.NewGraph()
+//	m, _ := models.New("mlp")                 // 784-100-10 ReLU
+//	p := graph.NewParams(g, tensor.Float64)
+//	_ = m.Init(p, 1)                          // seeded
+//	x := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(32, 784), gorgonia.WithName("x"))
+//	logits := m.Forward(p.Weights(), x)       // (32, 10)
+//
+// Models are looked up by name (New, Names) so that the command-line tools
+// can offer every registered model.
+package models

@@ -1,0 +1,137 @@
+package models
+
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/graph"
+	G "gorgonia.org/gorgonia"
+)
+
+// Activation is an elementwise nonlinearity.
+type Activation string
+
+// The activations an MLP can use.
+const (
+	ReLUActivation    Activation = "relu"
+	SigmoidActivation Activation = "sigmoid"
+	TanhActivation    Activation = "tanh"
+	NoActivation      Activation = ""
+)
+
+// Apply returns act(x).
+func (a Activation) Apply(x *G.Node) *G.Node {
+	switch a {
+	case ReLUActivation:
+		return graph.ReLU(x)
+	case SigmoidActivation:
+		return graph.Sigmoid(x)
+	case TanhActivation:
+		return graph.Tanh(x)
+	case NoActivation:
+		return x
+	}
+	panic(&graph.ShapeError{Msg: fmt.Sprintf("unknown activation %q", string(a))})
+}
+
+// MLP is a fully connected network: layer i computes act(x·Wᵢ + bᵢ) with Wᵢ
+// of shape (Sizes[i], Sizes[i+1]). Parameters are named w1, b1, w2, b2, ...
+type MLP struct {
+	// Sizes lists the layer widths, input first.
+	Sizes []int
+	// Hidden is the activation after every layer but the last.
+	Hidden Activation
+	// Output is the activation after the last layer. If empty, the last
+	// layer is linear (logits or regression outputs).
+	Output Activation
+	// WeightInit and BiasInit choose initializers for each layer from the
+	// layer's seed. If nil, weights are Glorot-uniform for sigmoid/tanh
+	// networks and He-uniform for ReLU ones, and biases are zero.
+	WeightInit, BiasInit func(seed uint64) graph.Initializer
+	// ModelName overrides Name. If empty, the name is "mlp-" and the sizes.
+	ModelName string
+}
+
+// SeedNetwork is the classic 784-30-10 sigmoid network (Nielsen, "Neural
+// Networks and Deep Learning", ch. 1): sigmoid hidden and output layers and
+// weights and biases drawn from N(0, 1). Train it with the quadratic cost.
+func SeedNetwork() *MLP {
+	normal := func(seed uint64) graph.Initializer { return graph.Normal{Std: 1, Seed: seed} }
+	return &MLP{Sizes: []int{784, 30, 10}, Hidden: SigmoidActivation, Output: SigmoidActivation,
+		WeightInit: normal, BiasInit: normal, ModelName: "seed-784-30-10"}
+}
+
+// Name returns ModelName or "mlp-" followed by the sizes.
+func (m *MLP) Name() string {
+	if m.ModelName != "" {
+		return m.ModelName
+	}
+	s := "mlp"
+	for _, n := range m.Sizes {
+		s += fmt.Sprintf("-%d", n)
+	}
+	return s + "-" + string(m.Hidden)
+}
+
+// Init adds w1, b1, ... to p.
+func (m *MLP) Init(p *graph.Params, seed uint64) error {
+	if len(m.Sizes) < 2 {
+		return fmt.Errorf("init %s: need at least two sizes, got %v", m.Name(), m.Sizes)
+	}
+	for i := 0; i+1 < len(m.Sizes); i++ {
+		wn, bn := fmt.Sprintf("w%d", i+1), fmt.Sprintf("b%d", i+1)
+		if _, err := p.Add(wn, []int{m.Sizes[i], m.Sizes[i+1]}, m.weightInit(graph.InitSeed(seed, wn))); err != nil {
+			return fmt.Errorf("init %s: %w", m.Name(), err)
+		}
+		if _, err := p.Add(bn, []int{m.Sizes[i+1]}, m.biasInit(graph.InitSeed(seed, bn))); err != nil {
+			return fmt.Errorf("init %s: %w", m.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (m *MLP) weightInit(seed uint64) graph.Initializer {
+	switch {
+	case m.WeightInit != nil:
+		return m.WeightInit(seed)
+	case m.Hidden == ReLUActivation:
+		return graph.HeUniform{Seed: seed}
+	default:
+		return graph.GlorotUniform{Seed: seed}
+	}
+}
+
+func (m *MLP) biasInit(seed uint64) graph.Initializer {
+	if m.BiasInit != nil {
+		return m.BiasInit(seed)
+	}
+	return graph.Zeros{}
+}
+
+// Forward returns the network's output for x of shape (N, Sizes[0]).
+func (m *MLP) Forward(w graph.Weights, x *G.Node) *G.Node {
+	if s := x.Shape(); len(s) != 2 || s[1] != m.Sizes[0] {
+		panic(&graph.ShapeError{Msg: fmt.Sprintf("%s: input shape %v, want (N, %d)", m.Name(), s, m.Sizes[0])})
+	}
+	h := x
+	last := len(m.Sizes) - 2
+	for i := 0; i <= last; i++ {
+		h = Linear(h, w.MustGet(fmt.Sprintf("w%d", i+1)), w.MustGet(fmt.Sprintf("b%d", i+1)))
+		if i < last {
+			h = m.Hidden.Apply(h)
+		} else {
+			h = m.Output.Apply(h)
+		}
+	}
+	return h
+}
+
+// InputShape returns [Sizes[0]].
+func (m *MLP) InputShape() []int { return []int{m.Sizes[0]} }
+
+// OutputSize returns the last size.
+func (m *MLP) OutputSize() int { return m.Sizes[len(m.Sizes)-1] }
+
+// Linear returns x·w + b for x (N, in), w (in, out) and b (out).
+func Linear(x, w, b *G.Node) *G.Node {
+	return graph.Add(graph.MatMul(x, w), b)
+}

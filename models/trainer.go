@@ -1,0 +1,199 @@
+package models
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/metagon/metagon/graph"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Loss names a supervised loss.
+type Loss string
+
+// The supervised losses.
+const (
+	// CrossEntropyLoss is softmax cross-entropy of logits against labels.
+	CrossEntropyLoss Loss = "xent"
+	// QuadraticLoss is ½‖output − onehot(label)‖² averaged over the batch
+	// (the seed network's cost).
+	QuadraticLoss Loss = "quadratic"
+	// MSELoss is the mean squared error against one-hot labels.
+	MSELoss Loss = "mse"
+)
+
+// TrainerOptions configures a Trainer.
+type TrainerOptions struct {
+	// Loss is the training loss. If empty, a default of CrossEntropyLoss is
+	// used.
+	Loss Loss
+	// Dtype is the element type of the graph. If zero, a default of
+	// tensor.Float64 is used.
+	Dtype tensor.Dtype
+	// Seed initialises the parameters.
+	Seed uint64
+}
+
+// Trainer trains a classifier by backpropagation: one graph holds the
+// parameters, and for each batch size it meets it compiles a step graph
+// (loss and gradients) and an evaluation graph (logits) once.
+type Trainer struct {
+	Model  Model
+	Params *graph.Params
+	Opt    graph.Optimizer
+	Loss   Loss
+	// Steps counts the optimizer steps taken.
+	Steps int64
+
+	graph *G.ExprGraph
+	train map[int]*trainGraph
+	eval  map[int]*evalGraph
+}
+
+type trainGraph struct {
+	x, y, loss *G.Node
+	grads      []*G.Node
+	run        *graph.Runner
+	gradVals   []*tensor.Dense
+}
+
+type evalGraph struct {
+	x, out *G.Node
+	run    *graph.Runner
+}
+
+// NewTrainer initialises m's parameters in a new graph and returns a trainer
+// that updates them with opt.
+func NewTrainer(m Model, opt graph.Optimizer, o TrainerOptions) (*Trainer, error) {
+	if o.Loss == "" {
+		o.Loss = CrossEntropyLoss
+	}
+	if o.Dtype == (tensor.Dtype{}) {
+		o.Dtype = tensor.Float64
+	}
+	switch o.Loss {
+	case CrossEntropyLoss, QuadraticLoss, MSELoss:
+	default:
+		return nil, fmt.Errorf("unknown loss %q (have xent, quadratic, mse)", o.Loss)
+	}
+	g := G.NewGraph()
+	p := graph.NewParams(g, o.Dtype)
+	if err := m.Init(p, o.Seed); err != nil {
+		return nil, err
+	}
+	return &Trainer{Model: m, Params: p, Opt: opt, Loss: o.Loss, graph: g,
+		train: map[int]*trainGraph{}, eval: map[int]*evalGraph{}}, nil
+}
+
+func (t *Trainer) inputShape(n int) []int { return append([]int{n}, size(t.Model.InputShape())) }
+
+func (t *Trainer) trainGraph(n int) (*trainGraph, error) {
+	if tg, ok := t.train[n]; ok {
+		return tg, nil
+	}
+	tg := &trainGraph{}
+	dt := t.Params.Dtype
+	classes := t.Model.OutputSize()
+	err := graph.Build(func() {
+		tg.x = G.NewTensor(t.graph, dt, 2, G.WithShape(t.inputShape(n)...), G.WithName(fmt.Sprintf("train.x.%d", n)))
+		out := t.Model.Forward(t.Params.Weights(), tg.x)
+		switch t.Loss {
+		case CrossEntropyLoss:
+			tg.y = G.NewTensor(t.graph, dt, 1, G.WithShape(n), G.WithName(fmt.Sprintf("train.labels.%d", n)))
+			tg.loss = graph.CrossEntropy(out, tg.y)
+		case QuadraticLoss, MSELoss:
+			tg.y = G.NewTensor(t.graph, dt, 2, G.WithShape(n, classes), G.WithName(fmt.Sprintf("train.onehot.%d", n)))
+			if t.Loss == QuadraticLoss {
+				tg.loss = graph.QuadraticCost(out, tg.y)
+			} else {
+				tg.loss = graph.MSE(out, tg.y)
+			}
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("build %s training graph: %w", t.Model.Name(), err)
+	}
+	if tg.grads, err = graph.Grad(tg.loss, t.Params.Nodes()...); err != nil {
+		return nil, err
+	}
+	if tg.run, err = graph.NewRunner(append([]*G.Node{tg.loss}, tg.grads...)...); err != nil {
+		return nil, err
+	}
+	for _, g := range tg.grads {
+		tg.gradVals = append(tg.gradVals, tg.run.Value(g))
+	}
+	t.train[n] = tg
+	return tg, nil
+}
+
+// Step takes one optimizer step on a batch. x holds the examples row by row
+// (n × input size), labels the class indices. The loss is checked before
+// the update: a NaN or infinite loss returns an error and leaves the
+// parameters as they were.
+func (t *Trainer) Step(x []float64, labels []float64) (float64, error) {
+	n := len(labels)
+	tg, err := t.trainGraph(n)
+	if err != nil {
+		return 0, err
+	}
+	if err := tg.run.Feed(tg.x, x); err != nil {
+		return 0, err
+	}
+	if t.Loss == CrossEntropyLoss {
+		err = tg.run.Feed(tg.y, labels)
+	} else {
+		err = tg.run.Feed(tg.y, oneHot(labels, t.Model.OutputSize()))
+	}
+	if err != nil {
+		return 0, err
+	}
+	if err := tg.run.Run(); err != nil {
+		return 0, err
+	}
+	loss := tg.run.Scalar(tg.loss)
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return loss, fmt.Errorf("loss is %v at step %d: the parameters were not updated (try a lower learning rate)", loss, t.Steps+1)
+	}
+	if err := t.Opt.Step(t.Params.Values(), tg.gradVals); err != nil {
+		return loss, err
+	}
+	t.Steps++
+	return loss, nil
+}
+
+func oneHot(labels []float64, classes int) []float64 {
+	out := make([]float64, len(labels)*classes)
+	for i, l := range labels {
+		if c := int(l); c >= 0 && c < classes {
+			out[i*classes+c] = 1
+		}
+	}
+	return out
+}
+
+// Predict returns the model's outputs (n × OutputSize) for a batch.
+func (t *Trainer) Predict(x []float64, n int) ([]float64, error) {
+	eg, ok := t.eval[n]
+	if !ok {
+		eg = &evalGraph{}
+		err := graph.Build(func() {
+			eg.x = G.NewTensor(t.graph, t.Params.Dtype, 2, G.WithShape(t.inputShape(n)...), G.WithName(fmt.Sprintf("eval.x.%d", n)))
+			eg.out = t.Model.Forward(t.Params.Weights(), eg.x)
+		})
+		if err != nil {
+			return nil, fmt.Errorf("build %s evaluation graph: %w", t.Model.Name(), err)
+		}
+		if eg.run, err = graph.NewRunner(eg.out); err != nil {
+			return nil, err
+		}
+		t.eval[n] = eg
+	}
+	if err := eg.run.Feed(eg.x, x); err != nil {
+		return nil, err
+	}
+	if err := eg.run.Run(); err != nil {
+		return nil, err
+	}
+	return eg.run.Float64s(eg.out), nil
+}
