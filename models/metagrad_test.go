@@ -128,4 +128,3 @@ func TestMetaGradient(t *testing.T) {
 		})
 	}
 }
-
