@@ -125,8 +125,18 @@ func trans(t bool) blas.Transpose {
 	return blas.NoTrans
 }
 
+// smallGemm is the largest m·n·k for which gemm uses its own loops rather
+// than gonum's blocked, parallel Dgemm/Sgemm: below it gonum's setup and
+// goroutines cost more than the arithmetic (a 10×784·784×30 product, the
+// seed network's first layer, is 235k multiply-adds).
+const smallGemm = 1 << 20
+
 // gemm64 computes c = op(a)·op(b) for row-major matrices.
 func gemm64(tA, tB bool, m, n, k int, a, b, c []float64) {
+	if m*n*k <= smallGemm {
+		gemmSmall(tA, tB, m, n, k, a, b, c)
+		return
+	}
 	lda, ldb := k, n
 	if tA {
 		lda = m
@@ -139,6 +149,10 @@ func gemm64(tA, tB bool, m, n, k int, a, b, c []float64) {
 
 // gemm32 is gemm64 for float32.
 func gemm32(tA, tB bool, m, n, k int, a, b, c []float32) {
+	if m*n*k <= smallGemm {
+		gemmSmall(tA, tB, m, n, k, a, b, c)
+		return
+	}
 	lda, ldb := k, n
 	if tA {
 		lda = m
@@ -147,4 +161,105 @@ func gemm32(tA, tB bool, m, n, k int, a, b, c []float32) {
 		ldb = k
 	}
 	gemmImpl.Sgemm(trans(tA), trans(tB), m, n, k, 1, a, lda, b, ldb, 0, c, n)
+}
+
+// gemmSmall computes c = op(a)·op(b) (row-major, c is m×n) with plain loops
+// that suit small matrices:
+//
+//   - A·B and Aᵀ·B build each row of c as a sum of rows of b (c[i,:] =
+//     Σₚ a[i,p]·b[p,:]), so the inner loop is an axpy over contiguous
+//     memory and a zero a[i,p] (most pixels of an image, every inactive
+//     ReLU) skips a whole row, as reference BLAS does;
+//   - A·Bᵀ takes dot products of contiguous rows of a and b;
+//   - Aᵀ·Bᵀ, rare, is the transpose of B·A.
+func gemmSmall[T Float](tA, tB bool, m, n, k int, a, b, c []T) {
+	c = c[:m*n]
+	switch {
+	case !tB:
+		// a[i,p] is at i*k+p for A (m×k), at p*m+i for Aᵀ (A is k×m)
+		ai, ap := k, 1
+		if tA {
+			ai, ap = 1, m
+		}
+		for i := 0; i < m; i++ {
+			ci := c[i*n : (i+1)*n]
+			first := true
+			for p := 0; p < k; p++ {
+				s := a[i*ai+p*ap]
+				if s == 0 {
+					continue
+				}
+				bp := b[p*n : (p+1)*n]
+				if first {
+					scaleTo(ci, s, bp)
+					first = false
+				} else {
+					axpy(ci, s, bp)
+				}
+			}
+			if first {
+				clear(ci)
+			}
+		}
+	case !tA: // A·Bᵀ: c[i,j] = a[i,:]·b[j,:]
+		for i := 0; i < m; i++ {
+			ai := a[i*k : (i+1)*k]
+			ci := c[i*n : (i+1)*n]
+			for j := range ci {
+				ci[j] = dot(ai, b[j*k:(j+1)*k])
+			}
+		}
+	default: // Aᵀ·Bᵀ = (B·A)ᵀ: c[i,j] = Σₚ a[p,i]·b[j,p]
+		for i := 0; i < m; i++ {
+			ci := c[i*n : (i+1)*n]
+			for j := range ci {
+				bj := b[j*k : (j+1)*k]
+				var s T
+				for p, v := range bj {
+					s += a[p*m+i] * v
+				}
+				ci[j] = s
+			}
+		}
+	}
+}
+
+// axpy adds s·x to y.
+func axpy[T Float](y []T, s T, x []T) {
+	x = x[:len(y)]
+	j := 0
+	for ; j+4 <= len(y); j += 4 {
+		y[j] += s * x[j]
+		y[j+1] += s * x[j+1]
+		y[j+2] += s * x[j+2]
+		y[j+3] += s * x[j+3]
+	}
+	for ; j < len(y); j++ {
+		y[j] += s * x[j]
+	}
+}
+
+// scaleTo sets y to s·x.
+func scaleTo[T Float](y []T, s T, x []T) {
+	x = x[:len(y)]
+	for j, v := range x {
+		y[j] = s * v
+	}
+}
+
+// dot returns x·y, with four partial sums for instruction-level parallelism.
+func dot[T Float](x, y []T) T {
+	y = y[:len(x)]
+	var s0, s1, s2, s3 T
+	j := 0
+	for ; j+4 <= len(x); j += 4 {
+		s0 += x[j] * y[j]
+		s1 += x[j+1] * y[j+1]
+		s2 += x[j+2] * y[j+2]
+		s3 += x[j+3] * y[j+3]
+	}
+	for ; j < len(x); j++ {
+		s0 += x[j] * y[j]
+	}
+	return (s0 + s1) + (s2 + s3)
 }

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strings"
 
+	"gonum.org/v1/gonum/floats"
 	"gorgonia.org/tensor"
 )
 
@@ -124,12 +125,27 @@ func (o *SGD) Step(params, grads []*tensor.Dense) error {
 	if err := checkOptimStep("sgd", params, grads, nil); err != nil {
 		return err
 	}
-	lr := o.LR
-	for i := range params {
-		applyOptimUpdate(params[i], grads[i], func(_ int, _ float64, g float64) float64 { return lr * g })
+	for i, p := range params {
+		n := p.Shape().TotalSize()
+		switch p.Dtype() {
+		case tensor.Float64:
+			// w += (−LR)·g, with gonum's vectorised axpy; the same
+			// numbers as w − LR·g computed one element at a time
+			floats.AddScaled(p.Float64s()[:n], -o.LR, grads[i].Float64s()[:n])
+		case tensor.Float32:
+			sgdStep32(p.Float32s()[:n], grads[i].Float32s()[:n], o.LR)
+		}
 	}
 	o.steps++
 	return nil
+}
+
+// sgdStep32 is w ← w − lr·g computed in float64, as every optimizer does.
+func sgdStep32(w, g []float32, lr float64) {
+	g = g[:len(w)]
+	for j, v := range w {
+		w[j] = float32(float64(v) - lr*float64(g[j]))
+	}
 }
 
 // State implements Optimizer.
