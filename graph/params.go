@@ -118,3 +118,32 @@ func (p *Params) Count() int {
 type Initializer interface {
 	Fill(t *tensor.Dense)
 }
+
+// Mirror returns a parameter set in graph g whose leaves read the same
+// values as p's. Meta-learners build one graph per worker goroutine this
+// way: every worker sees each update of the shared values, and Runners only
+// read them.
+func (p *Params) Mirror(g *G.ExprGraph) *Params {
+	m := NewParams(g, p.Dtype)
+	for _, par := range p.List {
+		shape := par.Value.Shape()
+		n := G.NewTensor(g, p.Dtype, len(shape), G.WithShape(shape...), G.WithName(par.Name), G.WithValue(par.Value))
+		mp := &Param{Name: par.Name, Node: n, Value: par.Value}
+		m.List = append(m.List, mp)
+		m.byName[par.Name] = mp
+	}
+	return m
+}
+
+// AddValue adds a parameter holding an existing value (no copy).
+func (p *Params) AddValue(name string, val *tensor.Dense) (*G.Node, error) {
+	if _, dup := p.byName[name]; dup {
+		return nil, fmt.Errorf("add parameter %q: name already used", name)
+	}
+	shape := val.Shape()
+	n := G.NewTensor(p.Graph, p.Dtype, len(shape), G.WithShape(shape...), G.WithName(name), G.WithValue(val))
+	par := &Param{Name: name, Node: n, Value: val}
+	p.List = append(p.List, par)
+	p.byName[name] = par
+	return n, nil
+}

@@ -1,0 +1,168 @@
+package metalearn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/models"
+	"gorgonia.org/tensor"
+)
+
+// Reptile is the first-order meta-learner of Nichol, Achiam & Schulman ("On
+// First-Order Meta-Learning Algorithms", 2018). For each task it trains a
+// copy of the weights for k steps on the support set (SGD, or Adam with
+// InnerAdam) and then moves the meta-parameters toward the trained
+// weights: θ ← θ + ε · mean_t(θ̃_t − θ). The outer step size ε is annealed
+// linearly to zero over Iterations meta-steps.
+//
+// The move is handed to the outer optimizer as the "gradient" θ − mean θ̃,
+// so the default plain SGD with learning rate ε gives exactly the update
+// above, and Adam can be used instead.
+type Reptile struct {
+	*engine
+	opts ReptileOptions
+	iter int
+}
+
+// ReptileOptions configures Reptile. Options.InnerSteps is k (if zero, a
+// default of 5 is used) and Options.InnerLR the inner learning rate.
+type ReptileOptions struct {
+	Options
+	// OuterLR is the outer step size ε. If zero, a default of 0.1 is used.
+	OuterLR float64
+	// Iterations is the length of the linear annealing of ε to zero; if
+	// zero, ε stays constant.
+	Iterations int
+	// InnerAdam trains the inner loop with Adam (β₁ = 0, as Nichol et al.)
+	// instead of SGD.
+	InnerAdam bool
+}
+
+// NewReptile returns a Reptile learner for model m.
+func NewReptile(m models.Model, o ReptileOptions) (*Reptile, error) {
+	if o.InnerSteps == 0 {
+		o.InnerSteps = 5
+	}
+	if o.OuterLR == 0 {
+		o.OuterLR = 0.1
+	}
+	if o.Outer == nil {
+		o.Outer = graph.NewSGD(o.OuterLR)
+	}
+	e, err := newEngine("reptile", m, o.Options)
+	if err != nil {
+		return nil, err
+	}
+	return &Reptile{engine: e, opts: o}, nil
+}
+
+// SetIteration tells the annealing schedule how many meta-steps were
+// already taken (after resuming from a checkpoint).
+func (l *Reptile) SetIteration(i int) { l.iter = i }
+
+// outerLR is ε at the current iteration.
+func (l *Reptile) outerLR() float64 {
+	if l.opts.Iterations <= 0 {
+		return l.opts.OuterLR
+	}
+	frac := 1 - float64(l.iter)/float64(l.opts.Iterations)
+	return l.opts.OuterLR * math.Max(frac, 0)
+}
+
+// train runs k inner steps on t's support set from the meta-parameters,
+// leaving the trained weights in a.cur, and returns the query loss and
+// accuracy at the trained weights.
+func (l *Reptile) train(w *worker, t Task, steps int, record *Adaptation) (loss, acc float64, a *adaptGraph, err error) {
+	spec := l.engine.opts.Spec
+	in := spec.inputSize()
+	if a, err = w.adaptGraph(len(t.SupportX)/in, len(t.QueryX)/in); err != nil {
+		return 0, 0, nil, err
+	}
+	if err = a.start(l.engine, t); err != nil {
+		return 0, 0, nil, err
+	}
+	step := l.engine.innerStep
+	if l.opts.InnerAdam {
+		// β₁ ≈ 0 (a zero field would select the default 0.9)
+		adam := &graph.Adam{LR: l.engine.opts.InnerLR, Beta1: 1e-12, Beta2: 0.999}
+		step = func(cur, grads []*tensor.Dense, _ int) { _ = adam.Step(cur, grads) }
+	}
+	for s := 0; s <= steps; s++ {
+		if err = a.eval(); err != nil {
+			return 0, 0, nil, err
+		}
+		if record != nil {
+			out := append([]float64(nil), a.run.Float64s(a.qryOut)...)
+			record.Loss = append(record.Loss, a.run.Scalar(a.qryLoss))
+			record.Accuracy = append(record.Accuracy, spec.accuracy(out, t.QueryY))
+			record.Outputs = append(record.Outputs, out)
+		}
+		if s < steps {
+			step(a.curAdapt, a.gradVals, s)
+		}
+	}
+	return a.run.Scalar(a.qryLoss), spec.accuracy(a.run.Float64s(a.qryOut), t.QueryY), a, nil
+}
+
+// MetaStep trains on each task and moves θ toward the mean trained weights.
+func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
+	e := l.engine
+	if len(tasks) == 0 {
+		return Stats{}, fmt.Errorf("reptile: empty meta-batch")
+	}
+	for _, t := range tasks {
+		if err := e.opts.Spec.check(t); err != nil {
+			return Stats{}, fmt.Errorf("reptile: %w", err)
+		}
+	}
+	e.ensureSlots(len(tasks))
+	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
+	err := e.parallel(len(tasks), func(w *worker, i int) error {
+		loss, acc, a, err := l.train(w, tasks[i], e.opts.InnerSteps, nil)
+		if err != nil {
+			return err
+		}
+		losses[i], accs[i] = loss, acc
+		for j, name := range e.modelNames { // slot = θ − θ̃
+			theta := e.params.Get(name).Value
+			copyInto(e.slots[i][j], theta)
+			trained := make([]float64, len(e.slots[i][j]))
+			copyInto(trained, a.cur[j])
+			for k := range trained {
+				e.slots[i][j][k] -= trained[k]
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("reptile: %w", err)
+	}
+	st := Stats{Loss: mean(losses), Accuracy: mean(accs)}
+	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+		return st, fmt.Errorf("reptile: query loss is %v: the meta-parameters were not updated (try lower learning rates)", st.Loss)
+	}
+	e.averageSlots(len(tasks))
+	if s, ok := e.opts.Outer.(graph.LRSetter); ok && l.opts.Iterations > 0 {
+		s.SetLR(l.outerLR())
+	}
+	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
+		return st, fmt.Errorf("reptile: %w", err)
+	}
+	l.iter++
+	return st, nil
+}
+
+// Adapt runs the Reptile inner loop (the same optimizer as in training)
+// on each task and reports the query loss after every step.
+func (l *Reptile) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
+	res := make([]Adaptation, len(tasks))
+	err := l.engine.parallel(len(tasks), func(w *worker, i int) error {
+		_, _, _, err := l.train(w, tasks[i], steps, &res[i])
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reptile: adapt: %w", err)
+	}
+	return res, nil
+}
