@@ -60,6 +60,14 @@ func SeedNetwork() *MLP {
 		WeightInit: normal, BiasInit: normal, ModelName: "seed-784-30-10"}
 }
 
+// SinusoidMLP is the regression network of Finn et al. (2017, §5.1):
+// 1-40-40-1 with ReLU, weights drawn from a normal truncated at two
+// standard deviations of 0.01, zero biases (the authors' initialisation).
+func SinusoidMLP() *MLP {
+	return &MLP{Sizes: []int{1, 40, 40, 1}, Hidden: ReLUActivation, ModelName: "sinusoid-mlp-1-40-40-1",
+		WeightInit: func(seed uint64) graph.Initializer { return graph.TruncatedNormal{Std: 0.01, Seed: seed} }}
+}
+
 // Name returns ModelName or "mlp-" followed by the sizes.
 func (m *MLP) Name() string {
 	if m.ModelName != "" {

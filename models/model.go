@@ -62,7 +62,5 @@ func init() {
 	Register("conv4", func() Model {
 		return &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10}
 	})
-	Register("sinusoid-mlp", func() Model {
-		return &MLP{Sizes: []int{1, 40, 40, 1}, Hidden: ReLUActivation}
-	})
+	Register("sinusoid-mlp", func() Model { return SinusoidMLP() })
 }
