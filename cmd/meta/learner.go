@@ -1,0 +1,82 @@
+package main
+
+import (
+	"fmt"
+	"strconv"
+
+	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/metalearn"
+	"github.com/metagon/metagon/models"
+	"gorgonia.org/tensor"
+)
+
+// newLearner builds the learner the flags ask for.
+func newLearner(c config) (metalearn.Learner, error) {
+	dt := tensor.Float64
+	if c.dtype == "float32" {
+		dt = tensor.Float32
+	}
+	o := metalearn.Options{
+		Spec:       metalearn.SinusoidSpec(c.shots, c.queries),
+		InnerSteps: c.innerSteps,
+		InnerLR:    c.innerLR,
+		Workers:    c.workers,
+		Dtype:      dt,
+		Seed:       c.seed,
+	}
+	m := models.SinusoidMLP()
+	switch c.algorithm {
+	case "maml":
+		o.Outer = graph.NewAdam(c.outerLR)
+		return metalearn.NewMAML(m, metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
+	case "metasgd":
+		o.Outer = graph.NewAdam(c.outerLR)
+		return metalearn.NewMetaSGD(m, metalearn.MetaSGDOptions{Options: o})
+	case "anil":
+		o.Outer = graph.NewAdam(c.outerLR)
+		return metalearn.NewANIL(m, []string{"w3", "b3"}, metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
+	case "reptile":
+		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations})
+	}
+	return nil, fmt.Errorf("unknown algorithm %q", c.algorithm)
+}
+
+// learnerKey names what a checkpoint holds: algorithm and model.
+func learnerKey(l metalearn.Learner) string { return l.Name() + "/" + l.Model().Name() }
+
+// saveCheckpoint writes the meta-parameters, the outer optimizer's state
+// and the iteration count.
+func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
+	ck := l.Params().Snapshot(learnerKey(l))
+	st := l.Optimizer().State()
+	ck.Optimizer = &st
+	ck.Meta["iteration"] = strconv.Itoa(iteration)
+	ck.Meta["seed"] = strconv.FormatUint(c.seed, 10)
+	ck.Meta["algorithm"] = l.Name()
+	ck.Meta["shots"] = strconv.Itoa(c.shots)
+	if err := graph.SaveCheckpoint(c.checkpoint, ck); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
+}
+
+// loadCheckpoint restores l from path and returns the iterations done.
+func loadCheckpoint(l metalearn.Learner, path string) (int, error) {
+	ck, err := graph.LoadCheckpoint(path)
+	if err != nil {
+		return 0, err
+	}
+	if err := l.Params().Restore(ck, learnerKey(l)); err != nil {
+		return 0, err
+	}
+	if ck.Optimizer != nil && ck.Optimizer.Kind == l.Optimizer().Name() {
+		if err := l.Optimizer().SetState(*ck.Optimizer); err != nil {
+			return 0, fmt.Errorf("restore optimizer from %s: %w", path, err)
+		}
+	}
+	it, _ := strconv.Atoi(ck.Meta["iteration"])
+	if r, ok := l.(*metalearn.Reptile); ok {
+		r.SetIteration(it)
+	}
+	return it, nil
+}

@@ -1,0 +1,49 @@
+// Command meta meta-trains and evaluates few-shot learners.
+//
+// With no flags it meta-trains second-order MAML on 10-shot sinusoid
+// regression (Finn et al. 2017, §5.1; no data needed) for about two minutes
+// on two cores, prints the evaluation table (query MSE after 0–10 inner
+// steps on 600 fresh tasks, mean ± 95% CI), and writes a learning curve,
+// the paper's Fig. 2 fits and a JSON file of the run's metrics to -out.
+//
+//	go run ./cmd/meta
+//	go run ./cmd/meta -algorithm reptile -iterations 20000
+//	go run ./cmd/meta -algorithm maml -iterations 70000 -checkpoint maml.ckpt
+//	go run ./cmd/meta -eval -checkpoint maml.ckpt
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+
+	"github.com/sirupsen/logrus"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	log := logrus.New()
+	log.SetOutput(os.Stderr)
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, log); err != nil {
+		if errors.Is(err, errUsage) {
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "meta:", err)
+		os.Exit(1)
+	}
+}
+
+var errUsage = errors.New("usage")
+
+// run is the whole command, separated from main so tests can call it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {
+	cfg, err := parseFlags(args, stderr)
+	if err != nil {
+		return err
+	}
+	return metaTrain(ctx, cfg, stdout, stderr, log)
+}

@@ -1,0 +1,135 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"time"
+
+	"github.com/metagon/metagon/internal/progress"
+	"github.com/metagon/metagon/internal/stats"
+	"github.com/metagon/metagon/metalearn"
+	"github.com/sirupsen/logrus"
+)
+
+// Task streams: training tasks, validation tasks and test tasks are
+// disjoint streams of the same seeded family.
+const (
+	trainStream = iota
+	validStream
+	testStream
+)
+
+func stream(c config, s uint64) uint64 { return c.seed*1000 + s }
+
+// curvePoint is one point of the learning curve.
+type curvePoint struct {
+	Iteration int     `json:"iteration"`
+	Loss      float64 `json:"train_query_loss"`
+	ValidPre  float64 `json:"valid_loss_0_steps,omitempty"`
+	ValidPost float64 `json:"valid_loss_1_step,omitempty"`
+}
+
+func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
+	l, err := newLearner(c)
+	if err != nil {
+		return err
+	}
+	start := 0
+	if c.resume || c.evalOnly {
+		if start, err = loadCheckpoint(l, c.checkpoint); err != nil {
+			return err
+		}
+		log.Infof("restored %s from %s (iteration %d)", learnerKey(l), c.checkpoint, start)
+	}
+	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name()}
+	if !c.evalOnly && start < c.iterations {
+		log.Infof("meta-training %s on %d-shot sinusoids: %d iterations, meta-batch %d, %d inner step(s) α=%g, outer lr %g, %s",
+			learnerKey(l), c.shots, c.iterations, c.metaBatch, c.innerSteps, c.innerLR, c.outerLR, c.dtype)
+		if err := loop(ctx, l, c, start, rep, stderr, log); err != nil {
+			return err
+		}
+	}
+	ev, err := metalearn.Evaluate(l, metalearn.SinusoidTasks(stream(c, testStream), 0, c.evalTasks, c.shots, c.queries), c.evalSteps)
+	if err != nil {
+		return err
+	}
+	rep.setEval(ev)
+	rows := []int{0, 1}
+	if c.evalSteps > 1 {
+		rows = append(rows, c.evalSteps)
+	}
+	fmt.Fprintf(stdout, "%s, %d-shot sinusoid, %d held-out tasks:\n%s", learnerKey(l), c.shots, c.evalTasks, ev.Table(rows...))
+	return rep.write(c, l, log)
+}
+
+// loop runs meta-iterations start..c.iterations, checkpointing as it goes.
+func loop(ctx context.Context, l metalearn.Learner, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
+	bar := progress.New(stderr, l.Name(), c.iterations)
+	window := stats.Running{}
+	began := time.Now()
+	valid := metalearn.SinusoidTasks(stream(c, validStream), 0, 100, c.shots, c.queries)
+	logEvery := max(c.iterations/200, 1)
+	for it := start; it < c.iterations; it++ {
+		if ctx.Err() != nil {
+			bar.Done()
+			return stop(l, c, it, "interrupted", nil, log)
+		}
+		tasks := metalearn.SinusoidTasks(stream(c, trainStream), uint64(it*c.metaBatch), c.metaBatch, c.shots, c.queries)
+		st, err := l.MetaStep(tasks)
+		if err != nil {
+			bar.Done()
+			return stop(l, c, it, "failed", err, log)
+		}
+		window.Add(st.Loss)
+		done := it + 1
+		bar.Update(done, fmt.Sprintf("meta-loss %.3f", window.Mean()))
+		if done%logEvery == 0 || done == c.iterations {
+			p := curvePoint{Iteration: done, Loss: window.Mean()}
+			if done%c.evalEvery == 0 || done == c.iterations {
+				ev, err := metalearn.Evaluate(l, valid, 1)
+				if err != nil {
+					return err
+				}
+				p.ValidPre, p.ValidPost = ev.Loss[0].Mean, ev.Loss[1].Mean
+				log.WithFields(logrus.Fields{"iteration": done, "train_loss": fmt.Sprintf("%.3f", p.Loss),
+					"valid_mse_0": fmt.Sprintf("%.3f", p.ValidPre), "valid_mse_1": fmt.Sprintf("%.3f", p.ValidPost)}).Debug("validation")
+			}
+			rep.Curve = append(rep.Curve, p)
+			window.Reset()
+		}
+		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == c.iterations) {
+			if err := saveCheckpoint(l, c, done); err != nil {
+				return err
+			}
+		}
+	}
+	bar.Done()
+	secs := time.Since(began).Seconds()
+	rep.TrainSeconds = secs
+	rep.Iterations = c.iterations
+	if n := c.iterations - start; n > 0 {
+		rep.MsPerIteration = 1000 * secs / float64(n)
+	}
+	log.Infof("meta-training done: %d iterations in %.1fs (%.2f ms/iteration)", c.iterations-start, secs, rep.MsPerIteration)
+	return nil
+}
+
+// stop ends training early: on an interrupt the state between two
+// iterations is saved; on a failure (a NaN meta-loss) the meta-parameters,
+// untouched by the failing step, are saved beside the checkpoint.
+func stop(l metalearn.Learner, c config, it int, why string, cause error, log *logrus.Logger) error {
+	if c.checkpoint != "" {
+		keep := c
+		if cause != nil {
+			keep.checkpoint += ".failed"
+		}
+		if err := saveCheckpoint(l, keep, it); err == nil {
+			log.Warnf("%s at iteration %d; saved the meta-parameters to %s", why, it+1, keep.checkpoint)
+		}
+	}
+	if cause != nil {
+		return fmt.Errorf("iteration %d: %w", it+1, cause)
+	}
+	return fmt.Errorf("%s at iteration %d", why, it+1)
+}
