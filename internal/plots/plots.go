@@ -1,0 +1,517 @@
+package plots
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+)
+
+// DPI is the resolution of the PNG files written by this package.
+const DPI = 150
+
+// Series is one curve: Y[i] against X[i]. Label names it in the legend; a
+// series with an empty label gets no legend entry.
+type Series struct {
+	Label string
+	X, Y  []float64
+}
+
+// CurveOptions sets the labels and scale of a LearningCurve plot.
+type CurveOptions struct {
+	// Title, XLabel and YLabel label the plot and its axes; empty ones are
+	// left out.
+	Title, XLabel, YLabel string
+	// LogY makes the y axis logarithmic; points with y ≤ 0 are then left
+	// out.
+	LogY bool
+	// LegendLeft and LegendBottom move the legend from the top right corner
+	// to the left and/or bottom.
+	LegendLeft, LegendBottom bool
+}
+
+// FitPanel is one panel of a SinusoidFits figure, in the style of Finn et
+// al. 2017, Fig. 2: the true function, the K support points the model
+// adapts on, and the model's predictions.
+type FitPanel struct {
+	// Title labels the panel, e.g. "MAML, K=5"; empty for none.
+	Title string
+	// X is a dense grid of inputs, e.g. 200 points on [−5, 5].
+	X []float64
+	// True holds the true function at X. It may be nil.
+	True []float64
+	// SupportX and SupportY are the support points, drawn as triangles.
+	SupportX, SupportY []float64
+	// Fits are the model's predictions, each drawn as a dashed line and
+	// named in the legend by its Label (e.g. "pre-update", "1 grad step",
+	// "10 grad steps"). A fit's Y is plotted against its own X, or against
+	// the panel's X if its X is nil.
+	Fits []Series
+}
+
+// Cell is one image of an Episode figure.
+type Cell struct {
+	// Pixels holds H rows of W values, row-major; 0 is white background
+	// and 1 black ink (values are clamped to [0, 1], NaN is white). A cell
+	// with no pixels and W = H = 0 is left blank (its caption and border
+	// are still drawn).
+	Pixels []float64
+	W, H   int
+	// Caption is written under the image; empty for none.
+	Caption string
+	// Border, if not nil, is drawn as a thick frame around the image, e.g.
+	// green for a correct prediction and red for a wrong one. Cells without
+	// one get a thin gray frame.
+	Border color.Color
+}
+
+// Colors commonly used for Cell.Border.
+var (
+	Green = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
+	Red   = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+)
+
+// palette is matplotlib's tab10, whose colors stay distinct in print.
+var palette = []color.Color{
+	color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}, // blue
+	color.RGBA{R: 0xff, G: 0x7f, B: 0x0e, A: 0xff}, // orange
+	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}, // green
+	color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}, // red
+	color.RGBA{R: 0x94, G: 0x67, B: 0xbd, A: 0xff}, // purple
+	color.RGBA{R: 0x8c, G: 0x56, B: 0x4b, A: 0xff}, // brown
+	color.RGBA{R: 0xe3, G: 0x77, B: 0xc2, A: 0xff}, // pink
+	color.RGBA{R: 0x7f, G: 0x7f, B: 0x7f, A: 0xff}, // gray
+	color.RGBA{R: 0xbc, G: 0xbd, B: 0x22, A: 0xff}, // olive
+	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}, // cyan
+}
+
+// dashes are the dash patterns of successive fits: dotted, dashed,
+// dash-dotted, long-dashed.
+var dashes = [][]vg.Length{
+	{vg.Points(1.5), vg.Points(2.5)},
+	{vg.Points(6), vg.Points(3)},
+	{vg.Points(6), vg.Points(2.5), vg.Points(1.5), vg.Points(2.5)},
+	{vg.Points(10), vg.Points(4)},
+}
+
+// LearningCurve writes to path a PNG (6×4 inches) of the series as lines,
+// in distinct colors, with a legend of their labels; series of at most 30
+// points also mark each point. NaN and infinite points (and, with o.LogY,
+// points with y ≤ 0) are left out, so a diverged run does not spoil the
+// plot. It fails if a series' X and Y differ in length.
+func LearningCurve(path string, o CurveOptions, series ...Series) error {
+	return render(path, 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) error {
+		p := plot.New()
+		p.Title.Text = o.Title
+		p.X.Label.Text = o.XLabel
+		p.Y.Label.Text = o.YLabel
+		p.Add(plotter.NewGrid())
+		p.Legend.Top = !o.LegendBottom
+		p.Legend.Left = o.LegendLeft
+		n := 0
+		for i, s := range series {
+			xys, err := points(s.X, s.Y, o.LogY)
+			if err != nil {
+				return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
+			}
+			if len(xys) == 0 {
+				continue
+			}
+			n += len(xys)
+			c := palette[i%len(palette)]
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
+			}
+			l.Color = c
+			l.Width = vg.Points(1.5)
+			thumbs := []plot.Thumbnailer{l}
+			p.Add(l)
+			if len(xys) <= 30 {
+				sc, err := plotter.NewScatter(xys)
+				if err != nil {
+					return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
+				}
+				sc.Color = c
+				sc.Shape = draw.CircleGlyph{}
+				sc.Radius = vg.Points(2.5)
+				p.Add(sc)
+				thumbs = append(thumbs, sc)
+			}
+			if s.Label != "" {
+				p.Legend.Add(s.Label, thumbs...)
+			}
+		}
+		if o.LogY && n > 0 {
+			p.Y.Scale = plot.LogScale{}
+			p.Y.Tick.Marker = logTicks{}
+			if p.Y.Min == p.Y.Max {
+				p.Y.Min /= 2
+				p.Y.Max *= 2
+			}
+		}
+		p.Draw(draw.Crop(dc, vg.Points(6), -vg.Points(10), vg.Points(4), -vg.Points(6)))
+		return nil
+	})
+}
+
+// SinusoidFits writes to path a PNG of the panels side by side (up to
+// three), or in a grid (four or more: 2×2, then 3 columns), each panel 4.5×3.5
+// inches and drawn as Finn et al. 2017, Fig. 2: the true function as a solid
+// red line, the support points as filled purple triangles, and the fits as dashed
+// lines in distinct colors, with a legend. NaN and infinite points are left
+// out. It fails if there are no panels or a panel's slices differ in length.
+func SinusoidFits(path string, panels []FitPanel) error {
+	if len(panels) == 0 {
+		return fmt.Errorf("plot %s: no panels", path)
+	}
+	cols := len(panels)
+	switch {
+	case cols == 4:
+		cols = 2
+	case cols > 4:
+		cols = 3
+	}
+	rows := (len(panels) + cols - 1) / cols
+	const panelW, panelH = 4.5 * vg.Inch, 3.5 * vg.Inch
+	return render(path, vg.Length(cols)*panelW, vg.Length(rows)*panelH, func(dc draw.Canvas) error {
+		grid := make([][]*plot.Plot, rows)
+		for r := range grid {
+			grid[r] = make([]*plot.Plot, cols)
+		}
+		for i, fp := range panels {
+			p, err := fitPlot(fp)
+			if err != nil {
+				return fmt.Errorf("panel %d (%q): %w", i, fp.Title, err)
+			}
+			grid[i/cols][i%cols] = p
+		}
+		t := draw.Tiles{
+			Rows: rows, Cols: cols,
+			PadX: vg.Points(12), PadY: vg.Points(12),
+			PadTop: vg.Points(6), PadBottom: vg.Points(6),
+			PadLeft: vg.Points(6), PadRight: vg.Points(10),
+		}
+		canvases := plot.Align(grid, t, dc)
+		for r := range grid {
+			for c, p := range grid[r] {
+				if p != nil {
+					p.Draw(canvases[r][c])
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// fitPlot builds one SinusoidFits panel.
+func fitPlot(fp FitPanel) (*plot.Plot, error) {
+	p := plot.New()
+	p.Title.Text = fp.Title
+	p.X.Label.Text = "x"
+	p.Y.Label.Text = "y"
+	p.Add(plotter.NewGrid())
+	p.Legend.Top = true
+	p.Legend.TextStyle.Font.Size = vg.Points(9)
+	p.Legend.ThumbnailWidth = vg.Points(24)
+	if fp.True != nil {
+		xys, err := points(fp.X, fp.True, false)
+		if err != nil {
+			return nil, fmt.Errorf("true function: %w", err)
+		}
+		if len(xys) > 0 {
+			l, err := plotter.NewLine(xys)
+			if err != nil {
+				return nil, fmt.Errorf("true function: %w", err)
+			}
+			l.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+			l.Width = vg.Points(2)
+			p.Add(l)
+			p.Legend.Add("ground truth", l)
+		}
+	}
+	for i, f := range fp.Fits {
+		x := f.X
+		if x == nil {
+			x = fp.X
+		}
+		xys, err := points(x, f.Y, false)
+		if err != nil {
+			return nil, fmt.Errorf("fit %d (%q): %w", i, f.Label, err)
+		}
+		if len(xys) == 0 {
+			continue
+		}
+		l, err := plotter.NewLine(xys)
+		if err != nil {
+			return nil, fmt.Errorf("fit %d (%q): %w", i, f.Label, err)
+		}
+		l.Color = fitColors[i%len(fitColors)]
+		l.Width = vg.Points(1.75)
+		l.Dashes = dashes[i%len(dashes)]
+		p.Add(l)
+		if f.Label != "" {
+			p.Legend.Add(f.Label, l)
+		}
+	}
+	xys, err := points(fp.SupportX, fp.SupportY, false)
+	if err != nil {
+		return nil, fmt.Errorf("support points: %w", err)
+	}
+	if len(xys) > 0 {
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, fmt.Errorf("support points: %w", err)
+		}
+		sc.Shape = draw.PyramidGlyph{}
+		sc.Color = color.RGBA{R: 0x6a, G: 0x1b, B: 0x9a, A: 0xff}
+		sc.Radius = vg.Points(3.5)
+		p.Add(sc)
+		p.Legend.Add(fmt.Sprintf("support points (K=%d)", len(xys)), sc)
+	}
+	// Leave the top of the panel to the legend.
+	if p.Y.Min < p.Y.Max {
+		n := float64(len(fp.Fits) + 2)
+		p.Y.Max += (p.Y.Max - p.Y.Min) * 0.09 * n
+	}
+	return p, nil
+}
+
+// fitColors are the colors of successive fits in SinusoidFits: blue, green,
+// orange, gray, cyan — none of them the true function's red or the support
+// points' purple.
+var fitColors = []color.Color{palette[0], palette[2], palette[1], palette[7], palette[9]}
+
+// points pairs x and y, dropping non-finite points and, if positive, points
+// with y ≤ 0. It fails if x and y differ in length.
+func points(x, y []float64, positive bool) (plotter.XYs, error) {
+	if len(x) != len(y) {
+		return nil, fmt.Errorf("%d x values but %d y values", len(x), len(y))
+	}
+	xys := make(plotter.XYs, 0, len(x))
+	for i := range x {
+		if !finite(x[i]) || !finite(y[i]) || (positive && y[i] <= 0) {
+			continue
+		}
+		xys = append(xys, plotter.XY{X: x[i], Y: y[i]})
+	}
+	return xys, nil
+}
+
+func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
+
+// logTicks marks 1…9 × 10ⁿ on a log axis and labels the powers of ten, or,
+// when the range holds fewer than two of them, every mark, so a narrow log
+// axis still has numbers. (plot.LogTicks truncates the lowest decade of
+// ranges below 1.)
+type logTicks struct{}
+
+func (logTicks) Ticks(min, max float64) []plot.Tick {
+	if !(min > 0 && max >= min) || math.IsInf(max, 0) {
+		return nil
+	}
+	lo := int(math.Floor(math.Log10(min)))
+	hi := int(math.Ceil(math.Log10(max)))
+	var ticks []plot.Tick
+	powers := 0
+	for d := lo; d <= hi; d++ {
+		for i := 1; i <= 9; i++ {
+			v := float64(i) * math.Pow10(d)
+			if v < min*(1-1e-9) || v > max*(1+1e-9) {
+				continue
+			}
+			t := plot.Tick{Value: v}
+			if i == 1 {
+				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
+				powers++
+			}
+			ticks = append(ticks, t)
+		}
+	}
+	if powers < 2 {
+		for i := range ticks {
+			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 3, 64)
+		}
+	}
+	return ticks
+}
+
+// Episode writes to path a PNG of a few-shot episode: the rows of cells as
+// a grid of grayscale images (ink black on white), each with its caption
+// below and its border, under the title. Rows may differ in length. It
+// fails if there are no cells or a cell's Pixels do not hold W×H values.
+func Episode(path string, title string, rows [][]Cell) error {
+	cols := 0
+	for r, row := range rows {
+		cols = max(cols, len(row))
+		for c, cell := range row {
+			if cell.W < 0 || cell.H < 0 || cell.W > 1<<14 || cell.H > 1<<14 || len(cell.Pixels) != cell.W*cell.H {
+				return fmt.Errorf("plot %s: cell (%d, %d): %d pixels for a %d×%d image", path, r, c, len(cell.Pixels), cell.W, cell.H)
+			}
+		}
+	}
+	if cols == 0 {
+		return fmt.Errorf("plot %s: no cells", path)
+	}
+	// Cells are 1 inch wide (narrower for many columns) with room for a
+	// caption under each.
+	side := vg.Inch
+	if cols > 12 {
+		side = max(12*vg.Inch/vg.Length(cols), 0.4*vg.Inch)
+	}
+	pad := side / 8
+	captionH := vg.Points(15)
+	titleH := vg.Length(0)
+	if title != "" {
+		titleH = vg.Points(24)
+	}
+	cellW, cellH := side+pad, side+captionH+pad
+	w := vg.Length(cols)*cellW + pad
+	h := vg.Length(len(rows))*cellH + titleH + pad
+	return render(path, w, h, func(dc draw.Canvas) error {
+		titleStyle := textStyle(12)
+		captionStyle := textStyle(8)
+		if title != "" {
+			dc.FillText(titleStyle, vg.Point{X: w / 2, Y: h - titleH/2}, title)
+		}
+		for r, row := range rows {
+			top := h - titleH - vg.Length(r)*cellH - pad
+			for c, cell := range row {
+				left := pad + vg.Length(c)*cellW
+				box := vg.Rectangle{
+					Min: vg.Point{X: left, Y: top - side},
+					Max: vg.Point{X: left + side, Y: top},
+				}
+				drawCell(dc, box, cell)
+				if cell.Caption != "" {
+					dc.FillText(captionStyle, vg.Point{X: left + side/2, Y: top - side - vg.Points(4.5)}, cell.Caption)
+				}
+			}
+		}
+		return nil
+	})
+}
+
+// textStyle is the plot's default font at the given size, centred
+// horizontally and hanging from its anchor point vertically.
+func textStyle(size float64) text.Style {
+	return text.Style{
+		Color:   color.Black,
+		Font:    font.From(plot.DefaultFont, vg.Points(size)),
+		XAlign:  draw.XCenter,
+		YAlign:  draw.YTop,
+		Handler: plot.DefaultTextHandler,
+	}
+}
+
+// drawCell draws the cell's frame and image, fitted into box with its
+// aspect ratio kept.
+func drawCell(dc draw.Canvas, box vg.Rectangle, cell Cell) {
+	rect := box
+	if cell.W > 0 && cell.H > 0 {
+		size := box.Size()
+		if cell.W > cell.H {
+			d := size.Y * (1 - vg.Length(cell.H)/vg.Length(cell.W)) / 2
+			rect.Min.Y += d
+			rect.Max.Y -= d
+		} else if cell.H > cell.W {
+			d := size.X * (1 - vg.Length(cell.W)/vg.Length(cell.H)) / 2
+			rect.Min.X += d
+			rect.Max.X -= d
+		}
+	}
+	frame := vg.Points(0.5)
+	var frameColor color.Color = color.Gray{Y: 0xb0}
+	if cell.Border != nil {
+		frame, frameColor = vg.Points(3), cell.Border
+	}
+	dc.FillPolygon(frameColor, rectPoints(vg.Rectangle{
+		Min: vg.Point{X: rect.Min.X - frame, Y: rect.Min.Y - frame},
+		Max: vg.Point{X: rect.Max.X + frame, Y: rect.Max.Y + frame},
+	}))
+	dc.FillPolygon(color.White, rectPoints(rect))
+	if cell.W > 0 && cell.H > 0 {
+		// Upscale by pixel replication so the canvas' interpolation does
+		// not blur the digits.
+		scale := max(1, int(math.Ceil(rect.Size().X.Dots(DPI)/float64(cell.W))))
+		dc.DrawImage(rect, grayImage(cell, scale))
+	}
+}
+
+func rectPoints(r vg.Rectangle) []vg.Point {
+	return []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}}
+}
+
+// grayImage renders the cell's pixels, each as a scale×scale block.
+func grayImage(cell Cell, scale int) *image.Gray {
+	img := image.NewGray(image.Rect(0, 0, cell.W*scale, cell.H*scale))
+	for y := range cell.H {
+		for x := range cell.W {
+			v := cell.Pixels[y*cell.W+x]
+			if math.IsNaN(v) {
+				v = 0
+			}
+			g := uint8(math.Round(255 * (1 - min(max(v, 0), 1))))
+			for dy := range scale {
+				row := img.Pix[(y*scale+dy)*img.Stride+x*scale:]
+				for dx := range scale {
+					row[dx] = g
+				}
+			}
+		}
+	}
+	return img
+}
+
+// render draws a w×h figure with draw and writes it to path as a PNG,
+// atomically: the image goes to a temporary file in path's directory that
+// is renamed onto path only once complete, so an interrupted run never
+// leaves a truncated PNG. A panic inside the plotting library is returned
+// as an error.
+func render(path string, w, h vg.Length, drawFn func(draw.Canvas) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("plot %s: %v", path, r)
+		}
+	}()
+	c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(DPI))
+	if err := drawFn(draw.New(c)); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	if err := writeAtomic(path, vgimg.PngCanvas{Canvas: c}); err != nil {
+		return fmt.Errorf("plot %s: %w", path, err)
+	}
+	return nil
+}
+
+// writeAtomic writes what wt writes to path via a temporary file in the
+// same directory and a rename. The file gets mode 0644.
+func writeAtomic(path string, wt io.WriterTo) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = wt.WriteTo(f)
+	err = errors.Join(err, f.Chmod(0o644), f.Close())
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		_ = os.Remove(tmp)
+	}
+	return err
+}

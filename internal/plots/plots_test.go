@@ -1,0 +1,310 @@
+package plots
+
+import (
+	"fmt"
+	"image"
+	"image/png"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/metagon/metagon/data"
+)
+
+// checkPNG decodes the PNG at path and fails unless it has a positive size
+// and more than one color.
+func checkPNG(t *testing.T, path string) image.Image {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	img, err := png.Decode(f)
+	if err != nil {
+		t.Fatalf("decode %s: %v", path, err)
+	}
+	b := img.Bounds()
+	if b.Dx() <= 0 || b.Dy() <= 0 {
+		t.Fatalf("%s: empty image %v", path, b)
+	}
+	first := img.At(b.Min.X, b.Min.Y)
+	r0, g0, b0, _ := first.RGBA()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			if r != r0 || g != g0 || bl != b0 {
+				return img
+			}
+		}
+	}
+	t.Fatalf("%s: image is one flat color", path)
+	return nil
+}
+
+// checkNoTemp fails if dir holds anything but the named files (e.g. a
+// leftover temporary file).
+func checkNoTemp(t *testing.T, dir string, want ...string) {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ents) != len(want) {
+		var names []string
+		for _, e := range ents {
+			names = append(names, e.Name())
+		}
+		t.Fatalf("%s holds %v, want %v", dir, names, want)
+	}
+}
+
+func curveSeries() []Series {
+	var it, train, val []float64
+	for i := range 200 {
+		x := float64(i * 50)
+		it = append(it, x)
+		train = append(train, 3*math.Exp(-x/2000)+0.05+0.02*math.Sin(float64(i)))
+	}
+	var vit []float64
+	for i := range 11 {
+		x := float64(i * 1000)
+		vit = append(vit, x)
+		val = append(val, 3.2*math.Exp(-x/2200)+0.08)
+	}
+	return []Series{
+		{Label: "meta-train (query MSE)", X: it, Y: train},
+		{Label: "meta-val, 600 tasks", X: vit, Y: val},
+	}
+}
+
+// fitPanels returns sinusoid panels with made-up fits that approach the
+// true function, as in Finn et al. Fig. 2.
+func fitPanels(n int) []FitPanel {
+	var panels []FitPanel
+	for i := range n {
+		task := data.SinusoidTaskAt(1, uint64(i), []int{5, 10, 5, 10}[i%4], 0, data.SinusoidOptions{})
+		var grid, truth, pre, one, ten []float64
+		for j := range 201 {
+			x := -5 + float64(j)*0.05
+			grid = append(grid, x)
+			truth = append(truth, task.F(x))
+			pre = append(pre, 0.3*math.Sin(x))
+			one = append(one, 0.6*task.F(x+0.3))
+			ten = append(ten, 0.95*task.F(x+0.05))
+		}
+		panels = append(panels, FitPanel{
+			Title:    fmt.Sprintf("MAML, K=%d", len(task.SupportX)),
+			X:        grid,
+			True:     truth,
+			SupportX: task.SupportX,
+			SupportY: task.SupportY,
+			Fits: []Series{
+				{Label: "pre-update", Y: pre},
+				{Label: "1 grad step", Y: one},
+				{Label: "10 grad steps", Y: ten},
+			},
+		})
+	}
+	return panels
+}
+
+// glyph returns a w×h image of a ring, a bar or a cross, by kind.
+func glyph(kind, w, h int) []float64 {
+	px := make([]float64, w*h)
+	for y := range h {
+		for x := range w {
+			u := (float64(x)+0.5)/float64(w)*2 - 1
+			v := (float64(y)+0.5)/float64(h)*2 - 1
+			var ink float64
+			switch kind % 3 {
+			case 0:
+				ink = 1 - math.Abs(math.Hypot(u, v)-0.6)*6
+			case 1:
+				ink = 1 - math.Abs(u)*6
+			case 2:
+				ink = 1 - math.Min(math.Abs(u-v), math.Abs(u+v))*5
+			}
+			px[y*w+x] = math.Max(0, math.Min(1, ink))
+		}
+	}
+	return px
+}
+
+func episodeRows() [][]Cell {
+	var support, query []Cell
+	for c := range 5 {
+		support = append(support, Cell{Pixels: glyph(c, 28, 28), W: 28, H: 28, Caption: fmt.Sprintf("class %d", c)})
+		pred := c
+		border := Green
+		if c == 3 {
+			pred, border = 1, Red
+		}
+		query = append(query, Cell{Pixels: glyph(c+1, 20, 28), W: 20, H: 28, Caption: fmt.Sprintf("pred %d", pred), Border: border})
+	}
+	query = append(query, Cell{Caption: "blank"})
+	return [][]Cell{support, query}
+}
+
+func TestLearningCurve(t *testing.T) {
+	dir := t.TempDir()
+	for _, logY := range []bool{false, true} {
+		path := filepath.Join(dir, fmt.Sprintf("curve-%v.png", logY))
+		o := CurveOptions{Title: "MAML sinusoid", XLabel: "meta-iteration", YLabel: "MSE", LogY: logY}
+		if err := LearningCurve(path, o, curveSeries()...); err != nil {
+			t.Fatal(err)
+		}
+		img := checkPNG(t, path)
+		if b := img.Bounds(); b.Dx() != 6*DPI || b.Dy() != 4*DPI {
+			t.Errorf("size %v, want %d×%d", b, 6*DPI, 4*DPI)
+		}
+	}
+	checkNoTemp(t, dir, "curve-false.png", "curve-true.png")
+}
+
+func TestLearningCurveBadData(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "c.png")
+	// Non-finite points, non-positive points on a log axis, a single
+	// point, and empty series are all drawable.
+	for i, series := range [][]Series{
+		{{Label: "diverged", X: []float64{0, 1, 2, 3}, Y: []float64{1, math.NaN(), math.Inf(1), 0.5}}},
+		{{Label: "one", X: []float64{3}, Y: []float64{0.2}}, {Label: "zeros", X: []float64{1, 2}, Y: []float64{0, -1}}},
+		{{Label: "narrow", X: []float64{0, 1, 2}, Y: []float64{0.21, 0.25, 0.3}}},
+		{},
+		{{Label: "empty"}},
+	} {
+		for _, logY := range []bool{false, true} {
+			if err := LearningCurve(path, CurveOptions{LogY: logY}, series...); err != nil {
+				t.Errorf("case %d, logY %v: %v", i, logY, err)
+			}
+		}
+	}
+	err := LearningCurve(path, CurveOptions{}, Series{Label: "bad", X: []float64{1, 2}, Y: []float64{1}})
+	if err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("mismatched lengths: err = %v, want an error naming %s", err, path)
+	}
+}
+
+func TestSinusoidFits(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{1, 3, 4, 5} {
+		path := filepath.Join(dir, fmt.Sprintf("fits%d.png", n))
+		if err := SinusoidFits(path, fitPanels(n)); err != nil {
+			t.Fatal(err)
+		}
+		img := checkPNG(t, path)
+		cols := map[int]int{1: 1, 3: 3, 4: 2, 5: 3}[n]
+		rows := map[int]int{1: 1, 3: 1, 4: 2, 5: 2}[n]
+		if b := img.Bounds(); b.Dx() != int(4.5*float64(cols*DPI)) || b.Dy() != int(3.5*float64(rows*DPI)) {
+			t.Errorf("%d panels: size %v, want %d×%d panels", n, b, cols, rows)
+		}
+	}
+	if err := SinusoidFits(filepath.Join(dir, "x.png"), nil); err == nil {
+		t.Error("no panels: want an error")
+	}
+	bad := fitPanels(1)
+	bad[0].Fits[1].Y = bad[0].Fits[1].Y[:10]
+	if err := SinusoidFits(filepath.Join(dir, "x.png"), bad); err == nil {
+		t.Error("short fit: want an error")
+	}
+	// A panel with nothing but NaNs still draws.
+	nan := []FitPanel{{Title: "nan", X: []float64{0, 1}, True: []float64{math.NaN(), math.NaN()}}}
+	if err := SinusoidFits(filepath.Join(dir, "nan.png"), nan); err != nil {
+		t.Error(err)
+	}
+}
+
+func TestEpisode(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ep.png")
+	if err := Episode(path, "5-way 1-shot episode", episodeRows()); err != nil {
+		t.Fatal(err)
+	}
+	img := checkPNG(t, path)
+	// Somewhere there is black ink and somewhere a red border.
+	var black, red bool
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			black = black || (r < 0x1000 && g < 0x1000 && bl < 0x1000)
+			red = red || (r > 0xc000 && g < 0x4000 && bl < 0x4000)
+		}
+	}
+	if !black || !red {
+		t.Errorf("black ink %v, red border %v; want both", black, red)
+	}
+	// Without a title, too.
+	if err := Episode(path, "", episodeRows()[:1]); err != nil {
+		t.Fatal(err)
+	}
+	checkPNG(t, path)
+
+	for name, rows := range map[string][][]Cell{
+		"no rows":    nil,
+		"empty rows": {{}, {}},
+		"short":      {{{Pixels: make([]float64, 10), W: 28, H: 28}}},
+		"negative":   {{{W: -1, H: -1, Pixels: make([]float64, 1)}}},
+	} {
+		if err := Episode(path, "x", rows); err == nil {
+			t.Errorf("%s: want an error", name)
+		}
+	}
+}
+
+func TestUnwritablePath(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, path := range []string{
+		filepath.Join(dir, "missing", "x.png"), // no such directory
+		filepath.Join(file, "x.png"),           // parent is a file
+		dir,                                    // a directory
+	} {
+		if err := LearningCurve(path, CurveOptions{}, curveSeries()...); err == nil {
+			t.Errorf("LearningCurve(%s): want an error", path)
+		}
+		if err := SinusoidFits(path, fitPanels(1)); err == nil {
+			t.Errorf("SinusoidFits(%s): want an error", path)
+		}
+		if err := Episode(path, "t", episodeRows()); err == nil {
+			t.Errorf("Episode(%s): want an error", path)
+		}
+	}
+	// Failed writes leave no temporary files behind.
+	checkNoTemp(t, dir, "file")
+}
+
+// TestDemo writes one example of each figure to $PLOTS_DEMO_DIR, to look
+// at; it is skipped when that is unset.
+func TestDemo(t *testing.T) {
+	dir := os.Getenv("PLOTS_DEMO_DIR")
+	if dir == "" {
+		t.Skip("PLOTS_DEMO_DIR not set")
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	o := CurveOptions{Title: "MAML, sinusoid K=10", XLabel: "meta-iteration", YLabel: "query MSE", LogY: true}
+	if err := LearningCurve(filepath.Join(dir, "curve.png"), o, curveSeries()...); err != nil {
+		t.Fatal(err)
+	}
+	o.LogY = false
+	if err := LearningCurve(filepath.Join(dir, "curve-linear.png"), o, curveSeries()...); err != nil {
+		t.Fatal(err)
+	}
+	if err := SinusoidFits(filepath.Join(dir, "fits2.png"), fitPanels(2)); err != nil {
+		t.Fatal(err)
+	}
+	if err := SinusoidFits(filepath.Join(dir, "fits4.png"), fitPanels(4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := Episode(filepath.Join(dir, "episode.png"), "5-way 1-shot episode", episodeRows()); err != nil {
+		t.Fatal(err)
+	}
+}
