@@ -2,6 +2,7 @@ package models
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/metagon/metagon/graph"
 	G "gorgonia.org/gorgonia"
@@ -43,10 +44,11 @@ type MLP struct {
 	// Output is the activation after the last layer. If empty, the last
 	// layer is linear (logits or regression outputs).
 	Output Activation
-	// WeightInit and BiasInit choose initializers for each layer from the
-	// layer's seed. If nil, weights are Glorot-uniform for sigmoid/tanh
-	// networks and He-uniform for ReLU ones, and biases are zero.
-	WeightInit, BiasInit func(seed uint64) graph.Initializer
+	// WeightInit and BiasInit choose the initializer of each layer's weight
+	// (shape (in, out)) and bias from a seed and the layer's input width.
+	// If nil, weights are Glorot-uniform for sigmoid/tanh networks and
+	// He-uniform for ReLU ones, and biases are zero.
+	WeightInit, BiasInit func(seed uint64, fanIn int) graph.Initializer
 	// ModelName overrides Name. If empty, the name is "mlp-" and the sizes.
 	ModelName string
 }
@@ -55,7 +57,7 @@ type MLP struct {
 // Networks and Deep Learning", ch. 1): sigmoid hidden and output layers and
 // weights and biases drawn from N(0, 1). Train it with the quadratic cost.
 func SeedNetwork() *MLP {
-	normal := func(seed uint64) graph.Initializer { return graph.Normal{Std: 1, Seed: seed} }
+	normal := func(seed uint64, _ int) graph.Initializer { return graph.Normal{Std: 1, Seed: seed} }
 	return &MLP{Sizes: []int{784, 30, 10}, Hidden: SigmoidActivation, Output: SigmoidActivation,
 		WeightInit: normal, BiasInit: normal, ModelName: "seed-784-30-10"}
 }
@@ -65,7 +67,16 @@ func SeedNetwork() *MLP {
 // standard deviations of 0.01, zero biases (the authors' initialisation).
 func SinusoidMLP() *MLP {
 	return &MLP{Sizes: []int{1, 40, 40, 1}, Hidden: ReLUActivation, ModelName: "sinusoid-mlp-1-40-40-1",
-		WeightInit: func(seed uint64) graph.Initializer { return graph.TruncatedNormal{Std: 0.01, Seed: seed} }}
+		WeightInit: func(seed uint64, _ int) graph.Initializer { return graph.TruncatedNormal{Std: 0.01, Seed: seed} }}
+}
+
+// TorchDefaultInit draws weights and biases from U(−1/√fanIn, 1/√fanIn),
+// PyTorch's default for nn.Linear. Reptile's sinusoid setting (Nichol et
+// al. 2018) starts from it; from Finn's tiny initialisation a few plain SGD
+// steps barely move the network.
+func TorchDefaultInit(seed uint64, fanIn int) graph.Initializer {
+	b := 1 / math.Sqrt(float64(fanIn))
+	return graph.Uniform{Low: -b, High: b, Seed: seed}
 }
 
 // Name returns ModelName or "mlp-" followed by the sizes.
@@ -87,20 +98,20 @@ func (m *MLP) Init(p *graph.Params, seed uint64) error {
 	}
 	for i := 0; i+1 < len(m.Sizes); i++ {
 		wn, bn := fmt.Sprintf("w%d", i+1), fmt.Sprintf("b%d", i+1)
-		if _, err := p.Add(wn, []int{m.Sizes[i], m.Sizes[i+1]}, m.weightInit(graph.InitSeed(seed, wn))); err != nil {
+		if _, err := p.Add(wn, []int{m.Sizes[i], m.Sizes[i+1]}, m.weightInit(graph.InitSeed(seed, wn), m.Sizes[i])); err != nil {
 			return fmt.Errorf("init %s: %w", m.Name(), err)
 		}
-		if _, err := p.Add(bn, []int{m.Sizes[i+1]}, m.biasInit(graph.InitSeed(seed, bn))); err != nil {
+		if _, err := p.Add(bn, []int{m.Sizes[i+1]}, m.biasInit(graph.InitSeed(seed, bn), m.Sizes[i])); err != nil {
 			return fmt.Errorf("init %s: %w", m.Name(), err)
 		}
 	}
 	return nil
 }
 
-func (m *MLP) weightInit(seed uint64) graph.Initializer {
+func (m *MLP) weightInit(seed uint64, fanIn int) graph.Initializer {
 	switch {
 	case m.WeightInit != nil:
-		return m.WeightInit(seed)
+		return m.WeightInit(seed, fanIn)
 	case m.Hidden == ReLUActivation:
 		return graph.HeUniform{Seed: seed}
 	default:
@@ -108,9 +119,9 @@ func (m *MLP) weightInit(seed uint64) graph.Initializer {
 	}
 }
 
-func (m *MLP) biasInit(seed uint64) graph.Initializer {
+func (m *MLP) biasInit(seed uint64, fanIn int) graph.Initializer {
 	if m.BiasInit != nil {
-		return m.BiasInit(seed)
+		return m.BiasInit(seed, fanIn)
 	}
 	return graph.Zeros{}
 }

@@ -32,6 +32,7 @@ type config struct {
 	evalEvery  int
 	dtype      string
 	noPlots    bool
+	init       string
 }
 
 var algorithms = []string{"maml", "fomaml", "metasgd", "anil", "reptile"}
@@ -62,6 +63,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations on 100 held-out tasks (0: 10 per run)")
 	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")
 	fs.BoolVar(&c.noPlots, "no-plots", false, "do not write PNG plots")
+	fs.StringVar(&c.init, "init", "", "weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\n")
 		fs.PrintDefaults()
@@ -105,6 +107,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		if reptile {
 			c.outerLR = 0.1
 		}
+	}
+	if c.init == "" {
+		c.init = "finn"
+		if reptile {
+			c.init = "torch"
+		}
+	}
+	if c.init != "finn" && c.init != "torch" {
+		return c, fmt.Errorf("-init %q: want finn or torch", c.init)
 	}
 	if c.evalEvery == 0 {
 		c.evalEvery = max(c.iterations/10, 1)

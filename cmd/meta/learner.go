@@ -25,6 +25,10 @@ func newLearner(c config) (metalearn.Learner, error) {
 		Seed:       c.seed,
 	}
 	m := models.SinusoidMLP()
+	if c.init == "torch" {
+		m.WeightInit, m.BiasInit = models.TorchDefaultInit, models.TorchDefaultInit
+		m.ModelName += "-torchinit"
+	}
 	switch c.algorithm {
 	case "maml":
 		o.Outer = graph.NewAdam(c.outerLR)
