@@ -147,17 +147,16 @@ func leafValue(n *G.Node) (*tensor.Dense, error) {
 // Feed copies v into the input node n. v is a []float64, []float32 or
 // *tensor.Dense with n's number of elements.
 func (r *Runner) Feed(n *G.Node, v any) error {
-	dst, err := r.inputBuffer(n)
-	if err != nil {
-		return err
-	}
-	want := size(n.Shape())
 	switch x := v.(type) {
 	case *tensor.Dense:
+		dst, err := r.inputBuffer(n)
+		if err != nil {
+			return err
+		}
 		if x.Dtype() != dst.Dtype() {
 			return fmt.Errorf("feed %s: got %v values, want %v", n.Name(), x.Dtype(), dst.Dtype())
 		}
-		if size(x.Shape()) != want {
+		if size(x.Shape()) != dst.DataSize() {
 			return fmt.Errorf("feed %s: got shape %v, want %v", n.Name(), x.Shape(), n.Shape())
 		}
 		if is64(x) {
@@ -165,32 +164,54 @@ func (r *Runner) Feed(n *G.Node, v any) error {
 		} else {
 			copy(dst.Float32s(), x.Float32s())
 		}
+		r.fed[n] = true
+		return nil
 	case []float64:
-		if len(x) != want {
-			return fmt.Errorf("feed %s: got %d values, want %d (shape %v)", n.Name(), len(x), want, n.Shape())
-		}
-		if is64(dst) {
-			copy(dst.Float64s(), x)
-		} else {
-			d := dst.Float32s()
-			for i, e := range x {
-				d[i] = float32(e)
-			}
-		}
+		return r.FeedFloat64s(n, x)
 	case []float32:
-		if len(x) != want {
-			return fmt.Errorf("feed %s: got %d values, want %d (shape %v)", n.Name(), len(x), want, n.Shape())
+		return r.FeedFloat32s(n, x)
+	}
+	return fmt.Errorf("feed %s: unsupported value type %T", n.Name(), v)
+}
+
+// FeedFloat64s is Feed for a []float64, without boxing it in an interface
+// (a training loop feeds every step; this allocates nothing).
+func (r *Runner) FeedFloat64s(n *G.Node, x []float64) error {
+	dst, err := r.inputBuffer(n)
+	if err != nil {
+		return err
+	}
+	if len(x) != dst.DataSize() {
+		return fmt.Errorf("feed %s: got %d values, want %d (shape %v)", n.Name(), len(x), dst.DataSize(), n.Shape())
+	}
+	if is64(dst) {
+		copy(dst.Float64s(), x)
+	} else {
+		d := dst.Float32s()
+		for i, e := range x {
+			d[i] = float32(e)
 		}
-		if is64(dst) {
-			d := dst.Float64s()
-			for i, e := range x {
-				d[i] = float64(e)
-			}
-		} else {
-			copy(dst.Float32s(), x)
+	}
+	r.fed[n] = true
+	return nil
+}
+
+// FeedFloat32s is Feed for a []float32, without boxing it in an interface.
+func (r *Runner) FeedFloat32s(n *G.Node, x []float32) error {
+	dst, err := r.inputBuffer(n)
+	if err != nil {
+		return err
+	}
+	if len(x) != dst.DataSize() {
+		return fmt.Errorf("feed %s: got %d values, want %d (shape %v)", n.Name(), len(x), dst.DataSize(), n.Shape())
+	}
+	if is64(dst) {
+		d := dst.Float64s()
+		for i, e := range x {
+			d[i] = float64(e)
 		}
-	default:
-		return fmt.Errorf("feed %s: unsupported value type %T", n.Name(), v)
+	} else {
+		copy(dst.Float32s(), x)
 	}
 	r.fed[n] = true
 	return nil

@@ -49,6 +49,9 @@ type Trainer struct {
 	graph *G.ExprGraph
 	train map[int]*trainGraph
 	eval  map[int]*evalGraph
+	// values holds Params.Values() for the optimizer, refilled each step
+	// (no allocation per step)
+	values []*tensor.Dense
 }
 
 type trainGraph struct {
@@ -56,6 +59,7 @@ type trainGraph struct {
 	grads      []*G.Node
 	run        *graph.Runner
 	gradVals   []*tensor.Dense
+	onehot     []float64 // the one-hot targets of the quadratic and MSE losses
 }
 
 type evalGraph struct {
@@ -137,13 +141,14 @@ func (t *Trainer) Step(x []float64, labels []float64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if err := tg.run.Feed(tg.x, x); err != nil {
+	if err := tg.run.FeedFloat64s(tg.x, x); err != nil {
 		return 0, err
 	}
 	if t.Loss == CrossEntropyLoss {
-		err = tg.run.Feed(tg.y, labels)
+		err = tg.run.FeedFloat64s(tg.y, labels)
 	} else {
-		err = tg.run.Feed(tg.y, oneHot(labels, t.Model.OutputSize()))
+		tg.onehot = oneHotInto(tg.onehot, labels, t.Model.OutputSize())
+		err = tg.run.FeedFloat64s(tg.y, tg.onehot)
 	}
 	if err != nil {
 		return 0, err
@@ -155,15 +160,26 @@ func (t *Trainer) Step(x []float64, labels []float64) (float64, error) {
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("loss is %v at step %d: the parameters were not updated (try a lower learning rate)", loss, t.Steps+1)
 	}
-	if err := t.Opt.Step(t.Params.Values(), tg.gradVals); err != nil {
+	t.values = t.values[:0]
+	for _, p := range t.Params.List {
+		t.values = append(t.values, p.Value)
+	}
+	if err := t.Opt.Step(t.values, tg.gradVals); err != nil {
 		return loss, err
 	}
 	t.Steps++
 	return loss, nil
 }
 
-func oneHot(labels []float64, classes int) []float64 {
-	out := make([]float64, len(labels)*classes)
+// oneHotInto writes the one-hot rows of labels into buf (grown if short)
+// and returns them; a label outside 0..classes−1 gives a row of zeros.
+func oneHotInto(buf []float64, labels []float64, classes int) []float64 {
+	n := len(labels) * classes
+	if cap(buf) < n {
+		buf = make([]float64, n)
+	}
+	out := buf[:n]
+	clear(out)
 	for i, l := range labels {
 		if c := int(l); c >= 0 && c < classes {
 			out[i*classes+c] = 1
