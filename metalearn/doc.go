@@ -1,0 +1,21 @@
+// Package metalearn holds meta-learners: algorithms that learn, from many
+// small tasks, how to learn a new task from a few examples.
+//
+// The optimization-based learners share one engine: MAML (second order,
+// through an inner loop unrolled into the graph), first-order MAML,
+// Meta-SGD (learned per-weight inner rates), ANIL (only the head adapts)
+// and Reptile (move toward weights trained on each task). Each is a small
+// type in its own file with its paper cited. A meta-batch runs on worker
+// goroutines, each with its own compiled task graph; per-task
+// meta-gradients are averaged in task order, so a run is reproducible
+// whatever the number of workers.
+//
+//	l, _ := metalearn.NewMAML(models.SinusoidMLP(), metalearn.MAMLOptions{
+//		Options: metalearn.Options{Spec: metalearn.SinusoidSpec(10, 10), InnerLR: 0.01},
+//	})
+//	for it := 0; it < 70000; it++ {
+//		l.MetaStep(metalearn.SinusoidTasks(1, uint64(it*25), 25, 10, 10))
+//	}
+//	ev, _ := metalearn.Evaluate(l, metalearn.SinusoidTasks(2, 0, 600, 10, 10), 10)
+//	fmt.Print(ev.Table(0, 1, 10)) // query MSE after 0, 1, 10 steps, mean ± 95% CI
+package metalearn
