@@ -32,7 +32,8 @@ func Evaluate(l Learner, tasks []Task, steps int) (Evaluation, error) {
 	for s := 0; s <= steps; s++ {
 		loss, acc := make([]float64, len(res)), make([]float64, len(res))
 		for i, r := range res {
-			loss[i], acc[i] = r.Loss[s], r.Accuracy[s]
+			at := min(s, len(r.Loss)-1) // learners that do not adapt report one entry
+			loss[i], acc[i] = r.Loss[at], r.Accuracy[at]
 			if acc[i] != 0 {
 				ev.Classification = true
 			}
