@@ -6,29 +6,24 @@ import (
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/metalearn"
-	"github.com/metagon/metagon/models"
 	"gorgonia.org/tensor"
 )
 
-// newLearner builds the learner the flags ask for.
-func newLearner(c config) (metalearn.Learner, error) {
+// newLearner builds the learner the flags ask for on src's tasks.
+func newLearner(c config, src taskSource) (metalearn.Learner, error) {
 	dt := tensor.Float64
 	if c.dtype == "float32" {
 		dt = tensor.Float32
 	}
 	o := metalearn.Options{
-		Spec:       metalearn.SinusoidSpec(c.shots, c.queries),
+		Spec:       src.Spec(),
 		InnerSteps: c.innerSteps,
 		InnerLR:    c.innerLR,
 		Workers:    c.workers,
 		Dtype:      dt,
 		Seed:       c.seed,
 	}
-	m := models.SinusoidMLP()
-	if c.init == "torch" {
-		m.WeightInit, m.BiasInit = models.TorchDefaultInit, models.TorchDefaultInit
-		m.ModelName += "-torchinit"
-	}
+	m := src.Model()
 	switch c.algorithm {
 	case "maml":
 		o.Outer = graph.NewAdam(c.outerLR)
@@ -38,7 +33,7 @@ func newLearner(c config) (metalearn.Learner, error) {
 		return metalearn.NewMetaSGD(m, metalearn.MetaSGDOptions{Options: o})
 	case "anil":
 		o.Outer = graph.NewAdam(c.outerLR)
-		return metalearn.NewANIL(m, []string{"w3", "b3"}, metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
+		return metalearn.NewANIL(m, src.Head(), metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
 	case "reptile":
 		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations})
 	}

@@ -42,7 +42,7 @@ func (r *report) setEval(ev metalearn.Evaluation) {
 }
 
 // write saves metrics.json and the plots into c.out.
-func (r *report) write(c config, l metalearn.Learner, log *logrus.Logger) error {
+func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logrus.Logger) error {
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
 		return fmt.Errorf("output directory: %w", err)
 	}

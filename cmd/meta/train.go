@@ -31,7 +31,11 @@ type curvePoint struct {
 }
 
 func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
-	l, err := newLearner(c)
+	src, err := newSource(c)
+	if err != nil {
+		return err
+	}
+	l, err := newLearner(c, src)
 	if err != nil {
 		return err
 	}
@@ -44,13 +48,13 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	}
 	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name()}
 	if !c.evalOnly && start < c.iterations {
-		log.Infof("meta-training %s on %d-shot sinusoids: %d iterations, meta-batch %d, %d inner step(s) α=%g, outer lr %g, %s",
-			learnerKey(l), c.shots, c.iterations, c.metaBatch, c.innerSteps, c.innerLR, c.outerLR, c.dtype)
-		if err := loop(ctx, l, c, start, rep, stderr, log); err != nil {
+		log.Infof("meta-training %s on %s: %d iterations, meta-batch %d, %d inner step(s) α=%g, outer lr %g, %s",
+			learnerKey(l), src.Describe(), c.iterations, c.metaBatch, c.innerSteps, c.innerLR, c.outerLR, c.dtype)
+		if err := loop(ctx, l, src, c, start, rep, stderr, log); err != nil {
 			return err
 		}
 	}
-	ev, err := metalearn.Evaluate(l, metalearn.SinusoidTasks(stream(c, testStream), 0, c.evalTasks, c.shots, c.queries), c.evalSteps)
+	ev, err := metalearn.Evaluate(l, src.Test(c.evalTasks), c.evalSteps)
 	if err != nil {
 		return err
 	}
@@ -59,24 +63,23 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if c.evalSteps > 1 {
 		rows = append(rows, c.evalSteps)
 	}
-	fmt.Fprintf(stdout, "%s, %d-shot sinusoid, %d held-out tasks:\n%s", learnerKey(l), c.shots, c.evalTasks, ev.Table(rows...))
-	return rep.write(c, l, log)
+	fmt.Fprintf(stdout, "%s, %s, %d held-out tasks:\n%s", learnerKey(l), src.Describe(), c.evalTasks, ev.Table(rows...))
+	return rep.write(c, l, src, log)
 }
 
 // loop runs meta-iterations start..c.iterations, checkpointing as it goes.
-func loop(ctx context.Context, l metalearn.Learner, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
+func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
 	bar := progress.New(stderr, l.Name(), c.iterations)
 	window := stats.Running{}
 	began := time.Now()
-	valid := metalearn.SinusoidTasks(stream(c, validStream), 0, 100, c.shots, c.queries)
+	valid := src.Valid()
 	logEvery := max(c.iterations/200, 1)
 	for it := start; it < c.iterations; it++ {
 		if ctx.Err() != nil {
 			bar.Done()
 			return stop(l, c, it, "interrupted", nil, log)
 		}
-		tasks := metalearn.SinusoidTasks(stream(c, trainStream), uint64(it*c.metaBatch), c.metaBatch, c.shots, c.queries)
-		st, err := l.MetaStep(tasks)
+		st, err := l.MetaStep(src.Train(it, c.metaBatch))
 		if err != nil {
 			bar.Done()
 			return stop(l, c, it, "failed", err, log)
