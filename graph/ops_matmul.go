@@ -3,11 +3,11 @@ package graph
 import (
 	"fmt"
 
-	"gonum.org/v1/gonum/blas"
 	"gonum.org/v1/gonum/blas/gonum"
-	"gonum.org/v1/gonum/floats"
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
+
+	"github.com/metagon/metagon/internal/gemm"
 )
 
 // matMulOp is the matrix product op(A)·op(B), where op transposes its
@@ -117,141 +117,38 @@ func (o *matMulOp) backward(in []*G.Node, _, g *G.Node) []*G.Node {
 	}
 }
 
+// gemmImpl is gonum's BLAS, the reference the tests compare gemm64 and
+// gemm32 with.
 var gemmImpl gonum.Implementation
 
-func trans(t bool) blas.Transpose {
-	if t {
-		return blas.Trans
-	}
-	return blas.NoTrans
-}
-
-// smallGemm is the largest m·n·k for which gemm uses its own loops rather
-// than gonum's blocked, parallel Dgemm/Sgemm: below it gonum's setup and
-// goroutines cost more than the arithmetic (a 10×784·784×30 product, the
-// seed network's first layer, is 235k multiply-adds).
-const smallGemm = 1 << 20
-
-// gemm64 computes c = op(a)·op(b) for row-major matrices.
+// gemm64 computes c = op(a)·op(b) for row-major matrices with the packed
+// AVX2/FMA kernels of internal/gemm (parallel for large products). They
+// beat both gonum's Dgemm and the former small-matrix loops (gonum axpys
+// that skipped zero entries of a) at every size our models use, including
+// the seed network's 10×784·784×30.
 func gemm64(tA, tB bool, m, n, k int, a, b, c []float64) {
-	if m*n*k <= smallGemm {
-		gemmSmall(tA, tB, m, n, k, a, b, c, vec64{})
-		return
-	}
-	lda, ldb := k, n
+	// Leading dimensions are at least 1 (BLAS's rule), even for empty
+	// matrices.
+	lda, ldb := max(k, 1), max(n, 1)
 	if tA {
-		lda = m
+		lda = max(m, 1)
 	}
 	if tB {
-		ldb = k
+		ldb = max(k, 1)
 	}
-	gemmImpl.Dgemm(trans(tA), trans(tB), m, n, k, 1, a, lda, b, ldb, 0, c, n)
+	gemm.Dgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, 0, c, max(n, 1))
 }
 
 // gemm32 is gemm64 for float32.
 func gemm32(tA, tB bool, m, n, k int, a, b, c []float32) {
-	if m*n*k <= smallGemm {
-		gemmSmall(tA, tB, m, n, k, a, b, c, vec32{})
-		return
-	}
-	lda, ldb := k, n
+	// Leading dimensions are at least 1 (BLAS's rule), even for empty
+	// matrices.
+	lda, ldb := max(k, 1), max(n, 1)
 	if tA {
-		lda = m
+		lda = max(m, 1)
 	}
 	if tB {
-		ldb = k
+		ldb = max(k, 1)
 	}
-	gemmImpl.Sgemm(trans(tA), trans(tB), m, n, k, 1, a, lda, b, ldb, 0, c, n)
+	gemm.Sgemm(tA, tB, m, n, k, 1, a, lda, b, ldb, 0, c, max(n, 1))
 }
-
-// gemmSmall computes c = op(a)·op(b) (row-major, c is m×n) for small
-// matrices, with gonum's vectorised level-1 routines as inner loops (they
-// run about three times faster than the same loop in Go):
-//
-//   - A·B and Aᵀ·B are sums of scaled rows of b, one axpy per nonzero entry
-//     of a; a zero skips a whole row of b, as in reference BLAS (most pixels
-//     of an image, every inactive ReLU). Rows of a are scanned contiguously;
-//   - A·Bᵀ takes dot products of contiguous rows of a and b;
-//   - Aᵀ·Bᵀ, rare, is a plain triple loop.
-func gemmSmall[T Float, V vecOps[T]](tA, tB bool, m, n, k int, a, b, c []T, v V) {
-	c = c[:m*n]
-	var nz [gemmChunk]int
-	switch {
-	case !tA && !tB: // c[i,:] = Σₚ a[i,p]·b[p,:]
-		for i := 0; i < m; i++ {
-			ci, ai := c[i*n:(i+1)*n], a[i*k:(i+1)*k]
-			clear(ci)
-			for p0 := 0; p0 < k; p0 += gemmChunk {
-				for _, p := range nonzeros(nz[:], ai, p0) {
-					v.axpy(ci, ai[p], b[p*n:(p+1)*n])
-				}
-			}
-		}
-	case !tB: // A is k×m: c[i,:] = Σₚ a[p,i]·b[p,:], one row of A at a time
-		clear(c)
-		for p := 0; p < k; p++ {
-			ap, bp := a[p*m:(p+1)*m], b[p*n:(p+1)*n]
-			for i0 := 0; i0 < m; i0 += gemmChunk {
-				for _, i := range nonzeros(nz[:], ap, i0) {
-					v.axpy(c[i*n:(i+1)*n], ap[i], bp)
-				}
-			}
-		}
-	case !tA: // c[i,j] = a[i,:]·b[j,:]
-		for i := 0; i < m; i++ {
-			ai := a[i*k : (i+1)*k]
-			ci := c[i*n : (i+1)*n]
-			for j := range ci {
-				ci[j] = v.dot(ai, b[j*k:(j+1)*k])
-			}
-		}
-	default: // c[i,j] = Σₚ a[p,i]·b[j,p]
-		for i := 0; i < m; i++ {
-			ci := c[i*n : (i+1)*n]
-			for j := range ci {
-				bj := b[j*k : (j+1)*k]
-				var s T
-				for p, x := range bj {
-					s += a[p*m+i] * x
-				}
-				ci[j] = s
-			}
-		}
-	}
-}
-
-// gemmChunk is how many entries of a row gemmSmall scans for nonzeros at a
-// time.
-const gemmChunk = 256
-
-// nonzeros lists in buf the indices j in [from, from+len(buf)) ∩ [0,
-// len(x)) where x[j] ≠ 0, and returns that part of buf. It has no branch
-// per entry: on an image, zero or not is a coin toss that a branch
-// predictor would lose.
-func nonzeros[T Float](buf []int, x []T, from int) []int {
-	n := 0
-	for j := from; j < min(from+len(buf), len(x)); j++ {
-		buf[n] = j
-		if x[j] != 0 {
-			n++
-		}
-	}
-	return buf[:n]
-}
-
-// vecOps are the level-1 kernels gemmSmall runs on: gonum's assembly
-// (through its public API) for each element type.
-type vecOps[T Float] interface {
-	axpy(y []T, s T, x []T) // y += s·x, len(x) ≥ len(y)
-	dot(x, y []T) T         // x·y, len(x) == len(y)
-}
-
-type vec64 struct{}
-
-func (vec64) axpy(y []float64, s float64, x []float64) { floats.AddScaled(y, s, x[:len(y)]) }
-func (vec64) dot(x, y []float64) float64               { return floats.Dot(x, y) }
-
-type vec32 struct{}
-
-func (vec32) axpy(y []float32, s float32, x []float32) { gemmImpl.Saxpy(len(y), s, x, 1, y, 1) }
-func (vec32) dot(x, y []float32) float32               { return gemmImpl.Sdot(len(x), x, 1, y, 1) }
