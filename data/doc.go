@@ -1,5 +1,7 @@
-// Package data loads the data sets metagon trains on: MNIST (idx files), and
-// (later) the sinusoid task family and Omniglot.
+// Package data loads the data sets metagon trains on: MNIST (idx files),
+// Omniglot (the canonical zips, decoded, resized to 28×28 and cached, with
+// the background/evaluation and Vinyals splits and an N-way K-shot episode
+// sampler), and the sinusoid task family of Finn et al. (2017).
 //
 // MNIST is read from the four original idx files, gzipped or not (gzip is
 // detected from the file's magic bytes, not its name). Get them with
@@ -21,4 +23,12 @@
 //		train.FillBatch32(idx, x, y)
 //		// x[:len(idx)*784] holds one image per row, y[:len(idx)] the classes.
 //	}
+//
+// Omniglot episodes:
+//
+//	dir, _ := data.FindOmniglotDir(*omniglotFlag) // flag, else $OMNIGLOT_DIR, ...
+//	o, _ := data.LoadOmniglot(dir, data.OmniglotOptions{}) // seconds the first time, cached after
+//	train, test, _ := o.Split("background", true)        // ×4 rotations
+//	s, _ := data.NewSampler(test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, seed)
+//	ep := s.Episode(0) // deterministic per (seed, index)
 package data
