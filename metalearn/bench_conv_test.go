@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/metagon/metagon/models"
+	"gorgonia.org/tensor"
 )
 
 // BenchmarkMAMLConv4 times one second-order MAML meta-iteration on
@@ -33,4 +34,32 @@ func BenchmarkMAMLConv4(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/iter")
+}
+
+// BenchmarkProtoNetEpisode times one ProtoNet training episode, 60-way
+// 5-shot 5-query (600 images of 28×28) with Conv-4, the workload of
+// ../shared/peers/protonet.py, on random images.
+func BenchmarkProtoNetEpisode(b *testing.B) {
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		b.Run(dt.String(), func(b *testing.B) {
+			spec := Spec{Support: 300, Query: 300, Input: []int{1, 28, 28}, Classes: 60}
+			l, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28},
+				ProtoNetOptions{Options: Options{Spec: spec, Seed: 1, Dtype: dt}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			task := randomTask(rng, spec)
+			if _, err := l.MetaStep([]Task{task}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.MetaStep([]Task{task}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/episode")
+		})
+	}
 }

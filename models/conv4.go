@@ -49,7 +49,11 @@ func (m *Conv4) Name() string {
 	if m.ModelName != "" {
 		return m.ModelName
 	}
-	return fmt.Sprintf("conv4-%dx%dx%d-f%d-c%d", m.InChannels, m.Height, m.Width, m.filters(), m.Classes)
+	head := "embedding"
+	if m.Classes > 0 {
+		head = fmt.Sprintf("%dclasses", m.Classes)
+	}
+	return fmt.Sprintf("conv4-%dx%dx%d-%dfilters-%s", m.InChannels, m.Height, m.Width, m.filters(), head)
 }
 
 // Init adds the four blocks' parameters (He-uniform convolutions, unit

@@ -8,62 +8,82 @@ import (
 	"strings"
 )
 
-// config is the parsed command line.
+// config is the parsed command line. Zero values of the numeric flags mean
+// "the default for this dataset and algorithm" (see defaults).
 type config struct {
-	algorithm  string
-	dataset    string
-	shots      int
-	queries    int
-	metaBatch  int
-	innerSteps int
-	evalSteps  int
-	innerLR    float64
-	outerLR    float64
-	iterations int
-	seed       uint64
-	workers    int
-	firstOrder bool
-	out        string
-	checkpoint string
-	ckptEvery  int
-	resume     bool
-	evalOnly   bool
-	evalTasks  int
-	evalEvery  int
-	dtype      string
-	noPlots    bool
-	init       string
+	algorithm   string
+	dataset     string
+	shots       int
+	queries     int
+	ways        int
+	trainWays   int
+	evalQueries int
+	metaBatch   int
+	innerSteps  int
+	evalSteps   int
+	innerLR     float64
+	outerLR     float64
+	innerAdam   bool
+	iterations  int
+	seed        uint64
+	workers     int
+	firstOrder  bool
+	out         string
+	checkpoint  string
+	ckptEvery   int
+	resume      bool
+	evalOnly    bool
+	evalTasks   int
+	evalEvery   int
+	dtype       string
+	noPlots     bool
+	init        string
+	split       string
+	dataDir     string
+	rotations   bool
 }
 
-var algorithms = []string{"maml", "fomaml", "metasgd", "anil", "reptile"}
+var (
+	algorithms = []string{"maml", "fomaml", "metasgd", "anil", "reptile", "protonet"}
+	datasets   = []string{"sinusoid", "omniglot"}
+)
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.algorithm, "algorithm", "maml", "meta-learner: "+strings.Join(algorithms, ", "))
-	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task family: sinusoid")
-	fs.IntVar(&c.shots, "shots", 10, "K: support examples per task")
-	fs.IntVar(&c.queries, "queries", 0, "query examples per task (0: same as -shots)")
-	fs.IntVar(&c.metaBatch, "meta-batch", 25, "tasks per meta-update")
+	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task family: sinusoid (no data needed) or omniglot")
+	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot); 0: 10 or 1")
+	fs.IntVar(&c.queries, "queries", 0, "query examples per task (sinusoid) or per class in training episodes (omniglot); 0: the default")
+	fs.IntVar(&c.ways, "ways", 5, "omniglot: classes per evaluation episode")
+	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
+	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
+	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, 5 reptile on omniglot)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
-	fs.IntVar(&c.evalSteps, "eval-steps", 10, "inner steps at evaluation (the table reports 0.. this)")
-	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01)")
-	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or ε = 0.1 for reptile)")
-	fs.IntVar(&c.iterations, "iterations", 40000, "meta-iterations")
+	fs.IntVar(&c.evalSteps, "eval-steps", -1, "inner steps at evaluation; the table reports 0, 1 and this (-1: 10)")
+	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
+	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
+	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
+	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet); 0: 40000 sinusoid, 2000 omniglot")
+	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
 	fs.BoolVar(&c.firstOrder, "first-order", false, "first-order MAML/ANIL (drop second-order terms)")
 	fs.StringVar(&c.out, "out", "runs/meta", "output directory for metrics.json and plots")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically every -checkpoint-every iterations and at the end")
-	fs.IntVar(&c.ckptEvery, "checkpoint-every", 5000, "iterations between checkpoints")
+	fs.IntVar(&c.ckptEvery, "checkpoint-every", 0, "iterations between checkpoints (0: 5000 sinusoid, 200 omniglot)")
 	fs.BoolVar(&c.resume, "resume", false, "continue meta-training from -checkpoint")
 	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the learner in -checkpoint")
-	fs.IntVar(&c.evalTasks, "eval-tasks", 600, "held-out tasks for the final evaluation")
-	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations on 100 held-out tasks (0: 10 per run)")
-	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")
+	fs.IntVar(&c.evalTasks, "eval-tasks", 600, "held-out tasks (episodes) for the final evaluation")
+	fs.IntVar(&c.evalTasks, "eval-episodes", 600, "alias of -eval-tasks")
+	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations (0: 10 per run)")
+	fs.StringVar(&c.dtype, "dtype", "", "element type: float64 or float32 (empty: float64 sinusoid, float32 omniglot)")
 	fs.BoolVar(&c.noPlots, "no-plots", false, "do not write PNG plots")
-	fs.StringVar(&c.init, "init", "", "weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
+	fs.StringVar(&c.init, "init", "", "sinusoid weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
+	fs.StringVar(&c.split, "split", "background", "omniglot split: background (Lake: background/evaluation sets) or vinyals (1200/423 characters)")
+	fs.StringVar(&c.dataDir, "data", "", "omniglot: directory with images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR)")
+	fs.BoolVar(&c.rotations, "rotations", true, "omniglot: classes ×4 by 90° rotations (Vinyals et al.)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\n")
 		fs.PrintDefaults()
@@ -83,26 +103,91 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if !contains(algorithms, c.algorithm) {
 		return c, fmt.Errorf("-algorithm %q: want one of %s", c.algorithm, strings.Join(algorithms, ", "))
 	}
-	if c.dataset != "sinusoid" {
-		return c, fmt.Errorf("-dataset %q: want sinusoid", c.dataset)
+	if !contains(datasets, c.dataset) {
+		return c, fmt.Errorf("-dataset %q: want one of %s", c.dataset, strings.Join(datasets, ", "))
 	}
+	if c.algorithm == "protonet" && c.dataset != "omniglot" {
+		return c, fmt.Errorf("-algorithm protonet classifies: use it with -dataset omniglot")
+	}
+	c.defaults()
+	return c, c.validate()
+}
+
+// defaults fills every zero flag with the value for the dataset and
+// algorithm (the papers' settings where they give one).
+func (c *config) defaults() {
+	omni, reptile, proto := c.dataset == "omniglot", c.algorithm == "reptile", c.algorithm == "protonet"
+	set := func(v *int, sinusoid, omniglot int) {
+		if *v == 0 {
+			*v = sinusoid
+			if omni {
+				*v = omniglot
+			}
+		}
+	}
+	set(&c.shots, 10, 1)
 	if c.queries == 0 {
 		c.queries = c.shots
+		if omni {
+			c.queries = 1 // Finn et al.'s code: one query per class in training
+			if proto {
+				c.queries = 5 // Snell et al.
+			}
+		}
 	}
-	reptile := c.algorithm == "reptile"
-	if c.innerSteps == 0 {
-		c.innerSteps = 1
-		if reptile {
-			c.innerSteps = 5
+	if c.trainWays == 0 {
+		c.trainWays = c.ways
+		if proto {
+			c.trainWays = 60
+		}
+	}
+	set(&c.evalQueries, c.queries, 15)
+	switch {
+	case proto:
+		set(&c.metaBatch, 1, 1)
+	case reptile && omni:
+		set(&c.metaBatch, 25, 5)
+	default:
+		set(&c.metaBatch, 25, 32)
+	}
+	if reptile {
+		set(&c.innerSteps, 5, 5)
+	} else {
+		set(&c.innerSteps, 1, 1)
+	}
+	if c.evalSteps < 0 {
+		c.evalSteps = 10
+		if proto {
+			c.evalSteps = 0
 		}
 	}
 	if c.innerLR == 0 {
-		c.innerLR = 0.01 // Reptile diverged (NaN after ~6,600 iterations) at 0.02
+		c.innerLR = 0.01 // Reptile diverged (NaN after ~6,600 iterations) at 0.02 on sinusoids
+		if omni {
+			c.innerLR = 0.4
+			if reptile {
+				c.innerLR, c.innerAdam = 0.001, true
+			}
+		}
 	}
 	if c.outerLR == 0 {
 		c.outerLR = 1e-3
 		if reptile {
 			c.outerLR = 0.1
+			if omni {
+				c.outerLR = 1
+			}
+		}
+	}
+	set(&c.iterations, 40000, 2000)
+	set(&c.ckptEvery, 5000, 200)
+	if c.evalEvery == 0 {
+		c.evalEvery = max(c.iterations/10, 1)
+	}
+	if c.dtype == "" {
+		c.dtype = "float64"
+		if omni {
+			c.dtype = "float32"
 		}
 	}
 	if c.init == "" {
@@ -111,35 +196,40 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 			c.init = "torch"
 		}
 	}
-	if c.init != "finn" && c.init != "torch" {
-		return c, fmt.Errorf("-init %q: want finn or torch", c.init)
-	}
-	if c.evalEvery == 0 {
-		c.evalEvery = max(c.iterations/10, 1)
-	}
+}
+
+func (c *config) validate() error {
 	switch {
-	case c.shots < 1 || c.queries < 1:
-		return c, fmt.Errorf("-shots %d, -queries %d: want at least 1 each", c.shots, c.queries)
+	case c.init != "finn" && c.init != "torch":
+		return fmt.Errorf("-init %q: want finn or torch", c.init)
+	case c.shots < 1 || c.queries < 1 || c.evalQueries < 1:
+		return fmt.Errorf("-shots %d, -queries %d, -eval-queries %d: want at least 1 each", c.shots, c.queries, c.evalQueries)
+	case c.dataset == "omniglot" && (c.ways < 2 || c.trainWays < 2):
+		return fmt.Errorf("-ways %d, -train-ways %d: want at least 2", c.ways, c.trainWays)
+	case c.dataset == "omniglot" && c.algorithm != "protonet" && c.trainWays != c.ways:
+		return fmt.Errorf("-train-ways %d differs from -ways %d: %s's classifier head has one output per way", c.trainWays, c.ways, c.algorithm)
 	case c.metaBatch < 1:
-		return c, fmt.Errorf("-meta-batch %d: want at least 1", c.metaBatch)
-	case c.innerSteps < 1 || c.evalSteps < 0:
-		return c, fmt.Errorf("-inner-steps %d, -eval-steps %d: want ≥ 1 and ≥ 0", c.innerSteps, c.evalSteps)
+		return fmt.Errorf("-meta-batch %d: want at least 1", c.metaBatch)
+	case c.innerSteps < 1:
+		return fmt.Errorf("-inner-steps %d: want at least 1", c.innerSteps)
 	case c.iterations < 0:
-		return c, fmt.Errorf("-iterations %d: want ≥ 0", c.iterations)
+		return fmt.Errorf("-iterations %d: want ≥ 0", c.iterations)
 	case c.innerLR < 0 || c.outerLR < 0:
-		return c, fmt.Errorf("learning rates must be positive")
+		return fmt.Errorf("learning rates must be positive")
 	case c.workers < 0:
-		return c, fmt.Errorf("-workers %d: want ≥ 0", c.workers)
+		return fmt.Errorf("-workers %d: want ≥ 0", c.workers)
 	case c.evalTasks < 1:
-		return c, fmt.Errorf("-eval-tasks %d: want at least 1", c.evalTasks)
+		return fmt.Errorf("-eval-tasks %d: want at least 1", c.evalTasks)
 	case c.dtype != "float64" && c.dtype != "float32":
-		return c, fmt.Errorf("-dtype %q: want float64 or float32", c.dtype)
+		return fmt.Errorf("-dtype %q: want float64 or float32", c.dtype)
 	case (c.resume || c.evalOnly) && c.checkpoint == "":
-		return c, fmt.Errorf("-resume and -eval need -checkpoint FILE")
+		return fmt.Errorf("-resume and -eval need -checkpoint FILE")
 	case c.ckptEvery < 1:
-		return c, fmt.Errorf("-checkpoint-every %d: want at least 1", c.ckptEvery)
+		return fmt.Errorf("-checkpoint-every %d: want at least 1", c.ckptEvery)
+	case c.split != "background" && c.split != "vinyals":
+		return fmt.Errorf("-split %q: want background or vinyals", c.split)
 	}
-	return c, nil
+	return nil
 }
 
 func contains(xs []string, x string) bool {

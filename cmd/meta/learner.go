@@ -35,7 +35,9 @@ func newLearner(c config, src taskSource) (metalearn.Learner, error) {
 		o.Outer = graph.NewAdam(c.outerLR)
 		return metalearn.NewANIL(m, src.Head(), metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
 	case "reptile":
-		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations})
+		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations, InnerAdam: c.innerAdam})
+	case "protonet":
+		return metalearn.NewProtoNet(m, metalearn.ProtoNetOptions{Options: o, LR: c.outerLR})
 	}
 	return nil, fmt.Errorf("unknown algorithm %q", c.algorithm)
 }
@@ -74,8 +76,11 @@ func loadCheckpoint(l metalearn.Learner, path string) (int, error) {
 		}
 	}
 	it, _ := strconv.Atoi(ck.Meta["iteration"])
-	if r, ok := l.(*metalearn.Reptile); ok {
+	switch r := l.(type) {
+	case *metalearn.Reptile:
 		r.SetIteration(it)
+	case *metalearn.ProtoNet:
+		r.SetEpisodes(it)
 	}
 	return it, nil
 }

@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"image/color"
 	"os"
 	"path/filepath"
 
 	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/internal/plots"
-	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/metalearn"
 	"github.com/sirupsen/logrus"
 )
@@ -36,9 +36,10 @@ func (c config) asJSON() map[string]any {
 }
 
 func (r *report) setEval(ev metalearn.Evaluation) {
-	mse := make([]stats.Summary, len(ev.Loss))
-	copy(mse, ev.Loss)
-	r.Eval = map[string]any{"tasks": ev.Tasks, "query_mse_by_steps": mse}
+	r.Eval = map[string]any{"tasks": ev.Tasks, "query_loss_by_steps": ev.Loss}
+	if ev.Classification {
+		r.Eval["query_accuracy_by_steps"] = ev.Accuracy
+	}
 }
 
 // write saves metrics.json and the plots into c.out.
@@ -47,19 +48,32 @@ func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logru
 		return fmt.Errorf("output directory: %w", err)
 	}
 	r.Files = map[string]string{}
+	classify := src.Spec().Classes > 0
 	if !c.noPlots {
 		if len(r.Curve) > 0 {
 			p := filepath.Join(c.out, "learning_curve.png")
-			if err := learningCurve(p, r.Curve); err != nil {
+			draw := learningCurve
+			if classify {
+				draw = accuracyCurve
+			}
+			if err := draw(p, r.Curve); err != nil {
 				return err
 			}
 			r.Files["learning_curve"] = p
 		}
-		p := filepath.Join(c.out, "fits.png")
-		if err := fits(p, l, c); err != nil {
-			return err
+		if classify {
+			p := filepath.Join(c.out, "episode.png")
+			if err := episodePlot(p, l, src, c); err != nil {
+				return err
+			}
+			r.Files["episode"] = p
+		} else {
+			p := filepath.Join(c.out, "fits.png")
+			if err := fits(p, l, c); err != nil {
+				return err
+			}
+			r.Files["fits"] = p
 		}
-		r.Files["fits"] = p
 	}
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
@@ -126,4 +140,79 @@ func fits(path string, l metalearn.Learner, c config) error {
 		panels = append(panels, p)
 	}
 	return plots.SinusoidFits(path, panels)
+}
+
+func accuracyCurve(path string, curve []curvePoint) error {
+	var train, valid plots.Series
+	train.Label, valid.Label = "meta-train query accuracy", "held-out episodes (after adaptation)"
+	for _, p := range curve {
+		train.X, train.Y = append(train.X, float64(p.Iteration)), append(train.Y, 100*p.Accuracy)
+		if p.ValidAccPost > 0 {
+			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, 100*p.ValidAccPost)
+		}
+	}
+	return plots.LearningCurve(path, plots.CurveOptions{Title: "Meta-training", XLabel: "meta-iteration", YLabel: "accuracy (%)",
+		LegendBottom: true}, train, valid)
+}
+
+// episodePlot shows one held-out episode: the support images, then up to
+// four queries per class captioned with the prediction after adaptation
+// (green: right, red: wrong).
+func episodePlot(path string, l metalearn.Learner, src taskSource, c config) error {
+	task := src.Test(1)[0]
+	res, err := l.Adapt([]metalearn.Task{task}, c.evalSteps)
+	if err != nil {
+		return err
+	}
+	out := res[0].Outputs[len(res[0].Outputs)-1]
+	ways := c.ways
+	side := src.Spec().Input[1]
+	px := side * side
+	cell := func(x []float64, i int, caption string, border color.Color) plots.Cell {
+		return plots.Cell{Pixels: x[i*px : (i+1)*px], W: side, H: side, Caption: caption, Border: border}
+	}
+	var rows [][]plots.Cell
+	var support []plots.Cell
+	for i, y := range task.SupportY {
+		support = append(support, cell(task.SupportX, i, fmt.Sprintf("class %d", int(y)), nil))
+	}
+	rows = append(rows, support)
+	perRow := len(support)
+	var row []plots.Cell
+	shown := make([]int, ways)
+	for i, y := range task.QueryY {
+		if shown[int(y)] >= 4 {
+			continue
+		}
+		shown[int(y)]++
+		pred := argmax(out[i*ways : (i+1)*ways])
+		border := plots.Green
+		if pred != int(y) {
+			border = plots.Red
+		}
+		row = append(row, cell(task.QueryX, i, fmt.Sprintf("→ %d", pred), border))
+		if len(row) == perRow {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	how := fmt.Sprintf("after %d inner step(s)", c.evalSteps)
+	if c.algorithm == "protonet" {
+		how = "by nearest prototype"
+	}
+	title := fmt.Sprintf("%s: support (top) and queries with predictions %s, accuracy %.0f%%",
+		l.Name(), how, 100*res[0].Accuracy[len(res[0].Accuracy)-1])
+	return plots.Episode(path, title, rows)
+}
+
+func argmax(v []float64) int {
+	best := 0
+	for i, x := range v {
+		if x > v[best] {
+			best = i
+		}
+	}
+	return best
 }

@@ -59,6 +59,9 @@ func (s sinusoids) Test(n int) []metalearn.Task {
 
 // newSource returns the task family the flags name.
 func newSource(c config) (taskSource, error) {
+	if c.dataset == "omniglot" {
+		return newOmniglot(c)
+	}
 	return sinusoids{c: c}, nil
 }
 

@@ -24,10 +24,13 @@ func stream(c config, s uint64) uint64 { return c.seed*1000 + s }
 
 // curvePoint is one point of the learning curve.
 type curvePoint struct {
-	Iteration int     `json:"iteration"`
-	Loss      float64 `json:"train_query_loss"`
-	ValidPre  float64 `json:"valid_loss_0_steps,omitempty"`
-	ValidPost float64 `json:"valid_loss_1_step,omitempty"`
+	Iteration    int     `json:"iteration"`
+	Loss         float64 `json:"train_query_loss"`
+	Accuracy     float64 `json:"train_query_accuracy,omitempty"`
+	ValidPre     float64 `json:"valid_loss_0_steps,omitempty"`
+	ValidPost    float64 `json:"valid_loss_1_step,omitempty"`
+	ValidAccPre  float64 `json:"valid_accuracy_0_steps,omitempty"`
+	ValidAccPost float64 `json:"valid_accuracy_1_step,omitempty"`
 }
 
 func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
@@ -59,9 +62,11 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 		return err
 	}
 	rep.setEval(ev)
-	rows := []int{0, 1}
-	if c.evalSteps > 1 {
-		rows = append(rows, c.evalSteps)
+	rows := []int{0}
+	for _, r := range []int{1, c.evalSteps} {
+		if r <= c.evalSteps && r > rows[len(rows)-1] {
+			rows = append(rows, r)
+		}
 	}
 	fmt.Fprintf(stdout, "%s, %s, %d held-out tasks:\n%s", learnerKey(l), src.Describe(), c.evalTasks, ev.Table(rows...))
 	return rep.write(c, l, src, log)
@@ -70,7 +75,8 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 // loop runs meta-iterations start..c.iterations, checkpointing as it goes.
 func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
 	bar := progress.New(stderr, l.Name(), c.iterations)
-	window := stats.Running{}
+	window, accWindow := stats.Running{}, stats.Running{}
+	classify := src.Spec().Classes > 0
 	began := time.Now()
 	valid := src.Valid()
 	logEvery := max(c.iterations/200, 1)
@@ -85,21 +91,35 @@ func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, st
 			return stop(l, c, it, "failed", err, log)
 		}
 		window.Add(st.Loss)
+		accWindow.Add(st.Accuracy)
 		done := it + 1
-		bar.Update(done, fmt.Sprintf("meta-loss %.3f", window.Mean()))
+		if classify {
+			bar.Update(done, fmt.Sprintf("meta-loss %.3f acc %.1f%%", window.Mean(), 100*accWindow.Mean()))
+		} else {
+			bar.Update(done, fmt.Sprintf("meta-loss %.3f", window.Mean()))
+		}
 		if done%logEvery == 0 || done == c.iterations {
 			p := curvePoint{Iteration: done, Loss: window.Mean()}
+			if classify {
+				p.Accuracy = accWindow.Mean()
+			}
 			if done%c.evalEvery == 0 || done == c.iterations {
 				ev, err := metalearn.Evaluate(l, valid, 1)
 				if err != nil {
 					return err
 				}
 				p.ValidPre, p.ValidPost = ev.Loss[0].Mean, ev.Loss[1].Mean
-				log.WithFields(logrus.Fields{"iteration": done, "train_loss": fmt.Sprintf("%.3f", p.Loss),
-					"valid_mse_0": fmt.Sprintf("%.3f", p.ValidPre), "valid_mse_1": fmt.Sprintf("%.3f", p.ValidPost)}).Debug("validation")
+				f := logrus.Fields{"iteration": done, "train_loss": fmt.Sprintf("%.3f", p.Loss),
+					"valid_loss_0": fmt.Sprintf("%.3f", p.ValidPre), "valid_loss_1": fmt.Sprintf("%.3f", p.ValidPost)}
+				if classify {
+					p.ValidAccPre, p.ValidAccPost = ev.Accuracy[0].Mean, ev.Accuracy[1].Mean
+					f["valid_acc_1"] = fmt.Sprintf("%.2f%%", 100*p.ValidAccPost)
+				}
+				log.WithFields(f).Info("validation")
 			}
 			rep.Curve = append(rep.Curve, p)
 			window.Reset()
+			accWindow.Reset()
 		}
 		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == c.iterations) {
 			if err := saveCheckpoint(l, c, done); err != nil {

@@ -55,7 +55,7 @@ func (b *Bar) Update(done int, extra string) {
 			filled = width * done / b.Total
 		}
 		bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-		fmt.Fprintf(b.Out, "\r%s [%s] %d/%d %s %.0f/s %s\x1b[K", b.Label, bar, done, b.Total, extra, rate, eta(done, b.Total, rate))
+		fmt.Fprintf(b.Out, "\r%s [%s] %d/%d %s %s %s\x1b[K", b.Label, bar, done, b.Total, extra, perSecond(rate), eta(done, b.Total, rate))
 		return
 	}
 	tick := 0
@@ -64,7 +64,7 @@ func (b *Bar) Update(done int, extra string) {
 	}
 	if tick != b.lastTick {
 		b.lastTick = tick
-		fmt.Fprintf(b.Out, "%s %d/%d %s %.0f/s %s\n", b.Label, done, b.Total, extra, rate, eta(done, b.Total, rate))
+		fmt.Fprintf(b.Out, "%s %d/%d %s %s %s\n", b.Label, done, b.Total, extra, perSecond(rate), eta(done, b.Total, rate))
 	}
 }
 
@@ -81,4 +81,12 @@ func eta(done, total int, rate float64) string {
 	}
 	left := time.Duration(float64(total-done) / rate * float64(time.Second))
 	return "eta " + left.Round(time.Second).String()
+}
+
+// perSecond formats a rate, with decimals when it is small.
+func perSecond(rate float64) string {
+	if rate < 10 {
+		return fmt.Sprintf("%.2f/s", rate)
+	}
+	return fmt.Sprintf("%.0f/s", rate)
 }
