@@ -44,8 +44,8 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{[]string{"-algorithm", "snail"}, "want one of"},
 		{[]string{"-dataset", "imagenet"}, "want one of"},
-		{[]string{"-shots", "0"}, "at least 1"},
-		{[]string{"-meta-batch", "0"}, "at least 1"},
+		{[]string{"-shots", "-1"}, "at least 1"},
+		{[]string{"-meta-batch", "-1"}, "at least 1"},
 		{[]string{"-dtype", "float16"}, "float64 or float32"},
 		{[]string{"-resume"}, "need -checkpoint"},
 		{[]string{"-eval", "-checkpoint", garbage}, "not a metagon checkpoint"},
