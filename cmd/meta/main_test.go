@@ -55,7 +55,7 @@ func TestBadFlags(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args, " "), func(t *testing.T) {
-			_, err := runMeta(t, c.args...)
+			_, err := runMeta(t, append(c.args, "-out", t.TempDir())...)
 			if err == nil {
 				t.Fatalf("no error; want one mentioning %q", c.want)
 			}
