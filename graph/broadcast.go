@@ -89,13 +89,25 @@ func newLayout(big, small tensor.Shape) *layout {
 	return l
 }
 
-// expand writes small broadcast to big's shape into out.
+// expand writes small broadcast to big's shape into out, in parallel
+// chunks of rows for big tensors.
 func expand[T Float](l *layout, out, small []T) {
 	if l.same {
 		copy(out, small)
 		return
 	}
-	for r, off := range l.rowOff {
+	if !bigEnough(len(out)) {
+		expandRows(l, 0, len(l.rowOff), out, small)
+		return
+	}
+	parallelFor(len(l.rowOff), grainFor(l.inner), func(lo, hi int) {
+		expandRows(l, lo, hi, out, small)
+	})
+}
+
+func expandRows[T Float](l *layout, lo, hi int, out, small []T) {
+	for r := lo; r < hi; r++ {
+		off := l.rowOff[r]
 		row := out[r*l.inner : (r+1)*l.inner]
 		if l.step == 0 {
 			v := small[off]
@@ -109,25 +121,58 @@ func expand[T Float](l *layout, out, small []T) {
 }
 
 // reduce sums big into small (the adjoint of expand). out is overwritten.
+// Big tensors are reduced in parallel, each worker owning a range of
+// output elements (and adding their terms in the serial order), so the
+// result does not depend on the number of cores.
 func reduce[T Float](l *layout, out, big []T) {
 	if l.same {
 		copy(out, big)
 		return
 	}
-	clear(out)
+	if !bigEnough(len(big)) || len(out) < 2 {
+		reduceRange(l, 0, len(out), out, big)
+		return
+	}
+	parallelFor(len(out), grainFor(len(big)/len(out)), func(lo, hi int) {
+		reduceRange(l, lo, hi, out, big)
+	})
+}
+
+// reduceRange computes the elements lo ≤ i < hi of reduce's output.
+func reduceRange[T Float](l *layout, lo, hi int, out, big []T) {
+	clear(out[lo:hi])
 	for r, off := range l.rowOff {
 		row := big[r*l.inner : (r+1)*l.inner]
 		if l.step == 0 {
-			var s T
-			for _, v := range row {
-				s += v
+			if off >= lo && off < hi {
+				out[off] += sum4(row)
 			}
-			out[off] += s
-		} else {
-			dst := out[off : off+l.inner]
-			for j, v := range row {
-				dst[j] += v
-			}
+			continue
+		}
+		a, b := max(off, lo), min(off+l.inner, hi)
+		if a >= b {
+			continue
+		}
+		dst, src := out[a:b], row[a-off:]
+		for j := range dst {
+			dst[j] += src[j]
 		}
 	}
+}
+
+// sum4 adds up s with four interleaved accumulators (a fixed order, so the
+// result is reproducible), which hides the latency of the additions.
+func sum4[T Float](s []T) T {
+	var s0, s1, s2, s3 T
+	i := 0
+	for ; i+4 <= len(s); i += 4 {
+		s0 += s[i]
+		s1 += s[i+1]
+		s2 += s[i+2]
+		s3 += s[i+3]
+	}
+	for ; i < len(s); i++ {
+		s0 += s[i]
+	}
+	return (s0 + s1) + (s2 + s3)
 }

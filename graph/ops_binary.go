@@ -81,9 +81,17 @@ func (o *binaryOp) backward(in []*G.Node, y, g *G.Node) []*G.Node {
 	return []*G.Node{SumTo(ga, a.Shape()), SumTo(gb, b.Shape())}
 }
 
+// binKernel computes out = a ∘ b with a and b broadcast by their layouts;
+// big tensors are split into parallel chunks of whole rows.
 func binKernel[T Float](kind binKind, la, lb *layout, out, a, b []T) {
 	if la.same && lb.same {
-		binRow(kind, out, a, 1, b, 1)
+		if !bigEnough(len(out)) {
+			binRow(kind, out, a, 1, b, 1)
+			return
+		}
+		parallelFor(len(out), parallelGrain, func(lo, hi int) {
+			binRow(kind, out[lo:hi], a[lo:hi], 1, b[lo:hi], 1)
+		})
 		return
 	}
 	inner := la.inner
@@ -91,7 +99,18 @@ func binKernel[T Float](kind binKind, la, lb *layout, out, a, b []T) {
 		inner = lb.inner
 	}
 	rows := len(out) / max(inner, 1)
-	for r := 0; r < rows; r++ {
+	if !bigEnough(len(out)) {
+		binRows(kind, la, lb, inner, 0, rows, out, a, b)
+		return
+	}
+	parallelFor(rows, grainFor(inner), func(lo, hi int) {
+		binRows(kind, la, lb, inner, lo, hi, out, a, b)
+	})
+}
+
+// binRows computes rows lo..hi−1 of a broadcasting binKernel.
+func binRows[T Float](kind binKind, la, lb *layout, inner, lo, hi int, out, a, b []T) {
+	for r := lo; r < hi; r++ {
 		o := out[r*inner : (r+1)*inner]
 		var ar, br []T
 		sa, sb := 1, 1
@@ -180,7 +199,7 @@ type broadcastToOp struct {
 
 // BroadcastTo returns x stretched to shape (numpy broadcasting rules).
 func BroadcastTo(x *G.Node, shape tensor.Shape) *G.Node {
-	if x.Shape().Eq(shape) {
+	if sameShape(x.Shape(), shape) {
 		return x
 	}
 	if b, ok := broadcastShape(x.Shape(), shape); !ok || !b.Eq(shape) {
@@ -215,7 +234,7 @@ type sumToOp struct {
 // SumTo sums x over the axes along which shape would be broadcast to x's
 // shape, returning a tensor of the given shape.
 func SumTo(x *G.Node, shape tensor.Shape) *G.Node {
-	if x.Shape().Eq(shape) {
+	if sameShape(x.Shape(), shape) {
 		return x
 	}
 	if b, ok := broadcastShape(x.Shape(), shape); !ok || !b.Eq(x.Shape()) {

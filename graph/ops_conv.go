@@ -117,11 +117,24 @@ func (o *col2imOp) backward(_ []*G.Node, _, g *G.Node) []*G.Node {
 }
 
 // im2colKernel moves data between the column matrix and the image. With
-// toImage it is col2im: img is zeroed, then every in-image column entry is
-// added to its pixel; otherwise it is im2col: cols is overwritten.
+// toImage it is col2im: every pixel of img is overwritten with the sum of
+// its in-image column entries; otherwise it is im2col: cols is
+// overwritten. Big batches are processed in parallel, image by image (each
+// image owns its pixels and its columns).
 func im2colKernel[T Float](g convGeom, cols, img []T, toImage bool) {
+	if !bigEnough(len(cols)) {
+		im2colImages(g, 0, g.n, cols, img, toImage)
+		return
+	}
+	parallelFor(g.n, grainFor(g.c*g.kh*g.kw*g.ho*g.wo), func(lo, hi int) {
+		im2colImages(g, lo, hi, cols, img, toImage)
+	})
+}
+
+// im2colImages is im2colKernel on images lo ≤ n < hi.
+func im2colImages[T Float](g convGeom, lo, hi int, cols, img []T, toImage bool) {
 	if toImage {
-		clear(img)
+		clear(img[lo*g.c*g.h*g.w : hi*g.c*g.h*g.w])
 	}
 	width := g.n * g.ho * g.wo
 	for c := 0; c < g.c; c++ {
@@ -132,7 +145,7 @@ func im2colKernel[T Float](g convGeom, cols, img []T, toImage bool) {
 				jlo := min(max(0, g.p-kj), g.wo)
 				jhi := max(min(g.wo, g.w+g.p-kj), jlo)
 				shift := kj - g.p
-				for n := 0; n < g.n; n++ {
+				for n := lo; n < hi; n++ {
 					for i := 0; i < g.ho; i++ {
 						seg := row[(n*g.ho+i)*g.wo:][:g.wo]
 						ii := i + ki - g.p

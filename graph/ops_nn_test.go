@@ -56,6 +56,15 @@ var nnOpCases = []opCase{
 	{name: "maxpool2 odd (1,2,5,5)", shapes: [][]int{{1, 2, 5, 5}}, fill: distinct, build: func(in []*G.Node) *G.Node { return MaxPool2(in[0]) }},
 	{name: "maxpool2 squared", shapes: [][]int{{2, 3, 4, 6}}, fill: distinct, build: func(in []*G.Node) *G.Node { return Square(MaxPool2(in[0])) }},
 	{name: "maxpool2 of square, odd", shapes: [][]int{{1, 2, 5, 5}}, fill: distinct, build: func(in []*G.Node) *G.Node { return Mul(MaxPool2(Square(in[0])), MaxPool2(in[0])) }},
+	{name: "maxpool2 of relu (pooled first)", shapes: [][]int{{2, 3, 4, 5}}, fill: func(i int, v []float64) {
+		distinct(i, v)
+		for j := range v {
+			v[j] -= 0.1*float64(len(v)/2) + 0.05 // half negative, none near 0
+		}
+	}, build: func(in []*G.Node) *G.Node { return Square(MaxPool2(ReLU(in[0]))) }},
+	{name: "pool gather at argmax", shapes: [][]int{{2, 2, 4, 5}, {2, 2, 4, 5}}, fixed: []int{1}, fill: distinctInput(1), build: func(in []*G.Node) *G.Node {
+		return Square(gatherAt(in[0], poolArgmax(in[1])))
+	}},
 	{name: "pool gather", shapes: [][]int{{2, 2, 4, 5}, {2, 2, 4, 5}}, fixed: []int{1}, fill: distinctInput(1), build: func(in []*G.Node) *G.Node {
 		return Square(poolGather(in[0], in[1]))
 	}},
@@ -81,6 +90,51 @@ var nnOpCases = []opCase{
 	{name: "batchnorm 2-D no affine", shapes: [][]int{{5, 4}}, build: func(in []*G.Node) *G.Node {
 		return Mul(BatchNorm(in[0], nil, nil, 0), in[0])
 	}},
+	{name: "batchnorm NCHW shift only", shapes: [][]int{{3, 2, 2, 3}, {2}}, build: func(in []*G.Node) *G.Node {
+		return Square(BatchNorm(in[0], nil, in[1], 0))
+	}},
+	{name: "batchnorm NCHW scale only", shapes: [][]int{{3, 2, 2, 3}, {2}}, build: func(in []*G.Node) *G.Node {
+		return Square(BatchNorm(in[0], in[1], nil, 0))
+	}},
+	{name: "bnstats NCHW", shapes: [][]int{{4, 3, 2, 3}}, build: func(in []*G.Node) *G.Node {
+		return Square(bnStats(bnTestGeom(in[0]), in[0]))
+	}},
+	{name: "bnstats 2-D", shapes: [][]int{{5, 4}}, build: func(in []*G.Node) *G.Node {
+		return Square(bnStats(bnTestGeom(in[0]), in[0]))
+	}},
+	{name: "bnsums NCHW", shapes: [][]int{{4, 3, 2, 3}, {4, 3, 2, 3}}, build: func(in []*G.Node) *G.Node {
+		g := bnTestGeom(in[1])
+		return Square(bnSums(g, in[0], in[1], bnStats(g, in[1])))
+	}},
+	{name: "bnsums 2-D", shapes: [][]int{{5, 4}, {5, 4}}, build: func(in []*G.Node) *G.Node {
+		g := bnTestGeom(in[1])
+		return Square(bnSums(g, in[0], in[1], bnStats(g, in[1])))
+	}},
+	{name: "bngradx NCHW", shapes: [][]int{{4, 3, 2, 3}, {4, 3, 2, 3}, {3}}, build: func(in []*G.Node) *G.Node {
+		g := bnTestGeom(in[1])
+		st := bnStats(g, in[1])
+		return Square(bnGradX(g, in[0], in[1], st, bnSums(g, in[0], in[1], st), in[2]))
+	}},
+	{name: "bngradx 2-D no scale", shapes: [][]int{{5, 4}, {5, 4}}, build: func(in []*G.Node) *G.Node {
+		g := bnTestGeom(in[1])
+		st := bnStats(g, in[1])
+		return Tanh(bnGradX(g, in[0], in[1], st, bnSums(g, in[0], in[1], st), nil))
+	}},
+	{name: "batchnorm grad of grad", shapes: [][]int{{3, 2, 2, 2}, {2}, {2}}, build: func(in []*G.Node) *G.Node {
+		// a gradient of BatchNorm inside the function: its derivatives
+		// reach third order through bnGradX's composed rule
+		l := Sum(Square(Tanh(BatchNorm(in[0], in[1], in[2], 0))))
+		gs, err := Grad(l, in[0])
+		if err != nil {
+			panic(shapeErrorf("%v", err))
+		}
+		return Mul(gs[0], in[0])
+	}},
+	{name: "relugrad", shapes: [][]int{{4, 3}, {4, 3}}, fill: func(i int, v []float64) {
+		if i == 1 {
+			awayFromZero(i, v)
+		}
+	}, build: func(in []*G.Node) *G.Node { return Square(reluGrad(in[0], in[1])) }},
 	{name: "squared distances", shapes: [][]int{{3, 4}, {5, 4}}, build: func(in []*G.Node) *G.Node { return SquaredDistances(in[0], in[1]) }},
 	{name: "squared distances log-softmax", shapes: [][]int{{3, 4}, {5, 4}}, build: func(in []*G.Node) *G.Node {
 		return LogSoftmax(Neg(SquaredDistances(in[0], in[1])))
@@ -474,3 +528,6 @@ func TestNNShapeErrors(t *testing.T) {
 		t.Errorf("valid ops: %v", err)
 	}
 }
+
+// bnTestGeom is the batch-norm geometry of x with the default ε.
+func bnTestGeom(x *G.Node) bnGeom { return newBNGeom("test", x.Shape(), DefaultBatchNormEps) }

@@ -14,7 +14,7 @@ type reshapeOp struct{ base }
 // Reshape returns x with a new shape of the same total size.
 func Reshape(x *G.Node, shape ...int) *G.Node {
 	s := tensor.Shape(shape)
-	if x.Shape().Eq(s) {
+	if sameShape(x.Shape(), s) {
 		return x
 	}
 	if size(s) != size(x.Shape()) {
@@ -22,6 +22,20 @@ func Reshape(x *G.Node, shape ...int) *G.Node {
 	}
 	dt := sameDtype("reshape", x)
 	return apply(&reshapeOp{newBase("reshape", fmt.Sprint(s), dt, s, []*G.Node{x})}, x)
+}
+
+// sameShape reports whether a and b have the same axes. (tensor.Shape.Eq
+// also calls (1, n), (n, 1) and (n) equal, which a reshape must not.)
+func sameShape(a, b tensor.Shape) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i] != b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 // size is the number of elements of a shape; 1 for the 0-d shape ().
@@ -118,19 +132,42 @@ func (o *transposeOp) backward(in []*G.Node, _, g *G.Node) []*G.Node {
 	return []*G.Node{Transpose(g, inv...)}
 }
 
-// permute writes out[i0, i1, ...] = x[Σ ik·str[k]] in row-major order of out.
+// permute writes out[i0, i1, ...] = x[Σ ik·str[k]] in row-major order of
+// out. Big tensors are split into parallel chunks of out's rows (its last
+// axis).
 func permute[T Float](shape tensor.Shape, str []int, out, x []T) {
+	last := shape[len(shape)-1]
+	rows := len(out) / max(last, 1)
+	if !bigEnough(len(out)) {
+		permuteRows(shape, str, 0, rows, out, x)
+		return
+	}
+	parallelFor(rows, grainFor(last), func(lo, hi int) {
+		permuteRows(shape, str, lo, hi, out, x)
+	})
+}
+
+// permuteRows is permute on out's rows lo ≤ r < hi.
+func permuteRows[T Float](shape tensor.Shape, str []int, lo, hi int, out, x []T) {
 	n := len(shape)
 	last, ls := shape[n-1], str[n-1]
 	idx := make([]int, n-1)
-	for o := 0; o < len(out); o += last {
+	for k, r := n-2, lo; k >= 0; k-- { // the index of row lo
+		idx[k] = r % shape[k]
+		r /= shape[k]
+	}
+	for o := lo * last; o < hi*last; o += last {
 		off := 0
 		for k := 0; k < n-1; k++ {
 			off += idx[k] * str[k]
 		}
 		row := out[o : o+last]
-		for j := range row {
-			row[j] = x[off+j*ls]
+		if ls == 1 {
+			copy(row, x[off:off+last])
+		} else {
+			for j := range row {
+				row[j] = x[off+j*ls]
+			}
 		}
 		for k := n - 2; k >= 0; k-- {
 			idx[k]++

@@ -58,7 +58,20 @@ func (o *softmaxOp) backward(in []*G.Node, y, g *G.Node) []*G.Node {
 	return []*G.Node{Mul(y, Sub(g, SumKeep(Mul(g, y), last)))}
 }
 
+// softmaxKernel computes (log-)softmax over rows of length inner, in
+// parallel chunks of rows for big tensors.
 func softmaxKernel[T Float](log bool, inner int, out, x []T) {
+	rows := len(x) / max(inner, 1)
+	if !bigEnough(len(x)) {
+		softmaxRows(log, inner, out, x)
+		return
+	}
+	parallelFor(rows, grainFor(inner), func(lo, hi int) {
+		softmaxRows(log, inner, out[lo*inner:hi*inner], x[lo*inner:hi*inner])
+	})
+}
+
+func softmaxRows[T Float](log bool, inner int, out, x []T) {
 	for r := 0; r+inner <= len(x); r += inner {
 		row, o := x[r:r+inner], out[r:r+inner]
 		m := math.Inf(-1)

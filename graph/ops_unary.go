@@ -114,8 +114,8 @@ func (o *unaryOp) backward(in []*G.Node, y, g *G.Node) []*G.Node {
 		gx = Mul(g, Mul(y, Affine(y, -1, 1)))
 	case uTanh: // d tanh = 1 − tanh² = 1 − y²
 		gx = Mul(g, Affine(Square(y), -1, 1))
-	case uReLU: // d relu = step(x)
-		gx = Mul(g, Step(x))
+	case uReLU: // d relu = step(x) = step(y): one fused pass
+		gx = reluGrad(g, y)
 	case uStep: // piecewise constant: no gradient
 		return []*G.Node{nil}
 	case uAffine: // d(cx + d) = c
@@ -124,7 +124,18 @@ func (o *unaryOp) backward(in []*G.Node, y, g *G.Node) []*G.Node {
 	return []*G.Node{gx}
 }
 
+// unaryKernel applies kind elementwise, in parallel chunks for big tensors.
 func unaryKernel[T Float](kind unaryKind, c, d T, out, x []T) {
+	if !bigEnough(len(out)) {
+		unaryRange(kind, c, d, out, x)
+		return
+	}
+	parallelFor(len(out), parallelGrain, func(lo, hi int) {
+		unaryRange(kind, c, d, out[lo:hi], x[lo:hi])
+	})
+}
+
+func unaryRange[T Float](kind unaryKind, c, d T, out, x []T) {
 	x = x[:len(out)]
 	switch kind {
 	case uNeg:
@@ -156,13 +167,7 @@ func unaryKernel[T Float](kind unaryKind, c, d T, out, x []T) {
 			out[i] = T(math.Tanh(float64(v)))
 		}
 	case uReLU:
-		for i, v := range x {
-			if v > 0 {
-				out[i] = v
-			} else {
-				out[i] = 0
-			}
-		}
+		maskPositive(out, x, x)
 	case uStep:
 		for i, v := range x {
 			if v > 0 {

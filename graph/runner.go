@@ -48,10 +48,19 @@ func NewRunner(outputs ...*G.Node) (*Runner, error) {
 		r.outputs[o] = true
 	}
 	order := topoOrder(outputs)
+	// A view (reshape, stop-gradient) shares the memory of its input, so
+	// buffers are tracked by their root: the node that owns the memory. A
+	// root's buffer is recycled after the last use of it or of any view.
+	root := map[*G.Node]*G.Node{}
 	lastUse := map[*G.Node]int{}
 	for i, n := range order {
-		for _, c := range inputsOf(n) {
-			lastUse[c] = i
+		root[n] = n
+		ins := inputsOf(n)
+		if isView(n) {
+			root[n] = root[ins[0]]
+		}
+		for _, c := range ins {
+			lastUse[root[c]] = i
 		}
 	}
 	pool := map[string][]*tensor.Dense{}
@@ -72,42 +81,60 @@ func NewRunner(outputs ...*G.Node) (*Runner, error) {
 			continue
 		}
 		ins := inputsOf(n)
-		st := runStep{node: n, in: make([]*tensor.Dense, len(ins))}
-		for j, c := range ins {
-			st.in[j] = r.vals[c]
-		}
-		if o, ok := n.Op().(op); ok {
-			st.op = o
+		if isView(n) {
+			r.vals[n] = reshaped(r.vals[ins[0]], n.Shape())
+			if r.outputs[n] {
+				recyclable[root[n]] = false
+			}
 		} else {
-			st.gop = n.Op()
+			st := runStep{node: n, in: make([]*tensor.Dense, len(ins))}
+			for j, c := range ins {
+				st.in[j] = r.vals[c]
+			}
+			if o, ok := n.Op().(op); ok {
+				st.op = o
+			} else {
+				st.gop = n.Op()
+			}
+			k := key(n.Dtype(), size(n.Shape()))
+			if free := pool[k]; len(free) > 0 && !r.outputs[n] {
+				st.out = free[len(free)-1]
+				pool[k] = free[:len(free)-1]
+				st.out = reshaped(st.out, n.Shape())
+			} else {
+				st.out = newDense(n.Dtype(), n.Shape())
+				r.bytes += byteSize(st.out)
+			}
+			r.vals[n] = st.out
+			recyclable[n] = !r.outputs[n]
+			r.steps = append(r.steps, st)
 		}
-		k := key(n.Dtype(), size(n.Shape()))
-		if free := pool[k]; len(free) > 0 && !r.outputs[n] {
-			st.out = free[len(free)-1]
-			pool[k] = free[:len(free)-1]
-			st.out = reshaped(st.out, n.Shape())
-		} else {
-			st.out = newDense(n.Dtype(), n.Shape())
-			r.bytes += byteSize(st.out)
-		}
-		r.vals[n] = st.out
-		recyclable[n] = !r.outputs[n]
-		r.steps = append(r.steps, st)
 		// inputs read for the last time here give their memory back
 		for _, c := range ins {
-			if recyclable[c] && lastUse[c] == i {
-				recyclable[c] = false
-				kc := key(c.Dtype(), size(c.Shape()))
-				pool[kc] = append(pool[kc], r.vals[c])
+			rc := root[c]
+			if recyclable[rc] && lastUse[rc] == i {
+				recyclable[rc] = false
+				kc := key(rc.Dtype(), size(rc.Shape()))
+				pool[kc] = append(pool[kc], r.vals[rc])
 			}
 		}
 	}
 	return r, nil
 }
 
+// isView reports whether n's value is its input's memory under another
+// shape: a reshape or a stop-gradient, which the Runner does not execute.
+func isView(n *G.Node) bool {
+	switch n.Op().(type) {
+	case *reshapeOp, *stopGradientOp:
+		return true
+	}
+	return false
+}
+
 // reshaped returns a tensor with t's memory and the given shape.
 func reshaped(t *tensor.Dense, shape tensor.Shape) *tensor.Dense {
-	if t.Shape().Eq(shape) {
+	if sameShape(t.Shape(), shape) {
 		return t
 	}
 	if is64(t) {

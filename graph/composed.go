@@ -1,0 +1,95 @@
+package graph
+
+import (
+	G "gorgonia.org/gorgonia"
+)
+
+// Fused ops whose derivative rule would be long to write by hand (the
+// backward kernels of batch norm) define their value a second time as a
+// composition of simpler ops, and take their derivative from that
+// composition: partials differentiates it by the same rules Grad uses. The
+// fused kernel serves the fast first-order pass; the composition, slower
+// but exact, serves the higher orders.
+
+// partials returns ∂(Σ gy ⊙ f)/∂in[i] for every i with diff[i] (every i
+// if diff is nil), where f is an expression built from the nodes in, each
+// treated as an independent variable (the traversal stops at all of them,
+// even when one depends on another). A nil entry means f does not depend
+// on in[i] or it was not asked for; a node listed twice gets its whole
+// gradient at its first position.
+func partials(f, gy *G.Node, in []*G.Node, diff []bool) []*G.Node {
+	stop := make(map[*G.Node]bool, len(in))
+	target := make(map[*G.Node]bool, len(in))
+	for i, n := range in {
+		stop[n] = true
+		if diff == nil || diff[i] {
+			target[n] = true
+		}
+	}
+	// post-order of f's subgraph above the targets
+	var order []*G.Node
+	seen := map[*G.Node]bool{}
+	var visit func(n *G.Node)
+	visit = func(n *G.Node) {
+		if seen[n] {
+			return
+		}
+		seen[n] = true
+		if !stop[n] {
+			for _, c := range inputsOf(n) {
+				visit(c)
+			}
+		}
+		order = append(order, n)
+	}
+	visit(f)
+	live := make(map[*G.Node]bool, len(order))
+	for _, n := range order {
+		if target[n] {
+			live[n] = true
+			continue
+		}
+		if stop[n] {
+			continue
+		}
+		for _, c := range inputsOf(n) {
+			if live[c] {
+				live[n] = true
+				break
+			}
+		}
+	}
+	contrib := map[*G.Node][]*G.Node{f: {gy}}
+	total := map[*G.Node]*G.Node{}
+	for i := len(order) - 1; i >= 0; i-- {
+		n := order[i]
+		cs := contrib[n]
+		if !live[n] || len(cs) == 0 {
+			continue
+		}
+		g := sumAll(cs)
+		if target[n] || stop[n] {
+			total[n] = g
+			continue
+		}
+		ins := inputsOf(n)
+		gs, err := derivative(n, ins, g)
+		if err != nil {
+			panic(err)
+		}
+		for j, c := range ins {
+			if j < len(gs) && gs[j] != nil && live[c] {
+				contrib[c] = append(contrib[c], gs[j])
+			}
+		}
+	}
+	out := make([]*G.Node, len(in))
+	for i, n := range in {
+		if !target[n] {
+			continue
+		}
+		out[i] = total[n]
+		delete(total, n)
+	}
+	return out
+}
