@@ -13,27 +13,31 @@ import (
 // inner step α = 0.4) with Conv-4 (64 filters), the workload of
 // ../shared/peers/maml_conv.py, on random images.
 func BenchmarkMAMLConv4(b *testing.B) {
-	spec := Spec{Support: 5, Query: 5, Input: []int{1, 28, 28}, Classes: 5}
-	l, err := NewMAML(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 5},
-		MAMLOptions{Options: Options{Spec: spec, InnerLR: 0.4, Seed: 1}})
-	if err != nil {
-		b.Fatal(err)
+	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
+		b.Run(dt.String(), func(b *testing.B) {
+			spec := Spec{Support: 5, Query: 5, Input: []int{1, 28, 28}, Classes: 5}
+			l, err := NewMAML(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 5},
+				MAMLOptions{Options: Options{Spec: spec, InnerLR: 0.4, Seed: 1, Dtype: dt}})
+			if err != nil {
+				b.Fatal(err)
+			}
+			rng := rand.New(rand.NewPCG(1, 2))
+			tasks := make([]Task, 32)
+			for i := range tasks {
+				tasks[i] = randomTask(rng, spec)
+			}
+			if _, err := l.MetaStep(tasks); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.MetaStep(tasks); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/iter")
+		})
 	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	tasks := make([]Task, 32)
-	for i := range tasks {
-		tasks[i] = randomTask(rng, spec)
-	}
-	if _, err := l.MetaStep(tasks); err != nil {
-		b.Fatal(err)
-	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if _, err := l.MetaStep(tasks); err != nil {
-			b.Fatal(err)
-		}
-	}
-	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/iter")
 }
 
 // BenchmarkProtoNetEpisode times one ProtoNet training episode, 60-way
