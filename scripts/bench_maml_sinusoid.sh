@@ -24,7 +24,7 @@ echo "== metagon (go test -bench MAMLSinusoid, $iters iterations each)"
 peer() { # name, extra args
   echo "== PyTorch peer: $1"
   "$py" "$peers/maml_sinusoid.py" --iters "$iters" --no-eval --json "$tmp/$1.json" "${@:2}" > /dev/null
-  "$py" -c 'import json,sys; t=json.load(open(sys.argv[1]))["timing"]; print(f"{t[\"median_ms\"]:.3f} ms/iter (median)")' "$tmp/$1.json"
+  "$py" -c 'import json,sys; t=json.load(open(sys.argv[1]))["timing"]; print("%.3f ms/iter (median)" % t["median_ms"])' "$tmp/$1.json"
 }
 peer loop-threads1 --threads 1
 peer batched-threads1 --threads 1 --batched-tasks
