@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"gonum.org/v1/gonum/blas/gonum"
 	"math"
 	"slices"
 	"strings"
@@ -140,13 +141,15 @@ func (o *SGD) Step(params, grads []*tensor.Dense) error {
 	return nil
 }
 
-// sgdStep32 is w ← w − lr·g computed in float64, as every optimizer does.
+// sgdStep32 is w ← w − lr·g in float32, with gonum's vectorised saxpy (a
+// float64 loop with two conversions per element cost a quarter of a small
+// network's training step).
 func sgdStep32(w, g []float32, lr float64) {
-	g = g[:len(w)]
-	for j, v := range w {
-		w[j] = float32(float64(v) - lr*float64(g[j]))
-	}
+	blasImpl.Saxpy(len(w), float32(-lr), g[:len(w)], 1, w, 1)
 }
+
+// blasImpl provides gonum's level-1 kernels.
+var blasImpl gonum.Implementation
 
 // State implements Optimizer.
 func (o *SGD) State() OptimizerState {
