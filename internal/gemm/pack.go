@@ -16,10 +16,20 @@ func packA[T float](dst []T, tA bool, a []T, lda, i0, p0, mb, kb, mr int) {
 		if tA {
 			// op(A)[i,p] = a[p·lda+i]: each column of the sliver is
 			// contiguous in a.
+			if rows == mr { // a full sliver: no padding to write
+				for p := 0; p < kb; p++ {
+					src := a[(p0+p)*lda+i0+ir:][:mr]
+					dp := d[p*mr : p*mr+mr]
+					for r := range dp { // a few elements: a loop beats copy's call
+						dp[r] = src[r]
+					}
+				}
+				continue
+			}
 			for p := 0; p < kb; p++ {
 				src := a[(p0+p)*lda+i0+ir:][:rows]
 				dp := d[p*mr : p*mr+mr]
-				for r := range dp { // a few elements: a loop beats copy's call
+				for r := range dp {
 					if r < rows {
 						dp[r] = src[r]
 					} else {
