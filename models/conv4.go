@@ -56,8 +56,13 @@ func (m *Conv4) Name() string {
 	return fmt.Sprintf("conv4-%dx%dx%d-%dfilters-%s", m.InChannels, m.Height, m.Width, m.filters(), head)
 }
 
-// Init adds the four blocks' parameters (He-uniform convolutions, unit
-// scale, zero shift) and the head (Glorot-uniform, zero bias) to p.
+// Init adds the four blocks' parameters and the head to p. Weights are
+// drawn from U(±1/√fan-in), PyTorch's default and that of the reference
+// implementations: batch norm makes a block's output independent of its
+// weights' scale, but not the gradient, which shrinks as the weights grow —
+// with He-uniform weights (2.4× larger) MAML's inner step α = 0.4 is about
+// six times weaker. Batch-norm scales start at 1, shifts and the head's
+// bias at 0.
 func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 	h, w := m.featureShape()
 	if h < 1 || w < 1 {
@@ -72,7 +77,7 @@ func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 	}
 	for i := 1; i <= 4; i++ {
 		wn := fmt.Sprintf("conv%d.w", i)
-		if err := add(wn, []int{f, c, 3, 3}, graph.HeUniform{Seed: graph.InitSeed(seed, wn)}); err != nil {
+		if err := add(wn, []int{f, c, 3, 3}, TorchDefaultInit(graph.InitSeed(seed, wn), c*9)); err != nil {
 			return err
 		}
 		if err := add(fmt.Sprintf("bn%d.scale", i), []int{f}, graph.Constant{Value: 1}); err != nil {
@@ -84,7 +89,7 @@ func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 		c = f
 	}
 	if m.Classes > 0 {
-		if err := add("fc.w", []int{f * h * w, m.Classes}, graph.GlorotUniform{Seed: graph.InitSeed(seed, "fc.w")}); err != nil {
+		if err := add("fc.w", []int{f * h * w, m.Classes}, TorchDefaultInit(graph.InitSeed(seed, "fc.w"), f*h*w)); err != nil {
 			return err
 		}
 		if err := add("fc.b", []int{m.Classes}, graph.Zeros{}); err != nil {
