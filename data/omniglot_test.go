@@ -916,9 +916,8 @@ func TestRealOmniglotCache(t *testing.T) {
 	if first.FromCache || first.CacheError != nil || !second.FromCache || second.CacheError != nil {
 		t.Fatalf("FromCache %v, %v; CacheError %v, %v", first.FromCache, second.FromCache, first.CacheError, second.CacheError)
 	}
-	if tSecond >= time.Second {
-		t.Errorf("cached load took %v, want < 1s", tSecond)
-	}
+	// The speed of a cached load is a benchmark (BenchmarkOmniglotCachedLoad),
+	// not a timed assertion: CI machines are shared and noisy.
 	if d := sameImages(first, second); d != "" {
 		t.Errorf("cached data differ: %s", d)
 	}
@@ -1416,5 +1415,26 @@ func TestRealOmniglotEpisodes(t *testing.T) {
 		}
 		t.Logf("%d-way %d-shot %d-query from %d classes: %v per episode (with checks)",
 			c.o.Ways, c.o.Shots, c.o.Queries, len(c.classes), time.Since(t0)/n)
+	}
+}
+
+// BenchmarkOmniglotCachedLoad times a load of both Omniglot sets from the
+// decoded cache (the goal: well under a second; a first load decodes 32,460
+// PNGs and takes a few seconds).
+func BenchmarkOmniglotCachedLoad(b *testing.B) {
+	dir, ok := OmniglotTestDir()
+	if !ok {
+		b.Skip("Omniglot not found: run scripts/download_omniglot.sh and set OMNIGLOT_DIR")
+	}
+	opts := OmniglotOptions{CacheDir: b.TempDir()}
+	if _, err := LoadOmniglot(dir, opts); err != nil { // writes the cache
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		o, err := LoadOmniglot(dir, opts)
+		if err != nil || !o.FromCache {
+			b.Fatalf("cached load: %v (from cache %v)", err, o != nil && o.FromCache)
+		}
 	}
 }
