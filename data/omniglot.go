@@ -619,57 +619,7 @@ func parseOmniglotEntry(name, set string) (alphabet, character string, id, drawe
 // $METAGON_DATA/omniglot and the default download location of
 // scripts/download_omniglot.sh, ${XDG_CACHE_HOME:-$HOME/.cache}/metagon/omniglot.
 // The error names everything tried.
-func FindOmniglotDir(flagValue string) (string, error) {
-	if flagValue != "" {
-		if isDir(flagValue) {
-			return flagValue, nil
-		}
-		return "", fmt.Errorf("omniglot directory %s (from flag): %w; run scripts/download_omniglot.sh %s",
-			flagValue, fs.ErrNotExist, flagValue)
-	}
-	var tried []string
-	try := func(dir, from string) bool {
-		if dir == "" {
-			return false
-		}
-		if isDir(dir) {
-			return true
-		}
-		tried = append(tried, dir+" (from "+from+")")
-		return false
-	}
-	if d := os.Getenv("OMNIGLOT_DIR"); try(d, "$OMNIGLOT_DIR") {
-		return d, nil
-	} else if d == "" {
-		tried = append(tried, "$OMNIGLOT_DIR (unset)")
-	}
-	if m := os.Getenv("METAGON_DATA"); m != "" {
-		if d := filepath.Join(m, "omniglot"); try(d, "$METAGON_DATA") {
-			return d, nil
-		}
-	} else {
-		tried = append(tried, "$METAGON_DATA/omniglot ($METAGON_DATA unset)")
-	}
-	if d := defaultOmniglotDir(); try(d, "default of scripts/download_omniglot.sh") {
-		return d, nil
-	}
-	return "", fmt.Errorf("omniglot directory not found (tried %s): %w; run scripts/download_omniglot.sh [DIR] and set OMNIGLOT_DIR",
-		strings.Join(tried, ", "), fs.ErrNotExist)
-}
-
-// defaultOmniglotDir is where scripts/download_omniglot.sh puts the zips
-// when it is given no directory, or "" if there is no home directory.
-func defaultOmniglotDir() string {
-	cache := os.Getenv("XDG_CACHE_HOME")
-	if cache == "" {
-		home, err := os.UserHomeDir()
-		if err != nil || home == "" {
-			return ""
-		}
-		cache = filepath.Join(home, ".cache")
-	}
-	return filepath.Join(cache, "metagon", "omniglot")
-}
+func FindOmniglotDir(flagValue string) (string, error) { return omniglotSet.find(flagValue) }
 
 // ---------------------------------------------------------------------------
 // Cache

@@ -11,25 +11,7 @@ import (
 // repository at /work/main that is /work/shared/data/omniglot). ok is false
 // if neither does; dir is then the $OMNIGLOT_DIR it rejected, or "". Tests
 // use it to skip, or fail in CI, when the data is missing.
-func OmniglotTestDir() (dir string, ok bool) {
-	if d := os.Getenv("OMNIGLOT_DIR"); d != "" {
-		return d, hasOmniglot(d)
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for p := wd; ; {
-		if d := filepath.Join(p, "shared", "data", "omniglot"); hasOmniglot(d) {
-			return d, true
-		}
-		parent := filepath.Dir(p)
-		if parent == p {
-			return "", false
-		}
-		p = parent
-	}
-}
+func OmniglotTestDir() (dir string, ok bool) { return omniglotSet.testDir(hasOmniglot) }
 
 // hasOmniglot reports whether dir holds images_background.zip and
 // images_evaluation.zip as regular files.

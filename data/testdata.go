@@ -1,35 +1,12 @@
 package data
 
-import (
-	"os"
-	"path/filepath"
-)
-
 // MNISTTestDir finds MNIST for tests: $MNIST_DIR if it is set and holds the
 // files, else the first directory shared/data/mnist that holds them next to
 // the working directory or any of its ancestors (for a repository at
 // /work/main that is /work/shared/data/mnist). ok is false if neither does;
 // dir is then the $MNIST_DIR it rejected, or "". Tests use it to skip, or
 // fail in CI, when the data is missing.
-func MNISTTestDir() (dir string, ok bool) {
-	if d := os.Getenv("MNIST_DIR"); d != "" {
-		return d, hasMNIST(d)
-	}
-	wd, err := os.Getwd()
-	if err != nil {
-		return "", false
-	}
-	for p := wd; ; {
-		if d := filepath.Join(p, "shared", "data", "mnist"); hasMNIST(d) {
-			return d, true
-		}
-		parent := filepath.Dir(p)
-		if parent == p {
-			return "", false
-		}
-		p = parent
-	}
-}
+func MNISTTestDir() (dir string, ok bool) { return mnistSet.testDir(hasMNIST) }
 
 // hasMNIST reports whether dir holds the MNIST training images, gzipped or
 // not.
