@@ -26,62 +26,9 @@ func partials(f, gy *G.Node, in []*G.Node, diff []bool) []*G.Node {
 			target[n] = true
 		}
 	}
-	// post-order of f's subgraph above the targets
-	var order []*G.Node
-	seen := map[*G.Node]bool{}
-	var visit func(n *G.Node)
-	visit = func(n *G.Node) {
-		if seen[n] {
-			return
-		}
-		seen[n] = true
-		if !stop[n] {
-			for _, c := range inputsOf(n) {
-				visit(c)
-			}
-		}
-		order = append(order, n)
-	}
-	visit(f)
-	live := make(map[*G.Node]bool, len(order))
-	for _, n := range order {
-		if target[n] {
-			live[n] = true
-			continue
-		}
-		if stop[n] {
-			continue
-		}
-		for _, c := range inputsOf(n) {
-			if live[c] {
-				live[n] = true
-				break
-			}
-		}
-	}
-	contrib := map[*G.Node][]*G.Node{f: {gy}}
-	total := map[*G.Node]*G.Node{}
-	for i := len(order) - 1; i >= 0; i-- {
-		n := order[i]
-		cs := contrib[n]
-		if !live[n] || len(cs) == 0 {
-			continue
-		}
-		g := sumAll(cs)
-		if target[n] || stop[n] {
-			total[n] = g
-			continue
-		}
-		ins := inputsOf(n)
-		gs, err := derivative(n, ins, g)
-		if err != nil {
-			panic(err)
-		}
-		for j, c := range ins {
-			if j < len(gs) && gs[j] != nil && live[c] {
-				contrib[c] = append(contrib[c], gs[j])
-			}
-		}
+	total, err := reverse(f, gy, target, stop)
+	if err != nil {
+		panic(err)
 	}
 	out := make([]*G.Node, len(in))
 	for i, n := range in {
@@ -89,7 +36,7 @@ func partials(f, gy *G.Node, in []*G.Node, diff []bool) []*G.Node {
 			continue
 		}
 		out[i] = total[n]
-		delete(total, n)
+		delete(total, n) // a node listed twice gets its gradient once
 	}
 	return out
 }

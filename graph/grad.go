@@ -32,16 +32,41 @@ func VJP(y, seed *G.Node, wrt ...*G.Node) (grads []*G.Node, err error) {
 	if !y.Shape().Eq(seed.Shape()) {
 		return nil, fmt.Errorf("vjp: seed shape %v differs from output shape %v", seed.Shape(), y.Shape())
 	}
-	order := topoOrder([]*G.Node{y})
 	target := make(map[*G.Node]bool, len(wrt))
 	for _, x := range wrt {
 		target[x] = true
 	}
-	// live[n]: n lies on a path from some wrt node to y.
+	total, err := reverse(y, seed, target, nil)
+	if err != nil {
+		return nil, err
+	}
+	grads = make([]*G.Node, len(wrt))
+	for i, x := range wrt {
+		if g, ok := total[x]; ok {
+			grads[i] = g
+		} else {
+			grads[i] = ZerosLike(x)
+		}
+	}
+	return grads, nil
+}
+
+// reverse is reverse-mode accumulation: it returns ∂(Σ seed ⊙ y)/∂n for
+// every node n in target that y depends on, as graph nodes. The walk goes
+// back from y through each op's derivative rule and sums the contributions
+// reaching a node; nodes in stop are treated as leaves (their inputs are not
+// visited), which is how a fused op differentiates the composition that
+// defines it with respect to its own inputs only.
+func reverse(y, seed *G.Node, target, stop map[*G.Node]bool) (map[*G.Node]*G.Node, error) {
+	order := topoOrder([]*G.Node{y}, stop)
+	// live[n]: n lies on a path from some target to y.
 	live := make(map[*G.Node]bool, len(order))
 	for _, n := range order {
 		if target[n] {
 			live[n] = true
+			continue
+		}
+		if stop[n] {
 			continue
 		}
 		for _, c := range inputsOf(n) {
@@ -52,7 +77,7 @@ func VJP(y, seed *G.Node, wrt ...*G.Node) (grads []*G.Node, err error) {
 		}
 	}
 	contrib := map[*G.Node][]*G.Node{y: {seed}}
-	total := make(map[*G.Node]*G.Node, len(wrt))
+	total := make(map[*G.Node]*G.Node, len(target))
 	for i := len(order) - 1; i >= 0; i-- {
 		n := order[i]
 		cs := contrib[n]
@@ -64,7 +89,7 @@ func VJP(y, seed *G.Node, wrt ...*G.Node) (grads []*G.Node, err error) {
 		if target[n] {
 			total[n] = g
 		}
-		if n.Op() == nil {
+		if n.Op() == nil || stop[n] {
 			continue
 		}
 		ins := inputsOf(n)
@@ -78,15 +103,7 @@ func VJP(y, seed *G.Node, wrt ...*G.Node) (grads []*G.Node, err error) {
 			}
 		}
 	}
-	grads = make([]*G.Node, len(wrt))
-	for i, x := range wrt {
-		if g, ok := total[x]; ok {
-			grads[i] = g
-		} else {
-			grads[i] = ZerosLike(x)
-		}
-	}
-	return grads, nil
+	return total, nil
 }
 
 // derivative asks n's op for the gradients of its inputs given g = dL/dn.
@@ -134,8 +151,8 @@ func inputsOf(n *G.Node) []*G.Node {
 }
 
 // topoOrder returns roots and everything they depend on, each node after
-// all of its inputs.
-func topoOrder(roots []*G.Node) []*G.Node {
+// all of its inputs; the inputs of nodes in stop are not visited.
+func topoOrder(roots []*G.Node, stop map[*G.Node]bool) []*G.Node {
 	var order []*G.Node
 	state := map[*G.Node]uint8{} // 1: on the stack, 2: done
 	type frame struct {
@@ -147,7 +164,7 @@ func topoOrder(roots []*G.Node) []*G.Node {
 		if state[r] != 0 {
 			continue
 		}
-		stack := []frame{{n: r, ins: inputsOf(r)}}
+		stack := []frame{{n: r, ins: inputsOfUnless(r, stop)}}
 		state[r] = 1
 		for len(stack) > 0 {
 			f := &stack[len(stack)-1]
@@ -156,7 +173,7 @@ func topoOrder(roots []*G.Node) []*G.Node {
 				f.i++
 				if state[c] == 0 {
 					state[c] = 1
-					stack = append(stack, frame{n: c, ins: inputsOf(c)})
+					stack = append(stack, frame{n: c, ins: inputsOfUnless(c, stop)})
 				}
 				continue
 			}
@@ -166,4 +183,12 @@ func topoOrder(roots []*G.Node) []*G.Node {
 		}
 	}
 	return order
+}
+
+// inputsOfUnless returns n's inputs, or none if n is in stop.
+func inputsOfUnless(n *G.Node, stop map[*G.Node]bool) []*G.Node {
+	if stop[n] {
+		return nil
+	}
+	return inputsOf(n)
 }

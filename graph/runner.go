@@ -47,7 +47,7 @@ func NewRunner(outputs ...*G.Node) (*Runner, error) {
 	for _, o := range outputs {
 		r.outputs[o] = true
 	}
-	order := topoOrder(outputs)
+	order := topoOrder(outputs, nil)
 	// A view (reshape, stop-gradient) shares the memory of its input, so
 	// buffers are tracked by their root: the node that owns the memory. A
 	// root's buffer is recycled after the last use of it or of any view.
