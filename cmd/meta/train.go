@@ -98,12 +98,13 @@ func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, st
 		} else {
 			bar.Update(done, fmt.Sprintf("meta-loss %.3f", window.Mean()))
 		}
-		if done%logEvery == 0 || done == c.iterations {
+		validate := done%c.evalEvery == 0 || done == c.iterations
+		if done%logEvery == 0 || validate {
 			p := curvePoint{Iteration: done, Loss: window.Mean()}
 			if classify {
 				p.Accuracy = accWindow.Mean()
 			}
-			if done%c.evalEvery == 0 || done == c.iterations {
+			if validate {
 				ev, err := metalearn.Evaluate(l, valid, 1)
 				if err != nil {
 					return err
