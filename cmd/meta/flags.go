@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/metagon/metagon/internal/cli"
 	"io"
 	"strings"
 )
@@ -88,14 +88,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, errUsage
-		}
-		return c, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
+	if err := cli.Parse(fs, args); err != nil {
+		return c, err
 	}
 	if c.algorithm == "fomaml" {
 		c.algorithm, c.firstOrder = "maml", true

@@ -14,30 +14,13 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
-	"os"
-	"os/signal"
 
+	"github.com/metagon/metagon/internal/cli"
 	"github.com/sirupsen/logrus"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	log := logrus.New()
-	log.SetOutput(os.Stderr)
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, log); err != nil {
-		if errors.Is(err, errUsage) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, "meta:", err)
-		os.Exit(1)
-	}
-}
-
-var errUsage = errors.New("usage")
+func main() { cli.Main("meta", run) }
 
 // run is the whole command, separated from main so tests can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {

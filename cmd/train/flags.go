@@ -1,9 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
+	"github.com/metagon/metagon/internal/cli"
 	"io"
 	"strings"
 
@@ -64,14 +64,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a model on MNIST.\n\n")
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return c, errUsage
-		}
-		return c, fmt.Errorf("%w: %v", errUsage, err)
-	}
-	if fs.NArg() > 0 {
-		return c, fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
+	if err := cli.Parse(fs, args); err != nil {
+		return c, err
 	}
 	if _, err := models.New(c.model); err != nil {
 		return c, err
