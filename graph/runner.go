@@ -176,34 +176,30 @@ func leafValue(n *G.Node) (*tensor.Dense, error) {
 func (r *Runner) Feed(n *G.Node, v any) error {
 	switch x := v.(type) {
 	case *tensor.Dense:
-		dst, err := r.inputBuffer(n)
-		if err != nil {
-			return err
-		}
-		if x.Dtype() != dst.Dtype() {
-			return fmt.Errorf("feed %s: got %v values, want %v", n.Name(), x.Dtype(), dst.Dtype())
-		}
-		if size(x.Shape()) != dst.DataSize() {
-			return fmt.Errorf("feed %s: got shape %v, want %v", n.Name(), x.Shape(), n.Shape())
+		if x.Dtype() != n.Dtype() {
+			return fmt.Errorf("feed %s: got %v values, want %v", n.Name(), x.Dtype(), n.Dtype())
 		}
 		if is64(x) {
-			copy(dst.Float64s(), x.Float64s())
-		} else {
-			copy(dst.Float32s(), x.Float32s())
+			return feedSlice(r, n, x.Float64s())
 		}
-		r.fed[n] = true
-		return nil
+		return feedSlice(r, n, x.Float32s())
 	case []float64:
-		return r.FeedFloat64s(n, x)
+		return feedSlice(r, n, x)
 	case []float32:
-		return r.FeedFloat32s(n, x)
+		return feedSlice(r, n, x)
 	}
 	return fmt.Errorf("feed %s: unsupported value type %T", n.Name(), v)
 }
 
 // FeedFloat64s is Feed for a []float64, without boxing it in an interface
 // (a training loop feeds every step; this allocates nothing).
-func (r *Runner) FeedFloat64s(n *G.Node, x []float64) error {
+func (r *Runner) FeedFloat64s(n *G.Node, x []float64) error { return feedSlice(r, n, x) }
+
+// FeedFloat32s is Feed for a []float32, without boxing it in an interface.
+func (r *Runner) FeedFloat32s(n *G.Node, x []float32) error { return feedSlice(r, n, x) }
+
+// feedSlice copies x into input n's buffer, converting the element type.
+func feedSlice[S Float](r *Runner, n *G.Node, x []S) error {
 	dst, err := r.inputBuffer(n)
 	if err != nil {
 		return err
@@ -212,36 +208,20 @@ func (r *Runner) FeedFloat64s(n *G.Node, x []float64) error {
 		return fmt.Errorf("feed %s: got %d values, want %d (shape %v)", n.Name(), len(x), dst.DataSize(), n.Shape())
 	}
 	if is64(dst) {
-		copy(dst.Float64s(), x)
+		convert(dst.Float64s(), x)
 	} else {
-		d := dst.Float32s()
-		for i, e := range x {
-			d[i] = float32(e)
-		}
+		convert(dst.Float32s(), x)
 	}
 	r.fed[n] = true
 	return nil
 }
 
-// FeedFloat32s is Feed for a []float32, without boxing it in an interface.
-func (r *Runner) FeedFloat32s(n *G.Node, x []float32) error {
-	dst, err := r.inputBuffer(n)
-	if err != nil {
-		return err
+// convert copies src into dst, converting each element to dst's type.
+func convert[D, S Float](dst []D, src []S) {
+	dst = dst[:len(src)]
+	for i, v := range src {
+		dst[i] = D(v)
 	}
-	if len(x) != dst.DataSize() {
-		return fmt.Errorf("feed %s: got %d values, want %d (shape %v)", n.Name(), len(x), dst.DataSize(), n.Shape())
-	}
-	if is64(dst) {
-		d := dst.Float64s()
-		for i, e := range x {
-			d[i] = float64(e)
-		}
-	} else {
-		copy(dst.Float32s(), x)
-	}
-	r.fed[n] = true
-	return nil
 }
 
 // Input returns the buffer behind input node n, for callers that fill it in
