@@ -61,8 +61,8 @@ func (m *Conv4) Name() string {
 // implementations: batch norm makes a block's output independent of its
 // weights' scale, but not the gradient, which shrinks as the weights grow —
 // with He-uniform weights (2.4× larger) MAML's inner step α = 0.4 is about
-// six times weaker. Batch-norm scales start at 1, shifts and the head's
-// bias at 0.
+// six times weaker. The head's bias is drawn from the same U(±1/√fan-in)
+// as PyTorch's nn.Linear; batch-norm scales start at 1 and shifts at 0.
 func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 	h, w := m.featureShape()
 	if h < 1 || w < 1 {
@@ -92,7 +92,7 @@ func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 		if err := add("fc.w", []int{f * h * w, m.Classes}, TorchDefaultInit(graph.InitSeed(seed, "fc.w"), f*h*w)); err != nil {
 			return err
 		}
-		if err := add("fc.b", []int{m.Classes}, graph.Zeros{}); err != nil {
+		if err := add("fc.b", []int{m.Classes}, TorchDefaultInit(graph.InitSeed(seed, "fc.b"), f*h*w)); err != nil {
 			return err
 		}
 	}

@@ -14,6 +14,7 @@ type config struct {
 	algorithm   string
 	dataset     string
 	shots       int
+	trainShots  int
 	queries     int
 	ways        int
 	trainWays   int
@@ -55,6 +56,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.algorithm, "algorithm", "maml", "meta-learner: "+strings.Join(algorithms, ", "))
 	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task family: sinusoid (no data needed) or omniglot")
 	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot); 0: 10 or 1")
+	fs.IntVar(&c.trainShots, "train-shots", 0, "support examples per class (omniglot) or per task (sinusoid) in meta-training; 0: -shots, or 10 for reptile on omniglot (Nichol et al.)")
 	fs.IntVar(&c.queries, "queries", 0, "query examples per task (sinusoid) or per class in training episodes (omniglot); 0: the default")
 	fs.IntVar(&c.ways, "ways", 5, "omniglot: classes per evaluation episode")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
@@ -120,6 +122,12 @@ func (c *config) defaults() {
 		}
 	}
 	set(&c.shots, 10, 1)
+	if c.trainShots == 0 {
+		c.trainShots = c.shots
+		if reptile && omni {
+			c.trainShots = 10 // Nichol et al. train 1-shot Omniglot on 10-shot episodes
+		}
+	}
 	if c.queries == 0 {
 		c.queries = c.shots
 		if omni {
@@ -196,8 +204,8 @@ func (c *config) validate() error {
 	switch {
 	case c.init != "finn" && c.init != "torch":
 		return fmt.Errorf("-init %q: want finn or torch", c.init)
-	case c.shots < 1 || c.queries < 1 || c.evalQueries < 1:
-		return fmt.Errorf("-shots %d, -queries %d, -eval-queries %d: want at least 1 each", c.shots, c.queries, c.evalQueries)
+	case c.shots < 1 || c.trainShots < 1 || c.queries < 1 || c.evalQueries < 1:
+		return fmt.Errorf("-shots %d, -train-shots %d, -queries %d, -eval-queries %d: want at least 1 each", c.shots, c.trainShots, c.queries, c.evalQueries)
 	case c.dataset == "omniglot" && (c.ways < 2 || c.trainWays < 2):
 		return fmt.Errorf("-ways %d, -train-ways %d: want at least 2", c.ways, c.trainWays)
 	case c.dataset == "omniglot" && c.algorithm != "protonet" && c.trainWays != c.ways:

@@ -45,6 +45,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-algorithm", "snail"}, "want one of"},
 		{[]string{"-dataset", "imagenet"}, "want one of"},
 		{[]string{"-shots", "-1"}, "at least 1"},
+		{[]string{"-train-shots", "-1"}, "at least 1"},
 		{[]string{"-meta-batch", "-1"}, "at least 1"},
 		{[]string{"-dtype", "float16"}, "float64 or float32"},
 		{[]string{"-resume"}, "need -checkpoint"},
@@ -63,6 +64,32 @@ func TestBadFlags(t *testing.T) {
 				t.Errorf("error %q: want one line mentioning %q", err, c.want)
 			}
 		})
+	}
+}
+
+// TestTrainShotsDefault: training episodes have -shots examples per class,
+// except Reptile on Omniglot, which trains on 10-shot episodes as Nichol
+// et al. do; -train-shots overrides both.
+func TestTrainShotsDefault(t *testing.T) {
+	cases := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-dataset", "omniglot"}, 1},
+		{[]string{"-dataset", "omniglot", "-shots", "5"}, 5},
+		{[]string{"-dataset", "omniglot", "-algorithm", "reptile"}, 10},
+		{[]string{"-dataset", "omniglot", "-algorithm", "reptile", "-train-shots", "3"}, 3},
+		{[]string{"-algorithm", "reptile"}, 10},
+		{[]string{"-algorithm", "reptile", "-shots", "5"}, 5},
+	}
+	for _, c := range cases {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.trainShots != c.want {
+			t.Errorf("%v: train shots %d, want %d", c.args, cfg.trainShots, c.want)
+		}
 	}
 }
 

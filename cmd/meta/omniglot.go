@@ -32,7 +32,7 @@ func newOmniglot(c config) (*omniglotTasks, error) {
 		return nil, err
 	}
 	t := &omniglotTasks{c: c, size: o.Size}
-	if t.train, err = data.NewSampler(trainClasses, data.EpisodeOptions{Ways: c.trainWays, Shots: c.shots, Queries: c.queries}, stream(c, trainStream)); err != nil {
+	if t.train, err = data.NewSampler(trainClasses, data.EpisodeOptions{Ways: c.trainWays, Shots: c.trainShots, Queries: c.queries}, stream(c, trainStream)); err != nil {
 		return nil, fmt.Errorf("training episodes (%s split): %w", c.split, err)
 	}
 	evalOpts := data.EpisodeOptions{Ways: c.ways, Shots: c.shots, Queries: c.evalQueries}
@@ -50,7 +50,7 @@ func (t *omniglotTasks) Describe() string {
 }
 
 func (t *omniglotTasks) Spec() metalearn.Spec {
-	return metalearn.Spec{Support: t.c.trainWays * t.c.shots, Query: t.c.trainWays * t.c.queries,
+	return metalearn.Spec{Support: t.c.trainWays * t.c.trainShots, Query: t.c.trainWays * t.c.queries,
 		Input: []int{1, t.size, t.size}, Classes: t.c.trainWays}
 }
 

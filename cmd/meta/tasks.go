@@ -32,7 +32,7 @@ type sinusoids struct{ c config }
 
 func (s sinusoids) Describe() string { return itoa(s.c.shots) + "-shot sinusoid" }
 
-func (s sinusoids) Spec() metalearn.Spec { return metalearn.SinusoidSpec(s.c.shots, s.c.queries) }
+func (s sinusoids) Spec() metalearn.Spec { return metalearn.SinusoidSpec(s.c.trainShots, s.c.queries) }
 
 func (s sinusoids) Model() models.Model {
 	m := models.SinusoidMLP()
@@ -46,7 +46,7 @@ func (s sinusoids) Model() models.Model {
 func (s sinusoids) Head() []string { return []string{"w3", "b3"} }
 
 func (s sinusoids) Train(it, n int) []metalearn.Task {
-	return metalearn.SinusoidTasks(stream(s.c, trainStream), uint64(it*n), n, s.c.shots, s.c.queries)
+	return metalearn.SinusoidTasks(stream(s.c, trainStream), uint64(it*n), n, s.c.trainShots, s.c.queries)
 }
 
 func (s sinusoids) Valid() []metalearn.Task {
