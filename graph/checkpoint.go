@@ -192,7 +192,8 @@ var saveHook func(tmp *os.File) error
 // SaveCheckpoint writes c to path atomically: it writes a temporary file in
 // the same directory, syncs and closes it, then renames it over path. On any
 // error the temporary file is removed and path is left as it was, so path
-// never holds a half-written checkpoint. The file is created with mode 0644.
+// never holds a half-written checkpoint. Missing parent directories are
+// created (mode 0755); the file is created with mode 0644.
 func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if c == nil {
 		return fmt.Errorf("save checkpoint %s: nil checkpoint", path)
@@ -207,6 +208,9 @@ func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	dir, base := filepath.Split(path)
 	if dir == "" {
 		dir = "."
+	}
+	if err = os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
 	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
 	if err != nil {

@@ -110,7 +110,8 @@ func TestCheckpointRoundTrip(t *testing.T) {
 				c.Optimizer = &st
 				c.Meta["epoch"] = "6"
 				c.Meta["seed"] = "1"
-				path := filepath.Join(t.TempDir(), "model.ckpt")
+				// in a directory that does not exist yet
+				path := filepath.Join(t.TempDir(), "runs", "a", "model.ckpt")
 				if err := SaveCheckpoint(path, c); err != nil {
 					t.Fatal(err)
 				}
