@@ -398,8 +398,12 @@ func TestCheckpointAtomicSave(t *testing.T) {
 		}
 		checkOld(t)
 	})
-	t.Run("missing directory", func(t *testing.T) {
-		if err := SaveCheckpoint(filepath.Join(dir, "nope", "x.ckpt"), next); err == nil {
+	t.Run("parent is a file", func(t *testing.T) {
+		file := filepath.Join(dir, "plain")
+		if err := os.WriteFile(file, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := SaveCheckpoint(filepath.Join(file, "x.ckpt"), next); err == nil {
 			t.Error("no error")
 		}
 		checkOld(t)
