@@ -3,6 +3,7 @@ package metalearn
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
@@ -37,6 +38,13 @@ type ReptileOptions struct {
 	// InnerAdam trains the inner loop with Adam (β₁ = 0, as Nichol et al.)
 	// instead of SGD.
 	InnerAdam bool
+	// InnerBatch is the number of support examples per inner step in
+	// meta-training: the support set is shuffled and cut into batches of
+	// this size, reshuffled when used up (Nichol et al.: 10 of the 50
+	// examples of a 10-shot 5-way task, so five steps see each once). If
+	// zero, or at least the support size, every step uses the whole
+	// support set. Adapt (evaluation) always uses the whole support set.
+	InnerBatch int
 }
 
 // NewReptile returns a Reptile learner for model m.
@@ -71,15 +79,19 @@ func (l *Reptile) outerLR() float64 {
 }
 
 // train runs k inner steps on t's support set from the meta-parameters,
-// leaving the trained weights in a.cur, and returns the query loss and
-// accuracy at the trained weights.
-func (l *Reptile) train(w *worker, t Task, steps int, record *Adaptation) (loss, acc float64, a *adaptGraph, err error) {
+// step s on batches[s] when batches is not nil, leaving the trained weights
+// in a.cur, and returns the query loss and accuracy at the trained weights.
+func (l *Reptile) train(w *worker, t Task, batches []Task, steps int, record *Adaptation) (loss, acc float64, a *adaptGraph, err error) {
 	spec := l.engine.opts.Spec
 	in := spec.inputSize()
-	if a, err = w.adaptGraph(len(t.SupportX)/in, len(t.QueryX)/in); err != nil {
+	first := t
+	if batches != nil {
+		first = batches[0]
+	}
+	if a, err = w.adaptGraph(len(first.SupportX)/in, len(first.QueryX)/in); err != nil {
 		return 0, 0, nil, err
 	}
-	if err = a.start(l.engine, t); err != nil {
+	if err = a.start(l.engine, first); err != nil {
 		return 0, 0, nil, err
 	}
 	step := l.engine.innerStep
@@ -89,6 +101,11 @@ func (l *Reptile) train(w *worker, t Task, steps int, record *Adaptation) (loss,
 		step = func(cur, grads []*tensor.Dense, _ int) { _ = adam.Step(cur, grads) }
 	}
 	for s := 0; s <= steps; s++ {
+		if batches != nil && s > 0 && s < steps {
+			if err = feed(a.run, a.sup, a.qry, batches[s]); err != nil {
+				return 0, 0, nil, err
+			}
+		}
 		if err = a.eval(); err != nil {
 			return 0, 0, nil, err
 		}
@@ -119,7 +136,7 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	e.ensureSlots(len(tasks))
 	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
 	err := e.parallel(len(tasks), func(w *worker, i int) error {
-		loss, acc, a, err := l.train(w, tasks[i], e.opts.InnerSteps, nil)
+		loss, acc, a, err := l.train(w, tasks[i], l.miniBatches(tasks[i], i), e.opts.InnerSteps, nil)
 		if err != nil {
 			return err
 		}
@@ -158,11 +175,41 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 func (l *Reptile) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
 	res := make([]Adaptation, len(tasks))
 	err := l.engine.parallel(len(tasks), func(w *worker, i int) error {
-		_, _, _, err := l.train(w, tasks[i], steps, &res[i])
+		_, _, _, err := l.train(w, tasks[i], nil, steps, &res[i])
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reptile: adapt: %w", err)
 	}
 	return res, nil
+}
+
+// miniBatches returns the support batches of the inner steps of task i of
+// the current meta-batch, or nil when every step uses the whole support
+// set. The shuffles are drawn from a PCG seeded by the learner's seed, the
+// iteration and i, so a run is reproducible for any number of workers.
+func (l *Reptile) miniBatches(t Task, i int) []Task {
+	spec := l.engine.opts.Spec
+	in, tw := spec.inputSize(), spec.targetWidth()
+	n, b := len(t.SupportY)/tw, l.opts.InnerBatch
+	if b <= 0 || b >= n {
+		return nil
+	}
+	rng := rand.New(rand.NewPCG(l.engine.opts.Seed^0x52657074696c65, uint64(l.iter)<<16|uint64(i)))
+	var order []int
+	batches := make([]Task, l.engine.opts.InnerSteps)
+	for s := range batches {
+		if len(order) < b {
+			order = append(order, rng.Perm(n)...)
+		}
+		bt := Task{QueryX: t.QueryX, QueryY: t.QueryY,
+			SupportX: make([]float64, 0, b*in), SupportY: make([]float64, 0, b*tw)}
+		for _, j := range order[:b] {
+			bt.SupportX = append(bt.SupportX, t.SupportX[j*in:(j+1)*in]...)
+			bt.SupportY = append(bt.SupportY, t.SupportY[j*tw:(j+1)*tw]...)
+		}
+		order = order[b:]
+		batches[s] = bt
+	}
+	return batches
 }

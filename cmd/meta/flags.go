@@ -25,6 +25,7 @@ type config struct {
 	innerLR     float64
 	outerLR     float64
 	innerAdam   bool
+	innerBatch  int
 	iterations  int
 	seed        uint64
 	workers     int
@@ -67,6 +68,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
+	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet); 0: 40000 sinusoid, 2000 omniglot")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
@@ -172,6 +174,9 @@ func (c *config) defaults() {
 			}
 		}
 	}
+	if c.innerBatch == 0 && reptile && omni {
+		c.innerBatch = 10
+	}
 	if c.outerLR == 0 {
 		c.outerLR = 1e-3
 		if reptile {
@@ -204,6 +209,8 @@ func (c *config) validate() error {
 	switch {
 	case c.init != "finn" && c.init != "torch":
 		return fmt.Errorf("-init %q: want finn or torch", c.init)
+	case c.innerBatch < 0:
+		return fmt.Errorf("-inner-batch %d: want 0 (whole support set) or more", c.innerBatch)
 	case c.shots < 1 || c.trainShots < 1 || c.queries < 1 || c.evalQueries < 1:
 		return fmt.Errorf("-shots %d, -train-shots %d, -queries %d, -eval-queries %d: want at least 1 each", c.shots, c.trainShots, c.queries, c.evalQueries)
 	case c.dataset == "omniglot" && (c.ways < 2 || c.trainWays < 2):

@@ -35,7 +35,7 @@ func newLearner(c config, src taskSource) (metalearn.Learner, error) {
 		o.Outer = graph.NewAdam(c.outerLR)
 		return metalearn.NewANIL(m, src.Head(), metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
 	case "reptile":
-		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations, InnerAdam: c.innerAdam})
+		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations, InnerAdam: c.innerAdam, InnerBatch: c.innerBatch})
 	case "protonet":
 		return metalearn.NewProtoNet(m, metalearn.ProtoNetOptions{Options: o, LR: c.outerLR})
 	}
