@@ -125,6 +125,18 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 			if b.Meta["iteration"] != "30" {
 				t.Fatalf("resumed checkpoint at iteration %s, want 30", b.Meta["iteration"])
 			}
+			// the resumed run's curve continues the first half's
+			var rep report
+			if raw, err := os.ReadFile(filepath.Join(dir, "metrics.json")); err != nil {
+				t.Fatal(err)
+			} else if err := json.Unmarshal(raw, &rep); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range rep.Curve {
+				if p.Iteration != i+1 || len(rep.Curve) != 30 {
+					t.Fatalf("curve of the resumed run: point %d at iteration %d of %d points; want iterations 1..30", i, p.Iteration, len(rep.Curve))
+				}
+			}
 			for i := range a.Params {
 				for k := range a.Params[i].Data {
 					if a.Params[i].Data[k] != b.Params[i].Data[k] {

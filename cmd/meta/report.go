@@ -42,6 +42,55 @@ func (r *report) setEval(ev metalearn.Evaluation) {
 	}
 }
 
+// saveProgress writes metrics.json and the learning curve as they stand
+// during training, so that a long run that is stopped keeps its curve
+// (and a resumed one continues it, see resumeCurve).
+func (r *report) saveProgress(c config, src taskSource) error {
+	if err := os.MkdirAll(c.out, 0o755); err != nil {
+		return fmt.Errorf("output directory: %w", err)
+	}
+	r.Files = map[string]string{}
+	if err := r.drawCurve(c, src); err != nil {
+		return err
+	}
+	return r.save(c)
+}
+
+// drawCurve draws learning_curve.png unless plots are off.
+func (r *report) drawCurve(c config, src taskSource) error {
+	if c.noPlots || len(r.Curve) == 0 {
+		return nil
+	}
+	p := filepath.Join(c.out, "learning_curve.png")
+	draw := learningCurve
+	if src.Spec().Classes > 0 {
+		draw = accuracyCurve
+	}
+	if err := draw(p, r.Curve); err != nil {
+		return err
+	}
+	r.Files["learning_curve"] = p
+	return nil
+}
+
+// resumeCurve continues the curve of the run in c.out: the points up to
+// iteration start of its metrics.json, if there is one.
+func (r *report) resumeCurve(c config, start int) {
+	b, err := os.ReadFile(filepath.Join(c.out, "metrics.json"))
+	if err != nil {
+		return
+	}
+	var old report
+	if json.Unmarshal(b, &old) != nil {
+		return
+	}
+	for _, p := range old.Curve {
+		if p.Iteration <= start {
+			r.Curve = append(r.Curve, p)
+		}
+	}
+}
+
 // write saves metrics.json and the plots into c.out.
 func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logrus.Logger) error {
 	if err := os.MkdirAll(c.out, 0o755); err != nil {
@@ -49,18 +98,10 @@ func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logru
 	}
 	r.Files = map[string]string{}
 	classify := src.Spec().Classes > 0
+	if err := r.drawCurve(c, src); err != nil {
+		return err
+	}
 	if !c.noPlots {
-		if len(r.Curve) > 0 {
-			p := filepath.Join(c.out, "learning_curve.png")
-			draw := learningCurve
-			if classify {
-				draw = accuracyCurve
-			}
-			if err := draw(p, r.Curve); err != nil {
-				return err
-			}
-			r.Files["learning_curve"] = p
-		}
 		if classify {
 			p := filepath.Join(c.out, "episode.png")
 			if err := episodePlot(p, l, src, c); err != nil {
@@ -75,6 +116,15 @@ func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logru
 			r.Files["fits"] = p
 		}
 	}
+	if err := r.save(c); err != nil {
+		return err
+	}
+	log.Infof("wrote metrics.json and %d plot(s) to %s", len(r.Files), c.out)
+	return nil
+}
+
+// save writes metrics.json atomically.
+func (r *report) save(c config) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
 		return err
@@ -87,7 +137,6 @@ func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logru
 	if err := os.Rename(tmp, p); err != nil {
 		return fmt.Errorf("write metrics: %w", err)
 	}
-	log.Infof("wrote %s and %d plot(s) to %s", filepath.Base(p), len(r.Files), c.out)
 	return nil
 }
 

@@ -50,6 +50,9 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 		log.Infof("restored %s from %s (iteration %d)", learnerKey(l), c.checkpoint, start)
 	}
 	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name()}
+	if c.resume {
+		rep.resumeCurve(c, start)
+	}
 	if !c.evalOnly && start < c.iterations {
 		log.Infof("meta-training %s on %s: %d iterations, meta-batch %d, %d inner step(s) α=%g, outer lr %g, %s",
 			learnerKey(l), src.Describe(), c.iterations, c.metaBatch, c.innerSteps, c.innerLR, c.outerLR, c.dtype)
@@ -119,6 +122,12 @@ func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, st
 				log.WithFields(f).Info("validation")
 			}
 			rep.Curve = append(rep.Curve, p)
+			if validate {
+				rep.Iterations = done
+				if err := rep.saveProgress(c, src); err != nil {
+					return err
+				}
+			}
 			window.Reset()
 			accWindow.Reset()
 		}
