@@ -236,25 +236,11 @@ func TestANILBodyDoesNotAdapt(t *testing.T) {
 // workers: the meta-parameters must be bit-identical.
 func TestWorkersDoNotChangeResults(t *testing.T) {
 	run := func(workers int) []float64 {
-		rng := rand.New(rand.NewPCG(10, 11))
 		l, err := NewMAML(smallModel(), MAMLOptions{Options: Options{Spec: smallSpec, InnerSteps: 2, InnerLR: 0.1, Seed: 3, Workers: workers}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		for it := 0; it < 5; it++ {
-			tasks := make([]Task, 7)
-			for i := range tasks {
-				tasks[i] = randomTask(rng, smallSpec)
-			}
-			if _, err := l.MetaStep(tasks); err != nil {
-				t.Fatal(err)
-			}
-		}
-		var all []float64
-		for _, v := range l.Params().Values() {
-			all = append(all, v.Float64s()...)
-		}
-		return all
+		return metaTrainSmall(t, l, rand.New(rand.NewPCG(10, 11)), 5, 7)
 	}
 	a, b := run(1), run(3)
 	for i := range a {
@@ -262,4 +248,24 @@ func TestWorkersDoNotChangeResults(t *testing.T) {
 			t.Fatalf("parameter %d: %v with 1 worker, %v with 3", i, a[i], b[i])
 		}
 	}
+}
+
+// metaTrainSmall takes iterations meta-steps of batch random smallSpec tasks
+// drawn from rng and returns all meta-parameters, flattened.
+func metaTrainSmall(t *testing.T, l Learner, rng *rand.Rand, iterations, batch int) []float64 {
+	t.Helper()
+	for it := 0; it < iterations; it++ {
+		tasks := make([]Task, batch)
+		for i := range tasks {
+			tasks[i] = randomTask(rng, smallSpec)
+		}
+		if _, err := l.MetaStep(tasks); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var all []float64
+	for _, v := range l.Params().Values() {
+		all = append(all, v.Float64s()...)
+	}
+	return all
 }

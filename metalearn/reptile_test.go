@@ -8,25 +8,11 @@ import (
 
 func reptileParams(t *testing.T, o ReptileOptions, iterations int) []float64 {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(20, 21))
 	l, err := NewReptile(smallModel(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for it := 0; it < iterations; it++ {
-		tasks := make([]Task, 4)
-		for i := range tasks {
-			tasks[i] = randomTask(rng, smallSpec)
-		}
-		if _, err := l.MetaStep(tasks); err != nil {
-			t.Fatal(err)
-		}
-	}
-	var all []float64
-	for _, v := range l.Params().Values() {
-		all = append(all, v.Float64s()...)
-	}
-	return all
+	return metaTrainSmall(t, l, rand.New(rand.NewPCG(20, 21)), iterations, 4)
 }
 
 // TestReptileInnerBatches: mini-batches are rows of the support set, the
