@@ -68,6 +68,14 @@ type Options struct {
 	Dtype tensor.Dtype
 	// Seed initialises the meta-parameters.
 	Seed uint64
+	// ZeroHead names weights (a classifier's head, e.g. "fc.w", "fc.b")
+	// that start every task at zero: they are zeroed at initialisation and
+	// after every meta-update, so the inner loop alone sets them (the
+	// "zeroing trick" of Kao et al., "MAML is a Noisy Contrastive Learner
+	// in Classification", ICLR 2022). With N-way tasks whose labels are
+	// permuted at random, a learned head is noise the inner loop has to
+	// undo. If nil, no weight is zeroed.
+	ZeroHead []string
 }
 
 func (o Options) withDefaults() Options {
@@ -143,12 +151,31 @@ func newEngine(name string, m models.Model, o Options) (*engine, error) {
 	for _, p := range e.params.List {
 		e.modelNames = append(e.modelNames, p.Name)
 	}
+	for _, n := range o.ZeroHead {
+		if e.params.Get(n) == nil {
+			return nil, fmt.Errorf("%s: zero head: model %s has no weight %q", name, m.Name(), n)
+		}
+	}
+	e.zeroHead()
 	e.innerStep = func(cur, grads []*tensor.Dense, _ int) {
 		for i := range cur {
 			axpy(cur[i], grads[i], -e.opts.InnerLR)
 		}
 	}
 	return e, nil
+}
+
+// zeroHead sets the Options.ZeroHead weights to zero.
+func (e *engine) zeroHead() {
+	for _, n := range e.opts.ZeroHead {
+		v := e.params.Get(n).Value
+		switch d := v.Data().(type) {
+		case []float64:
+			clear(d)
+		case []float32:
+			clear(d)
+		}
+	}
 }
 
 // isAdapted reports whether the inner loop moves weight name.
@@ -293,6 +320,7 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
 		return st, fmt.Errorf("%s: %w", e.name, err)
 	}
+	e.zeroHead()
 	return st, nil
 }
 

@@ -166,6 +166,7 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
 		return st, fmt.Errorf("reptile: %w", err)
 	}
+	e.zeroHead()
 	l.iter++
 	return st, nil
 }

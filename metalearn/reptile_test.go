@@ -78,3 +78,34 @@ func TestReptileInnerBatches(t *testing.T) {
 		t.Error("3 workers changed the result of mini-batched Reptile")
 	}
 }
+
+// TestZeroHead: the named weights are zero at the start and after every
+// meta-update, for MAML and Reptile, while the others learn.
+func TestZeroHead(t *testing.T) {
+	o := Options{Spec: smallSpec, InnerLR: 0.05, Seed: 4, ZeroHead: []string{"w3", "b3"}}
+	maml, err := NewMAML(smallModel(), MAMLOptions{Options: o})
+	if err != nil {
+		t.Fatal(err)
+	}
+	reptile, err := NewReptile(smallModel(), ReptileOptions{Options: o, InnerBatch: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, l := range []Learner{maml, reptile} {
+		before := slices.Clone(l.Params().Get("w1").Value.Float64s())
+		metaTrainSmall(t, l, rand.New(rand.NewPCG(5, 6)), 3, 4)
+		for _, n := range []string{"w3", "b3"} {
+			for _, v := range l.Params().Get(n).Value.Float64s() {
+				if v != 0 {
+					t.Fatalf("%s: %s = %v after meta-updates, want 0", l.Name(), n, v)
+				}
+			}
+		}
+		if slices.Equal(before, l.Params().Get("w1").Value.Float64s()) {
+			t.Errorf("%s: w1 did not move", l.Name())
+		}
+	}
+	if _, err := NewMAML(smallModel(), MAMLOptions{Options: Options{Spec: smallSpec, ZeroHead: []string{"fc.w"}}}); err == nil {
+		t.Error("zeroing a weight the model lacks: no error")
+	}
+}

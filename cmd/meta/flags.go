@@ -26,6 +26,7 @@ type config struct {
 	outerLR     float64
 	innerAdam   bool
 	innerBatch  int
+	zeroHead    bool
 	iterations  int
 	seed        uint64
 	workers     int
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
+	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
 	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet); 0: 40000 sinusoid, 2000 omniglot")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
@@ -209,6 +211,8 @@ func (c *config) validate() error {
 	switch {
 	case c.init != "finn" && c.init != "torch":
 		return fmt.Errorf("-init %q: want finn or torch", c.init)
+	case c.zeroHead && c.algorithm == "protonet":
+		return fmt.Errorf("-zero-head: protonet has no classifier head to zero")
 	case c.innerBatch < 0:
 		return fmt.Errorf("-inner-batch %d: want 0 (whole support set) or more", c.innerBatch)
 	case c.shots < 1 || c.trainShots < 1 || c.queries < 1 || c.evalQueries < 1:

@@ -23,6 +23,9 @@ func newLearner(c config, src taskSource) (metalearn.Learner, error) {
 		Dtype:      dt,
 		Seed:       c.seed,
 	}
+	if c.zeroHead {
+		o.ZeroHead = src.Head()
+	}
 	m := src.Model()
 	switch c.algorithm {
 	case "maml":
