@@ -8,7 +8,9 @@
 // type in its own file with its paper cited. A meta-batch runs on worker
 // goroutines, each with its own compiled task graph; per-task
 // meta-gradients are averaged in task order, so a run is reproducible
-// whatever the number of workers.
+// whatever the number of workers. For N-way classification,
+// Options.ZeroHead starts every task from a zero head (Kao et al. 2022),
+// which lets first-order MAML learn several times faster on Omniglot.
 //
 //	l, _ := metalearn.NewMAML(models.SinusoidMLP(), metalearn.MAMLOptions{
 //		Options: metalearn.Options{Spec: metalearn.SinusoidSpec(10, 10), InnerLR: 0.01},
