@@ -526,18 +526,7 @@ func TestMNISTTestDir(t *testing.T) {
 
 // TestRealMNIST checks the real data set, found as the tools find it.
 func TestRealMNIST(t *testing.T) {
-	dir, ok := MNISTTestDir()
-	if !ok {
-		msg := "MNIST not found (MNIST_DIR unset and no shared/data/mnist above the working directory); " +
-			"run scripts/download_mnist.sh DIR and set MNIST_DIR=DIR"
-		if dir != "" {
-			msg = "MNIST_DIR=" + dir + " holds no MNIST files; run scripts/download_mnist.sh " + dir
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
+	dir := MNISTDirOrSkip(t)
 	for _, tc := range []struct {
 		split string
 		n     int

@@ -179,19 +179,7 @@ func synthOmniglot(t testing.TB, dir string) {
 // (fails it in CI) if the data is missing.
 func omniglotDirOrSkip(t *testing.T) string {
 	t.Helper()
-	dir, ok := OmniglotTestDir()
-	if !ok {
-		msg := "Omniglot not found (OMNIGLOT_DIR unset and no shared/data/omniglot above the working directory); " +
-			"run scripts/download_omniglot.sh DIR and set OMNIGLOT_DIR=DIR"
-		if dir != "" {
-			msg = "OMNIGLOT_DIR=" + dir + " holds no images_background.zip and images_evaluation.zip; run scripts/download_omniglot.sh " + dir
-		}
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return dir
+	return OmniglotDirOrSkip(t)
 }
 
 // The real data set, decoded once per test binary (without cache).

@@ -1,5 +1,7 @@
 package data
 
+import "os"
+
 // MNISTTestDir finds MNIST for tests: $MNIST_DIR if it is set and holds the
 // files, else the first directory shared/data/mnist that holds them next to
 // the working directory or any of its ancestors (for a repository at
@@ -13,4 +15,44 @@ func MNISTTestDir() (dir string, ok bool) { return mnistSet.testDir(hasMNIST) }
 func hasMNIST(dir string) bool {
 	_, err := findIDXFile(dir, "train-images-idx3-ubyte")
 	return err == nil
+}
+
+// TestingT is the part of testing.TB that the DirOrSkip helpers use.
+type TestingT interface {
+	Helper()
+	Fatal(args ...any)
+	Skip(args ...any)
+}
+
+// MNISTDirOrSkip returns MNISTTestDir's directory, or skips t when MNIST is
+// missing, naming the download script. Under CI=true it fails t instead:
+// CI must never pass by skipping a data set.
+func MNISTDirOrSkip(t TestingT) string {
+	t.Helper()
+	return dirOrSkip(t, MNISTTestDir, "MNIST", "MNIST_DIR", "shared/data/mnist", "no MNIST files", "scripts/download_mnist.sh")
+}
+
+// OmniglotDirOrSkip is MNISTDirOrSkip for Omniglot (OmniglotTestDir).
+func OmniglotDirOrSkip(t TestingT) string {
+	t.Helper()
+	return dirOrSkip(t, OmniglotTestDir, "Omniglot", "OMNIGLOT_DIR", "shared/data/omniglot",
+		"no images_background.zip and images_evaluation.zip", "scripts/download_omniglot.sh")
+}
+
+func dirOrSkip(t TestingT, find func() (string, bool), name, env, shared, lacks, script string) string {
+	t.Helper()
+	dir, ok := find()
+	if ok {
+		return dir
+	}
+	msg := name + " not found (" + env + " unset and no " + shared + " above the working directory); run " +
+		script + " DIR and set " + env + "=DIR"
+	if dir != "" {
+		msg = env + "=" + dir + " holds " + lacks + "; run " + script + " " + dir
+	}
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
+	return ""
 }

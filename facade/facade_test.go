@@ -2,7 +2,6 @@ package facade
 
 import (
 	"math"
-	"os"
 	"testing"
 
 	"github.com/metagon/metagon/data"
@@ -78,13 +77,7 @@ func TestMetaTrainSinusoid(t *testing.T) {
 
 // mnistDir finds MNIST for the tests, or skips (fails under CI).
 func mnistDir(t *testing.T) string {
-	dir, ok := data.MNISTTestDir()
-	if !ok {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MNIST not found (set MNIST_DIR or run scripts/download_mnist.sh): CI must not skip")
-		}
-		t.Skip("MNIST not found: run scripts/download_mnist.sh and set MNIST_DIR")
-	}
+	dir := data.MNISTDirOrSkip(t)
 	return dir
 }
 
@@ -118,13 +111,7 @@ func TestProtoNetOmniglot(t *testing.T) {
 	if testing.Short() {
 		t.Skip("meta-trains on Omniglot")
 	}
-	dir, ok := data.OmniglotTestDir()
-	if !ok {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Omniglot not found (set OMNIGLOT_DIR or run scripts/download_omniglot.sh): CI must not skip")
-		}
-		t.Skip("Omniglot not found: run scripts/download_omniglot.sh and set OMNIGLOT_DIR")
-	}
+	dir := data.OmniglotDirOrSkip(t)
 	// A short run: 10 training episodes, 40 test episodes (the notebook
 	// runs the full protocol). An untrained embedding already scores
 	// 60–70%, chance is 20%.

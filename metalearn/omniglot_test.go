@@ -13,13 +13,7 @@ import (
 // loadOmniglot finds Omniglot the way the tools do, or skips (fails in CI).
 func loadOmniglot(t *testing.T) *data.Omniglot {
 	t.Helper()
-	dir, ok := data.OmniglotTestDir()
-	if !ok {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Omniglot not found (set OMNIGLOT_DIR or run scripts/download_omniglot.sh): CI must not skip")
-		}
-		t.Skip("Omniglot not found: run scripts/download_omniglot.sh and set OMNIGLOT_DIR")
-	}
+	dir := data.OmniglotDirOrSkip(t)
 	o, err := data.LoadOmniglot(dir, data.OmniglotOptions{CacheDir: filepath.Join(os.TempDir(), "metagon-test-cache")})
 	if err != nil {
 		t.Fatal(err)

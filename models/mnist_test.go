@@ -1,7 +1,6 @@
 package models
 
 import (
-	"os"
 	"sort"
 	"testing"
 
@@ -12,13 +11,7 @@ import (
 // loadMNIST finds MNIST the way the tools do, or skips (fails under CI).
 func loadMNIST(t *testing.T) (train, test *data.MNIST) {
 	t.Helper()
-	dir, ok := data.MNISTTestDir()
-	if !ok {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("MNIST not found (set MNIST_DIR or run scripts/download_mnist.sh): CI must not skip")
-		}
-		t.Skip("MNIST not found: run scripts/download_mnist.sh and set MNIST_DIR")
-	}
+	dir := data.MNISTDirOrSkip(t)
 	var err error
 	if train, err = data.LoadMNIST(dir, "train"); err != nil {
 		t.Fatal(err)

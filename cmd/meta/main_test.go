@@ -180,13 +180,7 @@ func TestDefaultRunWritesReport(t *testing.T) {
 // omniglotDir finds Omniglot the way the tool does, or skips (fails in CI).
 func omniglotDir(t *testing.T) string {
 	t.Helper()
-	dir, ok := data.OmniglotTestDir()
-	if !ok {
-		if os.Getenv("CI") == "true" {
-			t.Fatal("Omniglot not found (set OMNIGLOT_DIR or run scripts/download_omniglot.sh): CI must not skip")
-		}
-		t.Skip("Omniglot not found: run scripts/download_omniglot.sh and set OMNIGLOT_DIR")
-	}
+	dir := data.OmniglotDirOrSkip(t)
 	t.Setenv("XDG_CACHE_HOME", omniglotCache) // keep the decoded cache out of the user's home
 	return dir
 }
