@@ -36,6 +36,9 @@ type Checkpoint struct {
 	Params []SavedTensor
 	// Optimizer is the optimizer state, or nil when none was saved.
 	Optimizer *OptimizerState
+	// Inner is the state of an inner-loop optimizer that a meta-learner
+	// carries from task to task (Reptile with a carried Adam), or nil.
+	Inner *OptimizerState
 
 	// source is the file the checkpoint was loaded from, for messages.
 	source string

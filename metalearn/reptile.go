@@ -24,6 +24,9 @@ type Reptile struct {
 	*engine
 	opts ReptileOptions
 	iter int
+	// inner is the carried inner-Adam state (CarryAdam): every task
+	// starts from a copy of it, and MetaStep merges the tasks' states.
+	inner graph.OptimizerState
 }
 
 // ReptileOptions configures Reptile. Options.InnerSteps is k (if zero, a
@@ -38,6 +41,13 @@ type ReptileOptions struct {
 	// InnerAdam trains the inner loop with Adam (β₁ = 0, as Nichol et al.)
 	// instead of SGD.
 	InnerAdam bool
+	// CarryAdam keeps the inner Adam's moments and step count from task to
+	// task instead of starting every task with a fresh Adam, as Nichol et
+	// al.'s code does (its Adam slots are not among the variables Reptile
+	// resets). Every task then starts from the carried state, evaluation
+	// included, and each meta-step folds the tasks' updates back into it
+	// (see mergeAdam). Only used with InnerAdam.
+	CarryAdam bool
 	// InnerBatch is the number of support examples per inner step in
 	// meta-training: the support set is shuffled and cut into batches of
 	// this size, reshuffled when used up (Nichol et al.: 10 of the 50
@@ -81,7 +91,9 @@ func (l *Reptile) outerLR() float64 {
 // train runs k inner steps on t's support set from the meta-parameters,
 // step s on batches[s] when batches is not nil, leaving the trained weights
 // in a.cur, and returns the query loss and accuracy at the trained weights.
-func (l *Reptile) train(w *worker, t Task, batches []Task, steps int, record *Adaptation) (loss, acc float64, a *adaptGraph, err error) {
+// With CarryAdam the inner Adam starts from the carried state, and its
+// final state is stored in *final when final is not nil.
+func (l *Reptile) train(w *worker, t Task, batches []Task, steps int, record *Adaptation, final *graph.OptimizerState) (loss, acc float64, a *adaptGraph, err error) {
 	spec := l.engine.opts.Spec
 	in := spec.inputSize()
 	first := t
@@ -97,8 +109,16 @@ func (l *Reptile) train(w *worker, t Task, batches []Task, steps int, record *Ad
 	step := l.engine.innerStep
 	if l.opts.InnerAdam {
 		// β₁ ≈ 0 (a zero field would select the default 0.9)
-		adam := &graph.Adam{LR: l.engine.opts.InnerLR, Beta1: 1e-12, Beta2: 0.999}
+		adam := l.innerAdam()
+		if l.opts.CarryAdam && l.inner.Kind != "" {
+			if err = adam.SetState(l.inner); err != nil {
+				return 0, 0, nil, err
+			}
+		}
 		step = func(cur, grads []*tensor.Dense, _ int) { _ = adam.Step(cur, grads) }
+		if final != nil {
+			defer func() { *final = adam.State() }()
+		}
 	}
 	for s := 0; s <= steps; s++ {
 		if batches != nil && s > 0 && s < steps {
@@ -135,8 +155,9 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	}
 	e.ensureSlots(len(tasks))
 	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
+	finals := make([]graph.OptimizerState, len(tasks))
 	err := e.parallel(len(tasks), func(w *worker, i int) error {
-		loss, acc, a, err := l.train(w, tasks[i], l.miniBatches(tasks[i], i), e.opts.InnerSteps, nil)
+		loss, acc, a, err := l.train(w, tasks[i], l.miniBatches(tasks[i], i), e.opts.InnerSteps, nil, &finals[i])
 		if err != nil {
 			return err
 		}
@@ -167,6 +188,9 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 		return st, fmt.Errorf("reptile: %w", err)
 	}
 	e.zeroHead()
+	if l.opts.InnerAdam && l.opts.CarryAdam {
+		l.inner = mergeAdam(l.inner, finals, l.innerAdam().Beta2)
+	}
 	l.iter++
 	return st, nil
 }
@@ -176,13 +200,86 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 func (l *Reptile) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
 	res := make([]Adaptation, len(tasks))
 	err := l.engine.parallel(len(tasks), func(w *worker, i int) error {
-		_, _, _, err := l.train(w, tasks[i], nil, steps, &res[i])
+		_, _, _, err := l.train(w, tasks[i], nil, steps, &res[i], nil)
 		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("reptile: adapt: %w", err)
 	}
 	return res, nil
+}
+
+// innerAdam returns a fresh inner-loop Adam: β₁ ≈ 0 (a zero field would
+// select the default 0.9), β₂ = 0.999.
+func (l *Reptile) innerAdam() *graph.Adam {
+	return &graph.Adam{LR: l.engine.opts.InnerLR, Beta1: 1e-12, Beta2: 0.999}
+}
+
+// InnerState returns a copy of the carried inner-Adam state (CarryAdam),
+// for checkpoints; its Kind is empty before the first meta-step.
+func (l *Reptile) InnerState() graph.OptimizerState {
+	if l.inner.Kind == "" {
+		return graph.OptimizerState{}
+	}
+	c := l.innerAdam()
+	_ = c.SetState(l.inner) // l.inner came from an Adam: always valid
+	return c.State()
+}
+
+// SetInnerState replaces the carried inner-Adam state (after resuming
+// from a checkpoint).
+func (l *Reptile) SetInnerState(s graph.OptimizerState) error {
+	c := l.innerAdam()
+	if err := c.SetState(s); err != nil {
+		return fmt.Errorf("reptile: inner state: %w", err)
+	}
+	l.inner = c.State()
+	return nil
+}
+
+// mergeAdam folds the final inner-Adam states of one meta-batch into the
+// carried state prev, as if the tasks had run one after another from it
+// (Nichol et al. train them sequentially; here they run in parallel from
+// the same state). Task i took k = finals[i].Step − prev.Step steps, so its
+// second moment is β₂ᵏ·v + δᵢ, where δᵢ is what its gradients added; the
+// merge is β₂ⁿᵏ·v + Σᵢ δᵢ over n tasks, exact up to the decay of the
+// earlier tasks' δᵢ (β₂^(n·k) ≈ 0.98 for 5 tasks of 5 steps). The first
+// moment, the last gradient when β₁ ≈ 0, is averaged; the step count
+// advances by n·k.
+func mergeAdam(prev graph.OptimizerState, finals []graph.OptimizerState, beta2 float64) graph.OptimizerState {
+	n := len(finals)
+	if n == 0 {
+		return prev
+	}
+	k := finals[0].Step - prev.Step
+	out := graph.OptimizerState{Kind: finals[0].Kind, LR: finals[0].LR, Step: prev.Step + int64(n)*k}
+	decayTask := math.Pow(beta2, float64(k))
+	decayAll := math.Pow(beta2, float64(int64(n)*k))
+	out.Slots = make([][][]float64, 2)
+	for kind := range out.Slots {
+		out.Slots[kind] = make([][]float64, len(finals[0].Slots[kind]))
+		for p := range out.Slots[kind] {
+			buf := make([]float64, len(finals[0].Slots[kind][p]))
+			for j := range buf {
+				var prevV float64
+				if len(prev.Slots) == 2 {
+					prevV = prev.Slots[kind][p][j]
+				}
+				if kind == 0 { // first moment: mean
+					for _, f := range finals {
+						buf[j] += f.Slots[0][p][j] / float64(n)
+					}
+					continue
+				}
+				buf[j] = decayAll * prevV
+				for _, f := range finals {
+					buf[j] += f.Slots[1][p][j] - decayTask*prevV
+				}
+			}
+			out.Slots[kind][p] = buf
+		}
+	}
+	return out
 }
 
 // miniBatches returns the support batches of the inner steps of task i of

@@ -1,9 +1,13 @@
 package metalearn
 
 import (
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
+
+	"github.com/metagon/metagon/graph"
+	"gorgonia.org/tensor"
 )
 
 func reptileParams(t *testing.T, o ReptileOptions, iterations int) []float64 {
@@ -107,5 +111,127 @@ func TestZeroHead(t *testing.T) {
 	}
 	if _, err := NewMAML(smallModel(), MAMLOptions{Options: Options{Spec: smallSpec, ZeroHead: []string{"fc.w"}}}); err == nil {
 		t.Error("zeroing a weight the model lacks: no error")
+	}
+}
+
+// TestMergeAdam: merging one task's final state gives that state exactly;
+// merging several is within the documented bound of Adam run on the same
+// gradients one task after another.
+func TestMergeAdam(t *testing.T) {
+	const k, n, size, beta2 = 5, 4, 7, 0.999
+	rng := rand.New(rand.NewPCG(8, 9))
+	params := func() []*tensor.Dense {
+		return []*tensor.Dense{tensor.New(tensor.WithShape(size), tensor.WithBacking(make([]float64, size)))}
+	}
+	grads := make([][]*tensor.Dense, n*k)
+	for s := range grads {
+		g := make([]float64, size)
+		for j := range g {
+			g[j] = rng.NormFloat64() * float64(1+j)
+		}
+		grads[s] = []*tensor.Dense{tensor.New(tensor.WithShape(size), tensor.WithBacking(g))}
+	}
+	newAdam := func() *graph.Adam { return &graph.Adam{LR: 1e-3, Beta1: 1e-12, Beta2: beta2} }
+
+	// a carried state to start from: 3 steps on the last gradients
+	warm := newAdam()
+	p := params()
+	for s := 0; s < 3; s++ {
+		if err := warm.Step(p, grads[len(grads)-1-s]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	prev := warm.State()
+
+	seq := newAdam()
+	if err := seq.SetState(prev); err != nil {
+		t.Fatal(err)
+	}
+	finals := make([]graph.OptimizerState, n)
+	for i := range finals {
+		a := newAdam()
+		if err := a.SetState(prev); err != nil {
+			t.Fatal(err)
+		}
+		for s := 0; s < k; s++ {
+			g := grads[i*k+s]
+			if err := a.Step(params(), g); err != nil {
+				t.Fatal(err)
+			}
+			if err := seq.Step(p, g); err != nil {
+				t.Fatal(err)
+			}
+		}
+		finals[i] = a.State()
+	}
+
+	one := mergeAdam(prev, finals[:1], beta2)
+	if one.Step != finals[0].Step || !slices.Equal(one.Slots[0][0], finals[0].Slots[0][0]) {
+		t.Errorf("merge of one task: step %d, m %v; want step %d, m %v", one.Step, one.Slots[0][0], finals[0].Step, finals[0].Slots[0][0])
+	}
+	for j, v := range one.Slots[1][0] {
+		if want := finals[0].Slots[1][0][j]; math.Abs(v-want) > 1e-15*want {
+			t.Errorf("merge of one task: v[%d] = %v, want %v", j, v, want)
+		}
+	}
+
+	all, want := mergeAdam(prev, finals, beta2), seq.State()
+	if all.Step != want.Step {
+		t.Errorf("merged step count %d, sequential %d", all.Step, want.Step)
+	}
+	bound := 1 - math.Pow(beta2, float64(n*k)) // the decay the merge ignores
+	for j, v := range all.Slots[1][0] {
+		w := want.Slots[1][0][j]
+		if rel := math.Abs(v-w) / w; rel > bound {
+			t.Errorf("merged v[%d] = %v, sequential %v: relative difference %.2g > %.2g", j, v, w, rel, bound)
+		}
+	}
+}
+
+// TestReptileCarryAdam: a carried inner Adam changes the result, does not
+// depend on the number of workers, and resumes exactly from a saved
+// InnerState.
+func TestReptileCarryAdam(t *testing.T) {
+	base := ReptileOptions{Options: Options{Spec: smallSpec, InnerSteps: 3, InnerLR: 0.01, Seed: 4, Workers: 1}, InnerAdam: true, InnerBatch: 2}
+	fresh := reptileParams(t, base, 4)
+	carry := base
+	carry.CarryAdam = true
+	got := reptileParams(t, carry, 4)
+	if slices.Equal(got, fresh) {
+		t.Error("carrying the inner Adam gave the same meta-parameters as a fresh Adam per task")
+	}
+	carry.Workers = 3
+	if other := reptileParams(t, carry, 4); !slices.Equal(other, got) {
+		t.Error("3 workers changed the result of Reptile with a carried Adam")
+	}
+
+	// 2 meta-steps, save, restore into a new learner, 2 more: as 4 in a row
+	carry.Workers = 1
+	first, err := NewReptile(smallModel(), carry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(20, 21))
+	metaTrainSmall(t, first, rng, 2, 4)
+	state := first.InnerState()
+	if state.Kind != "adam" || state.Step != 2*4*3 {
+		t.Fatalf("inner state after 2 meta-steps of 4 tasks × 3 steps: kind %q, step %d; want adam, 24", state.Kind, state.Step)
+	}
+	second, err := NewReptile(smallModel(), carry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := second.Params().Restore(first.Params().Snapshot("m"), "m"); err != nil {
+		t.Fatal(err)
+	}
+	if err := second.SetInnerState(state); err != nil {
+		t.Fatal(err)
+	}
+	second.SetIteration(2)
+	if resumed := metaTrainSmall(t, second, rng, 2, 4); !slices.Equal(resumed, got) {
+		t.Error("resuming from InnerState differs from an uninterrupted run")
+	}
+	if err := second.SetInnerState(graph.OptimizerState{Kind: "sgd"}); err == nil {
+		t.Error("SetInnerState accepted an SGD state")
 	}
 }

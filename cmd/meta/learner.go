@@ -38,7 +38,7 @@ func newLearner(c config, src taskSource) (metalearn.Learner, error) {
 		o.Outer = graph.NewAdam(c.outerLR)
 		return metalearn.NewANIL(m, src.Head(), metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
 	case "reptile":
-		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations, InnerAdam: c.innerAdam, InnerBatch: c.innerBatch})
+		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations, InnerAdam: c.innerAdam, CarryAdam: c.innerAdam && !c.freshAdam, InnerBatch: c.innerBatch})
 	case "protonet":
 		return metalearn.NewProtoNet(m, metalearn.ProtoNetOptions{Options: o, LR: c.outerLR})
 	}
@@ -54,6 +54,11 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 	ck := l.Params().Snapshot(learnerKey(l))
 	st := l.Optimizer().State()
 	ck.Optimizer = &st
+	if r, ok := l.(*metalearn.Reptile); ok {
+		if in := r.InnerState(); in.Kind != "" {
+			ck.Inner = &in
+		}
+	}
 	ck.Meta["iteration"] = strconv.Itoa(iteration)
 	ck.Meta["seed"] = strconv.FormatUint(c.seed, 10)
 	ck.Meta["algorithm"] = l.Name()
@@ -82,6 +87,11 @@ func loadCheckpoint(l metalearn.Learner, path string) (int, error) {
 	switch r := l.(type) {
 	case *metalearn.Reptile:
 		r.SetIteration(it)
+		if ck.Inner != nil {
+			if err := r.SetInnerState(*ck.Inner); err != nil {
+				return 0, fmt.Errorf("restore %s: %w", path, err)
+			}
+		}
 	case *metalearn.ProtoNet:
 		r.SetEpisodes(it)
 	}

@@ -148,6 +148,51 @@ func TestResumeMatchesUninterrupted(t *testing.T) {
 	}
 }
 
+// TestReptileCheckpointKeepsInnerAdam: Reptile with a carried inner Adam
+// saves that Adam's state with the meta-parameters, and -resume restores it
+// (the resumed run's state has taken the first run's steps plus its own).
+func TestReptileCheckpointKeepsInnerAdam(t *testing.T) {
+	dir := t.TempDir()
+	ckpt := filepath.Join(dir, "reptile.ckpt")
+	args := func(iters string, extra ...string) []string {
+		return append([]string{"-algorithm", "reptile", "-inner-adam", "-inner-lr", "0.001", "-meta-batch", "2", "-inner-steps", "3",
+			"-eval-tasks", "2", "-no-plots", "-out", dir, "-iterations", iters, "-checkpoint", ckpt}, extra...)
+	}
+	stepsAt := func(want string) int64 {
+		t.Helper()
+		ck, err := graph.LoadCheckpoint(ckpt)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ck.Meta["iteration"] != want || ck.Inner == nil || ck.Inner.Kind != "adam" {
+			t.Fatalf("checkpoint at iteration %s with inner state %+v; want iteration %s and an Adam state", ck.Meta["iteration"], ck.Inner, want)
+		}
+		return ck.Inner.Step
+	}
+	if _, err := runMeta(t, args("4")...); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stepsAt("4"), int64(4*2*3); got != want {
+		t.Errorf("inner Adam took %d steps in 4 iterations of 2 tasks × 3 steps, want %d", got, want)
+	}
+	if _, err := runMeta(t, args("6", "-resume")...); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := stepsAt("6"), int64(6*2*3); got != want {
+		t.Errorf("after -resume to 6 iterations the inner Adam took %d steps, want %d", got, want)
+	}
+	if _, err := runMeta(t, args("4", "-fresh-adam")...); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := graph.LoadCheckpoint(ckpt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ck.Inner != nil {
+		t.Errorf("-fresh-adam checkpoint has an inner state %+v, want none", ck.Inner)
+	}
+}
+
 // TestDefaultRunWritesReport runs a short default-style run and checks the
 // outputs a user gets: the table, metrics.json and the plots.
 func TestDefaultRunWritesReport(t *testing.T) {
