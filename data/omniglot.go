@@ -62,6 +62,9 @@ type OmniglotOptions struct {
 	// os.UserCacheDir()/metagon is used (no cache if there is no user cache
 	// directory); "-" disables the cache.
 	CacheDir string
+	// Filter is the resize filter, FilterArea or FilterLanczos. If empty,
+	// a default of FilterArea is used.
+	Filter string
 }
 
 // Omniglot is the Omniglot data set (Lake, Salakhutdinov & Tenenbaum 2015)
@@ -156,6 +159,10 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	if size < 1 || size > MaxOmniglotSize {
 		return nil, fmt.Errorf("load omniglot: image size %d out of range 1..%d", size, MaxOmniglotSize)
 	}
+	filter, err := omniglotFilter(o.Filter)
+	if err != nil {
+		return nil, err
+	}
 
 	var zips [2]string
 	var stats [2]fs.FileInfo
@@ -179,7 +186,7 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	var cachePath string
 	var cacheErr error
 	if cacheDir, ok := omniglotCacheDir(o.CacheDir); ok {
-		cachePath = filepath.Join(cacheDir, omniglotCacheName(size, stats))
+		cachePath = filepath.Join(cacheDir, omniglotCacheName(size, filter, stats))
 		switch om, err := readOmniglotCache(cachePath, size); {
 		case err == nil:
 			om.CachePath, om.FromCache = cachePath, true
@@ -193,7 +200,7 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 		}
 	}
 
-	om, err := decodeOmniglot(zips, size)
+	om, err := decodeOmniglot(zips, size, filter)
 	if err != nil {
 		return nil, err
 	}
@@ -217,7 +224,7 @@ type omniglotJob struct {
 
 // decodeOmniglot reads the two zips and decodes their PNGs into size×size
 // images.
-func decodeOmniglot(zips [2]string, size int) (*Omniglot, error) {
+func decodeOmniglot(zips [2]string, size int, filter string) (*Omniglot, error) {
 	type drawing struct {
 		f       *zip.File
 		zipPath string
@@ -316,7 +323,7 @@ func decodeOmniglot(zips [2]string, size int) (*Omniglot, error) {
 		}
 	}
 
-	if err := runOmniglotJobs(jobs, om); err != nil {
+	if err := runOmniglotJobs(jobs, om, filter); err != nil {
 		return nil, err
 	}
 	return om, nil
@@ -325,7 +332,7 @@ func decodeOmniglot(zips [2]string, size int) (*Omniglot, error) {
 // runOmniglotJobs decodes the jobs on GOMAXPROCS goroutines. On failure it
 // returns the error of the first failing job (in job order) among those
 // run; the others stop early.
-func runOmniglotJobs(jobs []omniglotJob, om *Omniglot) error {
+func runOmniglotJobs(jobs []omniglotJob, om *Omniglot, filter string) error {
 	workers := max(1, min(runtime.GOMAXPROCS(0), len(jobs)))
 	var next atomic.Int64
 	var failed atomic.Bool
@@ -335,7 +342,10 @@ func runOmniglotJobs(jobs []omniglotJob, om *Omniglot) error {
 	for range workers {
 		wg.Go(func() {
 			var buf bytes.Buffer
-			r := newBoxResizer()
+			var r imageResizer = newBoxResizer()
+			if filter == FilterLanczos {
+				r = newLanczosResizer()
+			}
 			for !failed.Load() {
 				i := int(next.Add(1) - 1)
 				if i >= len(jobs) {
@@ -362,7 +372,7 @@ func runOmniglotJobs(jobs []omniglotJob, om *Omniglot) error {
 
 // decodeOmniglotEntry reads and decodes one PNG entry into dst, a
 // size×size image. buf and r are the worker's scratch space.
-func decodeOmniglotEntry(f *zip.File, buf *bytes.Buffer, r *boxResizer, dst []float32, size int) error {
+func decodeOmniglotEntry(f *zip.File, buf *bytes.Buffer, r imageResizer, dst []float32, size int) error {
 	if f.UncompressedSize64 > maxOmniglotEntryBytes {
 		return fmt.Errorf("implausibly large PNG (%d bytes, limit %d)", f.UncompressedSize64, maxOmniglotEntryBytes)
 	}
@@ -389,6 +399,12 @@ func decodeOmniglotEntry(f *zip.File, buf *bytes.Buffer, r *boxResizer, dst []fl
 	}
 	r.resizeImage(img, dst, size)
 	return nil
+}
+
+// imageResizer writes the ink of an image (1 − grey/255), resized to
+// size×size, to dst: boxResizer (FilterArea) or lanczosResizer.
+type imageResizer interface {
+	resizeImage(img image.Image, dst []float32, size int)
 }
 
 // resizeImage writes the ink of img (1 − grey/255), resized to size×size
@@ -672,11 +688,14 @@ func omniglotCacheDir(opt string) (dir string, ok bool) {
 // copy, so a stale cache is never used; two byte-identical copies with
 // different times just get separate cache files. Old cache files are not
 // deleted.
-func omniglotCacheName(size int, stats [2]fs.FileInfo) string {
+func omniglotCacheName(size int, filter string, stats [2]fs.FileInfo) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "metagon omniglot cache v%d\n", omniglotCacheVersion)
 	for i, st := range stats {
 		fmt.Fprintf(h, "images_%s.zip %d %d\n", OmniglotSets[i], st.Size(), st.ModTime().UnixNano())
+	}
+	if filter != FilterArea { // area images keep the names they always had
+		return fmt.Sprintf("omniglot-%d-%s-%s.bin", size, filter, hex.EncodeToString(h.Sum(nil))[:16])
 	}
 	return fmt.Sprintf("omniglot-%d-%s.bin", size, hex.EncodeToString(h.Sum(nil))[:16])
 }
@@ -687,6 +706,10 @@ func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 	size := o.Size
 	if size == 0 {
 		size = DefaultOmniglotSize
+	}
+	filter, err := omniglotFilter(o.Filter)
+	if err != nil {
+		return "", err
 	}
 	cacheDir, ok := omniglotCacheDir(o.CacheDir)
 	if !ok {
@@ -700,7 +723,7 @@ func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 		}
 		stats[i] = st
 	}
-	return filepath.Join(cacheDir, omniglotCacheName(size, stats)), nil
+	return filepath.Join(cacheDir, omniglotCacheName(size, filter, stats)), nil
 }
 
 // writeOmniglotCache writes om to path atomically: to a temporary file in

@@ -3,9 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/metagon/metagon/internal/cli"
 	"io"
+	"slices"
 	"strings"
+
+	"github.com/metagon/metagon/data"
+	"github.com/metagon/metagon/internal/cli"
 )
 
 // config is the parsed command line. Zero values of the numeric flags mean
@@ -45,6 +48,7 @@ type config struct {
 	split       string
 	dataDir     string
 	rotations   bool
+	resize      string
 }
 
 var (
@@ -92,6 +96,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.split, "split", "background", "omniglot split: background (Lake: background/evaluation sets) or vinyals (1200/423 characters)")
 	fs.StringVar(&c.dataDir, "data", "", "omniglot: directory with images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR)")
 	fs.BoolVar(&c.rotations, "rotations", true, "omniglot: classes ×4 by 90° rotations (Vinyals et al.)")
+	fs.StringVar(&c.resize, "resize", "area", "omniglot: 105→28 resize filter, area (area average) or lanczos (Pillow's LANCZOS, as the PyTorch peers)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\n")
 		fs.PrintDefaults()
@@ -243,6 +248,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-checkpoint-every %d: want at least 1", c.ckptEvery)
 	case c.split != "background" && c.split != "vinyals":
 		return fmt.Errorf("-split %q: want background or vinyals", c.split)
+	case !slices.Contains(data.OmniglotFilters, c.resize):
+		return fmt.Errorf("-resize %q: want one of %s", c.resize, strings.Join(data.OmniglotFilters, ", "))
 	}
 	return nil
 }

@@ -245,6 +245,7 @@ func TestOmniglotBadInput(t *testing.T) {
 		{[]string{"-dataset", "omniglot", "-data", dir, "-train-ways", "20", "-ways", "5"}, "differs from -ways"},
 		{[]string{"-dataset", "omniglot", "-data", filepath.Join(t.TempDir(), "none")}, "does not exist"},
 		{[]string{"-dataset", "omniglot", "-data", dir, "-split", "lake"}, "want background or vinyals"},
+		{[]string{"-dataset", "omniglot", "-data", dir, "-resize", "bicubic"}, "want one of area, lanczos"},
 	}
 	for _, c := range cases {
 		t.Run(strings.Join(c.args[2:], " "), func(t *testing.T) {

@@ -23,7 +23,7 @@ func newOmniglot(c config) (*omniglotTasks, error) {
 	if err != nil {
 		return nil, err
 	}
-	o, err := data.LoadOmniglot(dir, data.OmniglotOptions{})
+	o, err := data.LoadOmniglot(dir, data.OmniglotOptions{Filter: c.resize})
 	if err != nil {
 		return nil, err
 	}
@@ -46,7 +46,11 @@ func newOmniglot(c config) (*omniglotTasks, error) {
 }
 
 func (t *omniglotTasks) Describe() string {
-	return fmt.Sprintf("Omniglot %d-way %d-shot (%s split)", t.c.ways, t.c.shots, t.c.split)
+	resize := ""
+	if t.c.resize != data.FilterArea {
+		resize = ", " + t.c.resize + " resize"
+	}
+	return fmt.Sprintf("Omniglot %d-way %d-shot (%s split%s)", t.c.ways, t.c.shots, t.c.split, resize)
 }
 
 func (t *omniglotTasks) Spec() metalearn.Spec {
