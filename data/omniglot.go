@@ -493,12 +493,16 @@ type boxResizer struct {
 
 func newBoxResizer() *boxResizer { return &boxResizer{filters: make(map[[2]int][][]boxTap)} }
 
-func (r *boxResizer) taps(n, m int) [][]boxTap {
+func (r *boxResizer) taps(n, m int) [][]boxTap { return memoTaps(r.filters, n, m, newBoxTaps) }
+
+// memoTaps returns the filter from n to m cells kept in cache, building it
+// with build on first use.
+func memoTaps[F any](cache map[[2]int]F, n, m int, build func(n, m int) F) F {
 	k := [2]int{n, m}
-	f, ok := r.filters[k]
+	f, ok := cache[k]
 	if !ok {
-		f = newBoxTaps(n, m)
-		r.filters[k] = f
+		f = build(n, m)
+		cache[k] = f
 	}
 	return f
 }

@@ -120,15 +120,7 @@ func newLanczosResizer() *lanczosResizer {
 	return &lanczosResizer{taps: make(map[[2]int]pilTaps)}
 }
 
-func (r *lanczosResizer) pass(n, m int) pilTaps {
-	k := [2]int{n, m}
-	t, ok := r.taps[k]
-	if !ok {
-		t = newLanczosTaps(n, m)
-		r.taps[k] = t
-	}
-	return t
-}
+func (r *lanczosResizer) pass(n, m int) pilTaps { return memoTaps(r.taps, n, m, newLanczosTaps) }
 
 // resizeImage writes the ink (1 − grey/255) of img resized to size×size
 // with FilterLanczos to dst.

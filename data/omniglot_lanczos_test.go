@@ -2,11 +2,9 @@ package data
 
 import (
 	"archive/zip"
-	"bytes"
 	"encoding/json"
 	"image"
 	"image/png"
-	"io"
 	"math"
 	"os"
 	"path/filepath"
@@ -65,26 +63,27 @@ func TestLanczosMatchesPillow(t *testing.T) {
 func zipPNG(t *testing.T, z *zip.Reader, name string) image.Image {
 	t.Helper()
 	for _, f := range z.File {
-		if f.Name != name {
-			continue
+		if f.Name == name {
+			return decodeZipPNG(t, f)
 		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, err := io.ReadAll(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(bytes.NewReader(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
 	}
 	t.Fatalf("no entry %s", name)
 	return nil
+}
+
+// decodeZipPNG decodes the PNG in zip entry f.
+func decodeZipPNG(t *testing.T, f *zip.File) image.Image {
+	t.Helper()
+	rc, err := f.Open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	img, err := png.Decode(rc)
+	if err != nil {
+		t.Fatalf("%s: %v", f.Name, err)
+	}
+	return img
 }
 
 // TestLanczosProperties: the Lanczos filter keeps an image of its own
@@ -146,7 +145,7 @@ func TestLanczosProperties(t *testing.T) {
 		if filepath.Ext(f.Name) != ".png" || i%53 != 0 {
 			continue
 		}
-		img := zipPNG(t, &zr.Reader, f.Name)
+		img := decodeZipPNG(t, f)
 		a, l := make([]float32, 28*28), make([]float32, 28*28)
 		box.resizeImage(img, a, 28)
 		r.resizeImage(img, l, 28)

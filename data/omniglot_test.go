@@ -838,15 +838,7 @@ func TestRealOmniglot(t *testing.T) {
 		if _, err := fmt.Sscanf(filepath.Base(name), "%04d_%02d.png", &id, &d); err != nil || id%97 != 0 || d%7 != 1 {
 			continue
 		}
-		rc, err := f.Open()
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(rc)
-		rc.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
+		img := decodeZipPNG(t, f)
 		g, ok := img.(*image.Gray)
 		if !ok || g.Rect.Dx() != 105 || g.Rect.Dy() != 105 {
 			t.Fatalf("%s: %T %v, want a 105×105 *image.Gray", name, img, img.Bounds())
