@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
 	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, 5 reptile on omniglot)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
-	fs.IntVar(&c.evalSteps, "eval-steps", -1, "inner steps at evaluation; the table reports 0, 1 and this (-1: 10)")
+	fs.IntVar(&c.evalSteps, "eval-steps", -1, "inner steps at evaluation; the table reports 0, 1 and this (-1: 10, or 50 for reptile on omniglot)")
 	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
@@ -170,8 +170,11 @@ func (c *config) defaults() {
 	}
 	if c.evalSteps < 0 {
 		c.evalSteps = 10
-		if proto {
+		switch {
+		case proto:
 			c.evalSteps = 0
+		case reptile && omni:
+			c.evalSteps = 50 // Nichol et al.'s 50 test-time Adam steps
 		}
 	}
 	if c.innerLR == 0 {

@@ -93,6 +93,30 @@ func TestTrainShotsDefault(t *testing.T) {
 	}
 }
 
+// TestEvalStepsDefault: 10 test-time steps, none for ProtoNet, and
+// Nichol et al.'s 50 for Reptile on Omniglot; -eval-steps wins.
+func TestEvalStepsDefault(t *testing.T) {
+	cases := []struct {
+		args []string
+		want int
+	}{
+		{[]string{"-dataset", "omniglot"}, 10},
+		{[]string{"-dataset", "omniglot", "-algorithm", "protonet"}, 0},
+		{[]string{"-dataset", "omniglot", "-algorithm", "reptile"}, 50},
+		{[]string{"-dataset", "omniglot", "-algorithm", "reptile", "-eval-steps", "3"}, 3},
+		{[]string{"-algorithm", "reptile"}, 10},
+	}
+	for _, c := range cases {
+		cfg, err := parseFlags(c.args, io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cfg.evalSteps != c.want {
+			t.Errorf("%v: eval steps %d, want %d", c.args, cfg.evalSteps, c.want)
+		}
+	}
+}
+
 // TestResumeMatchesUninterrupted: 30 iterations straight must equal 15
 // iterations, a checkpoint, and -resume to 30, bit for bit. (Reptile is
 // left out: its ε schedule is annealed over -iterations, which differs
