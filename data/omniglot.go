@@ -12,7 +12,6 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
-	"image/color"
 	"image/png"
 	"io"
 	"io/fs"
@@ -415,40 +414,8 @@ func (r *boxResizer) resizeImage(img image.Image, dst []float32, size int) {
 		return
 	}
 	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	r.ink = inkOf(img, r.ink)
-	r.resize(r.ink, w, h, dst, size)
-}
-
-// inkOf returns the ink of every pixel of img, 1 − grey/255 (1 for black
-// strokes, 0 for white background), row-major, reusing buf's storage.
-func inkOf(img image.Image, buf []float32) []float32 {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if cap(buf) < w*h {
-		buf = make([]float32, w*h)
-	}
-	buf = buf[:w*h]
-	var table [256]float32
-	for v := range table {
-		table[v] = 1 - float32(v)/255
-	}
-	if g, ok := img.(*image.Gray); ok {
-		for y := range h {
-			row := g.Pix[y*g.Stride : y*g.Stride+w]
-			out := buf[y*w : (y+1)*w]
-			for x, v := range row {
-				out[x] = table[v]
-			}
-		}
-		return buf
-	}
-	for y := range h {
-		for x := range w {
-			v := color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
-			buf[y*w+x] = table[v]
-		}
-	}
-	return buf
+	r.grey = greyBytes(img, r.grey)
+	r.resizeGray(&image.Gray{Pix: r.grey, Stride: w, Rect: image.Rect(0, 0, w, h)}, dst, size)
 }
 
 // boxTap is one weight of a 1-D area-averaging filter: input cell i adds
@@ -488,7 +455,7 @@ func newBoxTaps(n, m int) [][]boxTap {
 type boxResizer struct {
 	filters map[[2]int][][]boxTap
 	acc     []float64
-	ink     []float32
+	grey    []uint8
 }
 
 func newBoxResizer() *boxResizer { return &boxResizer{filters: make(map[[2]int][][]boxTap)} }
@@ -507,41 +474,13 @@ func memoTaps[F any](cache map[[2]int]F, n, m int, build func(n, m int) F) F {
 	return f
 }
 
-// resize writes the size×size area average of the w×h image src
-// (row-major) to dst: each output pixel is the mean of src over the output
-// pixel's rectangle, input pixels cut by the rectangle's edges weighted by
-// the area inside it. Each non-zero input pixel is spread over the (at most
-// 2×2, when shrinking) output pixels it overlaps, which is fast for
-// sparse images such as Omniglot's strokes; sums are taken in float64.
-func (r *boxResizer) resize(src []float32, w, h int, dst []float32, size int) {
-	tx, ty := r.taps(w, size), r.taps(h, size)
-	if cap(r.acc) < size*size {
-		r.acc = make([]float64, size*size)
-	}
-	acc := r.acc[:size*size]
-	clear(acc)
-	for y := range h {
-		row := src[y*w : (y+1)*w]
-		for x, v := range row {
-			if v == 0 {
-				continue
-			}
-			for _, a := range ty[y] {
-				out := acc[a.o*size : (a.o+1)*size]
-				av := a.w * float64(v)
-				for _, b := range tx[x] {
-					out[b.o] += av * b.w
-				}
-			}
-		}
-	}
-	for i, v := range acc {
-		dst[i] = float32(v)
-	}
-}
-
-// resizeGray is resize of the ink of a greyscale image, 1 − grey/255,
-// without converting it first. It skips white pixels eight at a time.
+// resizeGray writes the size×size area average of the ink of g,
+// 1 − grey/255, to dst: each output pixel is the mean ink over its
+// rectangle, input pixels cut by the rectangle's edges weighted by the area
+// inside it. Each inked input pixel is spread over the (at most 2×2, when
+// shrinking) output pixels it overlaps, and white pixels are skipped eight
+// at a time, which is fast for sparse images such as Omniglot's strokes;
+// sums are taken in float64.
 func (r *boxResizer) resizeGray(g *image.Gray, dst []float32, size int) {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	tx, ty := r.taps(w, size), r.taps(h, size)
