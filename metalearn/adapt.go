@@ -10,12 +10,15 @@ import (
 
 // adaptGraph runs one inner step at a time outside the meta-graph: it
 // takes the current weights as inputs and returns the support gradient
-// together with the query loss and outputs at those weights. Adapt (and
-// Reptile's inner loop) call it in a Go loop, so any number of steps costs
-// one compiled graph, and no second-order terms are built.
+// (runner grad) and, separately, the query loss and outputs at those
+// weights (runner query), so that a long adaptation measures the query set
+// only where asked. Adapt (and Reptile's inner loop) call it in a Go loop,
+// so any number of steps costs one compiled graph, and no second-order
+// terms are built.
 type adaptGraph struct {
-	run       *graph.Runner
-	weights   []*G.Node // current weights, one input per model weight
+	grad      *graph.Runner // support loss and gradients
+	query     *graph.Runner // query loss and outputs
+	weights   []*G.Node     // current weights, one input per model weight
 	sup, qry  setNodes
 	supLoss   *G.Node
 	supGrads  []*G.Node // ∂supLoss/∂(adapted weights)
@@ -66,11 +69,14 @@ func (w *worker) adaptGraph(support, query int) (*adaptGraph, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%s: build adaptation graph: %w", e.name, err)
 	}
-	if a.run, err = graph.NewRunner(append([]*G.Node{a.supLoss, a.qryLoss, a.qryOut}, a.supGrads...)...); err != nil {
+	if a.grad, err = graph.NewRunner(append([]*G.Node{a.supLoss}, a.supGrads...)...); err != nil {
+		return nil, fmt.Errorf("%s: compile adaptation graph: %w", e.name, err)
+	}
+	if a.query, err = graph.NewRunner(a.qryLoss, a.qryOut); err != nil {
 		return nil, fmt.Errorf("%s: compile adaptation graph: %w", e.name, err)
 	}
 	for _, gn := range a.supGrads {
-		a.gradVals = append(a.gradVals, a.run.Value(gn))
+		a.gradVals = append(a.gradVals, a.grad.Value(gn))
 	}
 	w.adapt[key] = a
 	return a, nil
@@ -81,26 +87,66 @@ func (a *adaptGraph) start(e *engine, t Task) error {
 	for i, name := range e.modelNames {
 		copyDense(a.cur[i], e.params.Get(name).Value)
 	}
-	return feed(a.run, a.sup, a.qry, t)
+	if err := a.feedSupport(t); err != nil {
+		return err
+	}
+	if err := a.query.Feed(a.qry.x, t.QueryX); err != nil {
+		return err
+	}
+	return a.query.Feed(a.qry.y, t.QueryY)
 }
 
-// eval runs the graph at the current weights.
-func (a *adaptGraph) eval() error {
+// feedSupport feeds t's support set to the gradient runner.
+func (a *adaptGraph) feedSupport(t Task) error {
+	if err := a.grad.Feed(a.sup.x, t.SupportX); err != nil {
+		return err
+	}
+	return a.grad.Feed(a.sup.y, t.SupportY)
+}
+
+// gradients computes the support gradient at the current weights into
+// a.gradVals.
+func (a *adaptGraph) gradients() error { return a.runAtCurrent(a.grad) }
+
+// measure appends the query loss, accuracy and outputs at the current
+// weights to res.
+func (a *adaptGraph) measure(spec Spec, t Task, res *Adaptation) error {
+	if err := a.runAtCurrent(a.query); err != nil {
+		return err
+	}
+	out := append([]float64(nil), a.query.Float64s(a.qryOut)...)
+	res.Loss = append(res.Loss, a.query.Scalar(a.qryLoss))
+	res.Accuracy = append(res.Accuracy, spec.accuracy(out, t.QueryY))
+	res.Outputs = append(res.Outputs, out)
+	return nil
+}
+
+// runAtCurrent feeds the current weights to r and runs it.
+func (a *adaptGraph) runAtCurrent(r *graph.Runner) error {
 	for i, n := range a.weights {
-		if err := a.run.Feed(n, a.cur[i]); err != nil {
+		if err := r.Feed(n, a.cur[i]); err != nil {
 			return err
 		}
 	}
-	return a.run.Run()
+	return r.Run()
 }
 
-// adapt runs steps inner steps on t from the meta-parameters.
-func (e *engine) adapt(w *worker, t Task, steps int) (Adaptation, error) {
-	spec := e.opts.Spec
-	in, tw := spec.inputSize(), spec.targetWidth()
+// checkTask checks that t's sets fit the spec.
+func (e *engine) checkTask(t Task) error {
+	in, tw := e.opts.Spec.inputSize(), e.opts.Spec.targetWidth()
 	if len(t.SupportX)%in != 0 || len(t.QueryX)%in != 0 || len(t.SupportX)/in*tw != len(t.SupportY) || len(t.QueryX)/in*tw != len(t.QueryY) {
-		return Adaptation{}, fmt.Errorf("%s: task sets do not match input size %d and target width %d", e.name, in, tw)
+		return fmt.Errorf("%s: task sets do not match input size %d and target width %d", e.name, in, tw)
 	}
+	return nil
+}
+
+// adaptAt runs last(at) inner steps on t from the meta-parameters and
+// measures the query set after each number of steps in at.
+func (e *engine) adaptAt(w *worker, t Task, at []int) (Adaptation, error) {
+	if err := e.checkTask(t); err != nil {
+		return Adaptation{}, err
+	}
+	in := e.opts.Spec.inputSize()
 	a, err := w.adaptGraph(len(t.SupportX)/in, len(t.QueryX)/in)
 	if err != nil {
 		return Adaptation{}, err
@@ -108,16 +154,19 @@ func (e *engine) adapt(w *worker, t Task, steps int) (Adaptation, error) {
 	if err := a.start(e, t); err != nil {
 		return Adaptation{}, err
 	}
-	var res Adaptation
+	res := Adaptation{Steps: at}
+	steps, next := at[len(at)-1], 0
 	for s := 0; s <= steps; s++ {
-		if err := a.eval(); err != nil {
-			return res, err
+		if s == at[next] {
+			if err := a.measure(e.opts.Spec, t, &res); err != nil {
+				return res, err
+			}
+			next++
 		}
-		out := append([]float64(nil), a.run.Float64s(a.qryOut)...)
-		res.Loss = append(res.Loss, a.run.Scalar(a.qryLoss))
-		res.Accuracy = append(res.Accuracy, spec.accuracy(out, t.QueryY))
-		res.Outputs = append(res.Outputs, out)
 		if s < steps {
+			if err := a.gradients(); err != nil {
+				return res, err
+			}
 			e.innerStep(a.curAdapt, a.gradVals, s)
 		}
 	}
@@ -126,10 +175,22 @@ func (e *engine) adapt(w *worker, t Task, steps int) (Adaptation, error) {
 
 // Adapt implements Learner for the gradient-based learners.
 func (e *engine) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
+	res, err := e.AdaptAt(tasks, everyStep(steps))
+	for i := range res {
+		res[i].Steps = nil // every step: index s is step s
+	}
+	return res, err
+}
+
+// AdaptAt implements StepAdapter for the gradient-based learners.
+func (e *engine) AdaptAt(tasks []Task, at []int) ([]Adaptation, error) {
+	if err := checkSteps(at); err != nil {
+		return nil, fmt.Errorf("%s: adapt: %w", e.name, err)
+	}
 	res := make([]Adaptation, len(tasks))
 	err := e.parallel(len(tasks), func(w *worker, i int) error {
 		var err error
-		res[i], err = e.adapt(w, tasks[i], steps)
+		res[i], err = e.adaptAt(w, tasks[i], at)
 		return err
 	})
 	if err != nil {

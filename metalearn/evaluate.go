@@ -2,6 +2,7 @@ package metalearn
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 
 	"github.com/metagon/metagon/internal/stats"
@@ -11,29 +12,54 @@ import (
 // papers do: the mean query loss (and accuracy) over the tasks after each
 // number of inner steps, with 95% confidence intervals 1.96·std/√n.
 type Evaluation struct {
-	// Loss[s] and Accuracy[s] summarise the tasks after s inner steps.
+	// Loss[i] and Accuracy[i] summarise the tasks after Steps[i] inner
+	// steps. (Evaluate measures every step, so there i = Steps[i].)
 	Loss, Accuracy []stats.Summary
+	// Steps lists the numbers of inner steps measured, increasing.
+	Steps []int
 	// Tasks is the number of tasks evaluated.
 	Tasks int
 	// Classification reports whether Accuracy is meaningful.
 	Classification bool
 }
 
-// Evaluate adapts l to every task with up to steps inner steps.
+// Evaluate adapts l to every task with up to steps inner steps and
+// measures the query set after each.
 func Evaluate(l Learner, tasks []Task, steps int) (Evaluation, error) {
+	return EvaluateAt(l, tasks, everyStep(steps))
+}
+
+// EvaluateAt adapts l to every task with last(at) inner steps and measures
+// the query set after each number of steps in at (non-negative,
+// increasing), skipping the query pass at the others when l is a
+// StepAdapter.
+func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 	if len(tasks) == 0 {
 		return Evaluation{}, fmt.Errorf("evaluate: no tasks")
 	}
-	res, err := l.Adapt(tasks, steps)
+	if err := checkSteps(at); err != nil {
+		return Evaluation{}, fmt.Errorf("evaluate: %w", err)
+	}
+	var res []Adaptation
+	var err error
+	if sa, ok := l.(StepAdapter); ok {
+		res, err = sa.AdaptAt(tasks, at)
+	} else {
+		res, err = l.Adapt(tasks, at[len(at)-1])
+	}
 	if err != nil {
 		return Evaluation{}, err
 	}
-	ev := Evaluation{Tasks: len(tasks)}
-	for s := 0; s <= steps; s++ {
+	ev := Evaluation{Tasks: len(tasks), Steps: at}
+	for k, s := range at {
 		loss, acc := make([]float64, len(res)), make([]float64, len(res))
 		for i, r := range res {
-			at := min(s, len(r.Loss)-1) // learners that do not adapt report one entry
-			loss[i], acc[i] = r.Loss[at], r.Accuracy[at]
+			j := s // Adapt: entry s is step s
+			if r.Steps != nil {
+				j = k
+			}
+			j = min(j, len(r.Loss)-1) // learners that do not adapt report one entry
+			loss[i], acc[i] = r.Loss[j], r.Accuracy[j]
 			if acc[i] != 0 {
 				ev.Classification = true
 			}
@@ -45,12 +71,11 @@ func Evaluate(l Learner, tasks []Task, steps int) (Evaluation, error) {
 }
 
 // Table formats the evaluation as a Markdown table, one row per number of
-// inner steps listed in rows (all steps if rows is empty).
+// inner steps listed in rows that was measured (all of them if rows is
+// empty).
 func (ev Evaluation) Table(rows ...int) string {
 	if len(rows) == 0 {
-		for s := range ev.Loss {
-			rows = append(rows, s)
-		}
+		rows = ev.Steps
 	}
 	var b strings.Builder
 	if ev.Classification {
@@ -59,13 +84,14 @@ func (ev Evaluation) Table(rows ...int) string {
 		fmt.Fprintf(&b, "| inner steps | query MSE (%d tasks, 95%% CI) |\n|---|---|\n", ev.Tasks)
 	}
 	for _, s := range rows {
-		if s >= len(ev.Loss) {
+		i := slices.Index(ev.Steps, s)
+		if i < 0 {
 			continue
 		}
 		if ev.Classification {
-			fmt.Fprintf(&b, "| %d | %s | %s |\n", s, ev.Accuracy[s].Percent(), ev.Loss[s])
+			fmt.Fprintf(&b, "| %d | %s | %s |\n", s, ev.Accuracy[i].Percent(), ev.Loss[i])
 		} else {
-			fmt.Fprintf(&b, "| %d | %s |\n", s, ev.Loss[s])
+			fmt.Fprintf(&b, "| %d | %s |\n", s, ev.Loss[i])
 		}
 	}
 	return b.String()

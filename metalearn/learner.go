@@ -39,11 +39,49 @@ type Stats struct {
 }
 
 // Adaptation is what happened to one task during adaptation: index s of
-// each slice is the state after s inner steps (0: before any).
+// each slice is the state after s inner steps (0: before any), or, when
+// Steps is not nil, after Steps[s] inner steps.
 type Adaptation struct {
 	Loss     []float64   // query loss
 	Accuracy []float64   // query accuracy (classification only)
 	Outputs  [][]float64 // query outputs
+	// Steps lists the numbers of inner steps the entries were measured
+	// after (StepAdapter.AdaptAt); nil means every step from 0.
+	Steps []int
+}
+
+// StepAdapter is a Learner that can measure the query set after some
+// numbers of inner steps only. The query forward pass is most of the cost
+// of a long adaptation (50 Reptile steps on 5 support and 75 query images),
+// so EvaluateAt uses AdaptAt where a learner has it.
+type StepAdapter interface {
+	Learner
+	// AdaptAt adapts to each task with the last number of steps in at,
+	// which must be non-negative and increasing, and reports the query
+	// set after each number of steps in at (Adaptation.Steps = at).
+	AdaptAt(tasks []Task, at []int) ([]Adaptation, error)
+}
+
+// everyStep returns 0, 1, ..., steps.
+func everyStep(steps int) []int {
+	at := make([]int, steps+1)
+	for s := range at {
+		at[s] = s
+	}
+	return at
+}
+
+// checkSteps checks a list of step counts for AdaptAt.
+func checkSteps(at []int) error {
+	if len(at) == 0 {
+		return fmt.Errorf("no step counts to measure at")
+	}
+	for i, s := range at {
+		if s < 0 || (i > 0 && s <= at[i-1]) {
+			return fmt.Errorf("step counts %v: want non-negative and increasing", at)
+		}
+	}
+	return nil
 }
 
 // Options configures the optimization-based learners.

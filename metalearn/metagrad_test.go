@@ -136,7 +136,7 @@ func TestFOMAMLIsQueryGradientAtAdaptedWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s := 0; s < steps; s++ {
-		if err := a.eval(); err != nil {
+		if err := a.gradients(); err != nil {
 			t.Fatal(err)
 		}
 		l.innerStep(a.curAdapt, a.gradVals, s)
@@ -209,7 +209,7 @@ func TestANILBodyDoesNotAdapt(t *testing.T) {
 		t.Fatal(err)
 	}
 	for s := 0; s < 2; s++ {
-		if err := a.eval(); err != nil {
+		if err := a.gradients(); err != nil {
 			t.Fatal(err)
 		}
 		l.innerStep(a.curAdapt, a.gradVals, s)

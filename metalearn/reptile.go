@@ -88,31 +88,34 @@ func (l *Reptile) outerLR() float64 {
 	return l.opts.OuterLR * math.Max(frac, 0)
 }
 
-// train runs k inner steps on t's support set from the meta-parameters,
-// step s on batches[s] when batches is not nil, leaving the trained weights
-// in a.cur, and returns the query loss and accuracy at the trained weights.
-// With CarryAdam the inner Adam starts from the carried state, and its
-// final state is stored in *final when final is not nil.
-func (l *Reptile) train(w *worker, t Task, batches []Task, steps int, record *Adaptation, final *graph.OptimizerState) (loss, acc float64, a *adaptGraph, err error) {
-	spec := l.engine.opts.Spec
-	in := spec.inputSize()
+// train runs last(at) inner steps on t's support set from the
+// meta-parameters, step s on batches[s] when batches is not nil, leaving
+// the trained weights in a.cur, and measures the query set after each
+// number of steps in at. With CarryAdam the inner Adam starts from the
+// carried state, and its final state is stored in *final when final is not
+// nil.
+func (l *Reptile) train(w *worker, t Task, batches []Task, at []int, final *graph.OptimizerState) (res Adaptation, a *adaptGraph, err error) {
+	e := l.engine
+	if err = e.checkTask(t); err != nil {
+		return res, nil, err
+	}
+	in := e.opts.Spec.inputSize()
 	first := t
 	if batches != nil {
 		first = batches[0]
 	}
 	if a, err = w.adaptGraph(len(first.SupportX)/in, len(first.QueryX)/in); err != nil {
-		return 0, 0, nil, err
+		return res, nil, err
 	}
-	if err = a.start(l.engine, first); err != nil {
-		return 0, 0, nil, err
+	if err = a.start(e, first); err != nil {
+		return res, nil, err
 	}
-	step := l.engine.innerStep
+	step := e.innerStep
 	if l.opts.InnerAdam {
-		// β₁ ≈ 0 (a zero field would select the default 0.9)
 		adam := l.innerAdam()
 		if l.opts.CarryAdam && l.inner.Kind != "" {
 			if err = adam.SetState(l.inner); err != nil {
-				return 0, 0, nil, err
+				return res, nil, err
 			}
 		}
 		step = func(cur, grads []*tensor.Dense, _ int) { _ = adam.Step(cur, grads) }
@@ -120,26 +123,29 @@ func (l *Reptile) train(w *worker, t Task, batches []Task, steps int, record *Ad
 			defer func() { *final = adam.State() }()
 		}
 	}
+	res.Steps = at
+	steps, next := at[len(at)-1], 0
 	for s := 0; s <= steps; s++ {
-		if batches != nil && s > 0 && s < steps {
-			if err = feed(a.run, a.sup, a.qry, batches[s]); err != nil {
-				return 0, 0, nil, err
+		if s == at[next] {
+			if err = a.measure(e.opts.Spec, t, &res); err != nil {
+				return res, nil, err
+			}
+			next++
+		}
+		if s == steps {
+			break
+		}
+		if batches != nil && s > 0 {
+			if err = a.feedSupport(batches[s]); err != nil {
+				return res, nil, err
 			}
 		}
-		if err = a.eval(); err != nil {
-			return 0, 0, nil, err
+		if err = a.gradients(); err != nil {
+			return res, nil, err
 		}
-		if record != nil {
-			out := append([]float64(nil), a.run.Float64s(a.qryOut)...)
-			record.Loss = append(record.Loss, a.run.Scalar(a.qryLoss))
-			record.Accuracy = append(record.Accuracy, spec.accuracy(out, t.QueryY))
-			record.Outputs = append(record.Outputs, out)
-		}
-		if s < steps {
-			step(a.curAdapt, a.gradVals, s)
-		}
+		step(a.curAdapt, a.gradVals, s)
 	}
-	return a.run.Scalar(a.qryLoss), spec.accuracy(a.run.Float64s(a.qryOut), t.QueryY), a, nil
+	return res, a, nil
 }
 
 // MetaStep trains on each task and moves θ toward the mean trained weights.
@@ -157,11 +163,11 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
 	finals := make([]graph.OptimizerState, len(tasks))
 	err := e.parallel(len(tasks), func(w *worker, i int) error {
-		loss, acc, a, err := l.train(w, tasks[i], l.miniBatches(tasks[i], i), e.opts.InnerSteps, nil, &finals[i])
+		res, a, err := l.train(w, tasks[i], l.miniBatches(tasks[i], i), []int{e.opts.InnerSteps}, &finals[i])
 		if err != nil {
 			return err
 		}
-		losses[i], accs[i] = loss, acc
+		losses[i], accs[i] = res.Loss[0], res.Accuracy[0]
 		for j, name := range e.modelNames { // slot = θ − θ̃
 			theta := e.params.Get(name).Value
 			copyInto(e.slots[i][j], theta)
@@ -195,12 +201,27 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	return st, nil
 }
 
-// Adapt runs the Reptile inner loop (the same optimizer as in training)
-// on each task and reports the query loss after every step.
+// Adapt runs the Reptile inner loop (the same optimizer as in training,
+// on the whole support set) on each task and reports the query loss after
+// every step.
 func (l *Reptile) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
+	res, err := l.AdaptAt(tasks, everyStep(steps))
+	for i := range res {
+		res[i].Steps = nil // every step: index s is step s
+	}
+	return res, err
+}
+
+// AdaptAt implements StepAdapter: Adapt, measuring the query set only
+// after the numbers of steps in at.
+func (l *Reptile) AdaptAt(tasks []Task, at []int) ([]Adaptation, error) {
+	if err := checkSteps(at); err != nil {
+		return nil, fmt.Errorf("reptile: adapt: %w", err)
+	}
 	res := make([]Adaptation, len(tasks))
 	err := l.engine.parallel(len(tasks), func(w *worker, i int) error {
-		_, _, _, err := l.train(w, tasks[i], nil, steps, &res[i], nil)
+		var err error
+		res[i], _, err = l.train(w, tasks[i], nil, at, nil)
 		return err
 	})
 	if err != nil {
