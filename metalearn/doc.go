@@ -12,6 +12,12 @@
 // Options.ZeroHead starts every task from a zero head (Kao et al. 2022),
 // which lets first-order MAML learn several times faster on Omniglot.
 //
+// Evaluate adapts a learner to held-out tasks and reports the query loss
+// (and accuracy) after every number of inner steps, mean ± 95% CI, as
+// papers do; EvaluateAt measures only after the numbers of steps listed,
+// which makes long evaluations (Reptile's 50 test-time steps) several
+// times cheaper.
+//
 //	l, _ := metalearn.NewMAML(models.SinusoidMLP(), metalearn.MAMLOptions{
 //		Options: metalearn.Options{Spec: metalearn.SinusoidSpec(10, 10), InnerLR: 0.01},
 //	})
