@@ -164,33 +164,11 @@ func TrainSeedNetwork(mnistDir string, epochs int, seed uint64) (*TrainResult, e
 		res.Losses = append(res.Losses, sum/float64(n))
 	}
 	res.Steps = int(tr.Steps)
-	if res.Accuracy, err = testAccuracy(tr, test); err != nil {
+	if res.Accuracy, err = tr.Accuracy(test, 1000); err != nil {
 		return nil, err
 	}
 	res.Seconds = time.Since(start).Seconds()
 	return res, nil
-}
-
-// testAccuracy classifies every test image, 1,000 at a time.
-func testAccuracy(tr *models.Trainer, test *data.MNIST) (float64, error) {
-	const eb = 1000
-	in := test.Rows * test.Cols
-	x, y := make([]float64, eb*in), make([]float64, eb)
-	correct := 0.0
-	for start := 0; start < test.Len(); start += eb {
-		n := min(eb, test.Len()-start)
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = start + i
-		}
-		test.FillBatch(idx, x[:n*in], y[:n])
-		out, err := tr.Predict(x[:n*in], n)
-		if err != nil {
-			return 0, err
-		}
-		correct += graph.Accuracy(out, tr.Model.OutputSize(), y[:n]) * float64(n)
-	}
-	return correct / float64(test.Len()), nil
 }
 
 // SinusoidAlgorithms lists the algorithms MetaTrainSinusoid accepts.

@@ -213,3 +213,38 @@ func (t *Trainer) Predict(x []float64, n int) ([]float64, error) {
 	}
 	return eg.run.Float64s(eg.out), nil
 }
+
+// LabeledSet is a data set Accuracy can read: Len examples, copied by
+// FillBatch into x (one row of the model's input size per example) and
+// labels (class indices). data.MNIST is one.
+type LabeledSet interface {
+	Len() int
+	FillBatch(idx []int, x, labels []float64)
+}
+
+// Accuracy returns the fraction of ds the model classifies correctly,
+// predicting batch examples at a time (if batch is zero, a default of 1,000
+// is used).
+func (t *Trainer) Accuracy(ds LabeledSet, batch int) (float64, error) {
+	if batch <= 0 {
+		batch = 1000
+	}
+	in, classes := size(t.Model.InputShape()), t.Model.OutputSize()
+	x, labels := make([]float64, batch*in), make([]float64, batch)
+	idx := make([]int, 0, batch)
+	correct := 0.0
+	for start := 0; start < ds.Len(); start += batch {
+		n := min(batch, ds.Len()-start)
+		idx = idx[:0]
+		for i := range n {
+			idx = append(idx, start+i)
+		}
+		ds.FillBatch(idx, x[:n*in], labels[:n])
+		out, err := t.Predict(x[:n*in], n)
+		if err != nil {
+			return 0, err
+		}
+		correct += graph.Accuracy(out, classes, labels[:n]) * float64(n)
+	}
+	return correct / float64(ds.Len()), nil
+}

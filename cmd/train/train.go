@@ -48,7 +48,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		return err
 	}
 	if c.evalOnly {
-		acc, err := accuracy(tr, test, c.evalBatch)
+		acc, err := tr.Accuracy(test, c.evalBatch)
 		if err != nil {
 			return err
 		}
@@ -91,7 +91,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		}
 		bar.Done()
 		secs := time.Since(start).Seconds()
-		acc, err := accuracy(tr, test, c.evalBatch)
+		acc, err := tr.Accuracy(test, c.evalBatch)
 		if err != nil {
 			return err
 		}
@@ -106,28 +106,6 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		}
 	}
 	return nil
-}
-
-// accuracy evaluates tr's model on the whole of ds.
-func accuracy(tr *models.Trainer, ds *data.MNIST, batch int) (float64, error) {
-	in := ds.Rows * ds.Cols
-	classes := tr.Model.OutputSize()
-	correct := 0.0
-	for start := 0; start < ds.Len(); start += batch {
-		n := min(batch, ds.Len()-start)
-		idx := make([]int, n)
-		for i := range idx {
-			idx[i] = start + i
-		}
-		x, labels := make([]float64, n*in), make([]float64, n)
-		ds.FillBatch(idx, x, labels)
-		out, err := tr.Predict(x, n)
-		if err != nil {
-			return 0, err
-		}
-		correct += graph.Accuracy(out, classes, labels) * float64(n)
-	}
-	return correct / float64(ds.Len()), nil
 }
 
 // save writes the parameters and optimizer state after `epochs` epochs.
