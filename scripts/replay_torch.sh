@@ -14,7 +14,7 @@ cd "$(dirname "$0")/.."
 PY=${PYTHON:-/usr/bin/python3}
 SEED=${1:-1}
 EXTRA=${2:-[]}
-export OMNIGLOT_DIR=${OMNIGLOT_DIR:-$(realpath ../shared/data/omniglot)}
+export OMNIGLOT_DIR=${OMNIGLOT_DIR:-$(realpath -m ../shared/data/omniglot)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 args=$("$PY" -c 'import json,sys; print(json.dumps(["-dataset","omniglot","-iterations","200","-eval-tasks","300","-seed",sys.argv[1]]+json.loads(sys.argv[2])))' "$SEED" "$EXTRA")
