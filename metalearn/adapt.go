@@ -175,28 +175,38 @@ func (e *engine) adaptAt(w *worker, t Task, at []int) (Adaptation, error) {
 
 // Adapt implements Learner for the gradient-based learners.
 func (e *engine) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
-	res, err := e.AdaptAt(tasks, everyStep(steps))
-	for i := range res {
-		res[i].Steps = nil // every step: index s is step s
-	}
-	return res, err
+	return everyStepOf(e.AdaptAt(tasks, everyStep(steps)))
 }
 
 // AdaptAt implements StepAdapter for the gradient-based learners.
 func (e *engine) AdaptAt(tasks []Task, at []int) ([]Adaptation, error) {
+	return e.adaptTasks(e.name, tasks, at, func(w *worker, t Task) (Adaptation, error) { return e.adaptAt(w, t, at) })
+}
+
+// adaptTasks checks at and runs one on every task on the workers.
+func (e *engine) adaptTasks(name string, tasks []Task, at []int, one func(w *worker, t Task) (Adaptation, error)) ([]Adaptation, error) {
 	if err := checkSteps(at); err != nil {
-		return nil, fmt.Errorf("%s: adapt: %w", e.name, err)
+		return nil, fmt.Errorf("%s: adapt: %w", name, err)
 	}
 	res := make([]Adaptation, len(tasks))
 	err := e.parallel(len(tasks), func(w *worker, i int) error {
 		var err error
-		res[i], err = e.adaptAt(w, tasks[i], at)
+		res[i], err = one(w, tasks[i])
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("%s: adapt: %w", e.name, err)
+		return nil, fmt.Errorf("%s: adapt: %w", name, err)
 	}
 	return res, nil
+}
+
+// everyStepOf turns AdaptAt's result for every step into Adapt's: index s
+// is step s, Steps nil.
+func everyStepOf(res []Adaptation, err error) ([]Adaptation, error) {
+	for i := range res {
+		res[i].Steps = nil
+	}
+	return res, err
 }
 
 func copyDense(dst, src *tensor.Dense) {

@@ -212,29 +212,16 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 // on the whole support set) on each task and reports the query loss after
 // every step.
 func (l *Reptile) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
-	res, err := l.AdaptAt(tasks, everyStep(steps))
-	for i := range res {
-		res[i].Steps = nil // every step: index s is step s
-	}
-	return res, err
+	return everyStepOf(l.AdaptAt(tasks, everyStep(steps)))
 }
 
 // AdaptAt implements StepAdapter: Adapt, measuring the query set only
 // after the numbers of steps in at.
 func (l *Reptile) AdaptAt(tasks []Task, at []int) ([]Adaptation, error) {
-	if err := checkSteps(at); err != nil {
-		return nil, fmt.Errorf("reptile: adapt: %w", err)
-	}
-	res := make([]Adaptation, len(tasks))
-	err := l.engine.parallel(len(tasks), func(w *worker, i int) error {
-		var err error
-		res[i], _, err = l.train(w, tasks[i], nil, at, nil)
-		return err
+	return l.adaptTasks("reptile", tasks, at, func(w *worker, t Task) (Adaptation, error) {
+		res, _, err := l.train(w, t, nil, at, nil)
+		return res, err
 	})
-	if err != nil {
-		return nil, fmt.Errorf("reptile: adapt: %w", err)
-	}
-	return res, nil
 }
 
 // miniBatches returns the support batches of the inner steps of task i of
