@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"image"
+	"image/color"
 	"image/png"
 	"io"
 	"io/fs"
@@ -406,16 +407,42 @@ type imageResizer interface {
 	resizeImage(img image.Image, dst []float32, size int)
 }
 
+// inkOfGrey64 and inkOfGrey32 hold the ink 1 − v/255 of every grey level
+// v, in float64 (the area filter's sums) and float32.
+var inkOfGrey64, inkOfGrey32 = func() (i64 [256]float64, i32 [256]float32) {
+	for v := range 256 {
+		i64[v], i32[v] = 1-float64(v)/255, 1-float32(v)/255
+	}
+	return
+}()
+
+// toGray returns img as an 8-bit grey image whose rectangle starts at
+// (0, 0): img itself when it is one already, else a conversion held in
+// buf's storage (grown as needed and returned for reuse).
+func toGray(img image.Image, buf []uint8) (*image.Gray, []uint8) {
+	if g, ok := img.(*image.Gray); ok && g.Rect.Min == (image.Point{}) {
+		return g, buf
+	}
+	b := img.Bounds()
+	w, h := b.Dx(), b.Dy()
+	if cap(buf) < w*h {
+		buf = make([]uint8, w*h)
+	}
+	buf = buf[:w*h]
+	for y := range h {
+		for x := range w {
+			buf[y*w+x] = color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
+		}
+	}
+	return &image.Gray{Pix: buf, Stride: w, Rect: image.Rect(0, 0, w, h)}, buf
+}
+
 // resizeImage writes the ink of img (1 − grey/255), resized to size×size
 // by area averaging, to dst.
 func (r *boxResizer) resizeImage(img image.Image, dst []float32, size int) {
-	if g, ok := img.(*image.Gray); ok {
-		r.resizeGray(g, dst, size)
-		return
-	}
-	w, h := img.Bounds().Dx(), img.Bounds().Dy()
-	r.grey = greyBytes(img, r.grey)
-	r.resizeGray(&image.Gray{Pix: r.grey, Stride: w, Rect: image.Rect(0, 0, w, h)}, dst, size)
+	var g *image.Gray
+	g, r.grey = toGray(img, r.grey)
+	r.resizeGray(g, dst, size)
 }
 
 // boxTap is one weight of a 1-D area-averaging filter: input cell i adds
@@ -474,7 +501,8 @@ func memoTaps[F any](cache map[[2]int]F, n, m int, build func(n, m int) F) F {
 	return f
 }
 
-// resizeGray writes the size×size area average of the ink of g,
+// resizeGray writes the size×size area average of the ink of g (whose
+// rectangle starts at (0, 0)),
 // 1 − grey/255, to dst: each output pixel is the mean ink over its
 // rectangle, input pixels cut by the rectangle's edges weighted by the area
 // inside it. Each inked input pixel is spread over the (at most 2×2, when
@@ -489,10 +517,6 @@ func (r *boxResizer) resizeGray(g *image.Gray, dst []float32, size int) {
 	}
 	acc := r.acc[:size*size]
 	clear(acc)
-	var ink [256]float64
-	for v := range ink {
-		ink[v] = 1 - float64(v)/255
-	}
 	for y := range h {
 		row := g.Pix[y*g.Stride : y*g.Stride+w]
 		for x := 0; x < w; x++ {
@@ -500,7 +524,7 @@ func (r *boxResizer) resizeGray(g *image.Gray, dst []float32, size int) {
 				x += 7 // eight white pixels
 				continue
 			}
-			v := ink[row[x]]
+			v := inkOfGrey64[row[x]]
 			if v == 0 {
 				continue
 			}

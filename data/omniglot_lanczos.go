@@ -3,7 +3,6 @@ package data
 import (
 	"fmt"
 	"image"
-	"image/color"
 	"math"
 )
 
@@ -113,7 +112,7 @@ func clip8(s int64) uint8 {
 // the sizes it has seen. It is not safe for concurrent use.
 type lanczosResizer struct {
 	taps      map[[2]int]pilTaps
-	grey, mid []uint8
+	grey, mid []uint8 // converted input (non-grey images), horizontal pass
 }
 
 func newLanczosResizer() *lanczosResizer {
@@ -125,9 +124,9 @@ func (r *lanczosResizer) pass(n, m int) pilTaps { return memoTaps(r.taps, n, m, 
 // resizeImage writes the ink (1 − grey/255) of img resized to size×size
 // with FilterLanczos to dst.
 func (r *lanczosResizer) resizeImage(img image.Image, dst []float32, size int) {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	r.grey = greyBytes(img, r.grey)
+	var g *image.Gray
+	g, r.grey = toGray(img, r.grey)
+	w, h := g.Rect.Dx(), g.Rect.Dy()
 	tx, ty := r.pass(w, size), r.pass(h, size)
 
 	// horizontal pass: h rows of size bytes
@@ -136,7 +135,7 @@ func (r *lanczosResizer) resizeImage(img image.Image, dst []float32, size int) {
 	}
 	mid := r.mid[:h*size]
 	for y := range h {
-		row := r.grey[y*w : (y+1)*w]
+		row := g.Pix[y*g.Stride : y*g.Stride+w]
 		for o, k := range tx.k {
 			s := int64(1) << (pilPrecisionBits - 1)
 			for j, kj := range k {
@@ -146,40 +145,13 @@ func (r *lanczosResizer) resizeImage(img image.Image, dst []float32, size int) {
 		}
 	}
 	// vertical pass
-	var ink [256]float32
-	for v := range ink {
-		ink[v] = 1 - float32(v)/255
-	}
 	for o, k := range ty.k {
 		for x := range size {
 			s := int64(1) << (pilPrecisionBits - 1)
 			for j, kj := range k {
 				s += int64(mid[(ty.first[o]+j)*size+x]) * int64(kj)
 			}
-			dst[o*size+x] = ink[clip8(s)]
+			dst[o*size+x] = inkOfGrey32[clip8(s)]
 		}
 	}
-}
-
-// greyBytes returns the 8-bit grey level of every pixel of img, row-major,
-// reusing buf's storage.
-func greyBytes(img image.Image, buf []uint8) []uint8 {
-	b := img.Bounds()
-	w, h := b.Dx(), b.Dy()
-	if cap(buf) < w*h {
-		buf = make([]uint8, w*h)
-	}
-	buf = buf[:w*h]
-	if g, ok := img.(*image.Gray); ok {
-		for y := range h {
-			copy(buf[y*w:(y+1)*w], g.Pix[g.PixOffset(b.Min.X, b.Min.Y+y):])
-		}
-		return buf
-	}
-	for y := range h {
-		for x := range w {
-			buf[y*w+x] = color.GrayModel.Convert(img.At(b.Min.X+x, b.Min.Y+y)).(color.Gray).Y
-		}
-	}
-	return buf
 }

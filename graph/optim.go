@@ -45,8 +45,8 @@ type OptimizerState struct {
 	Slots [][][]float64
 }
 
-// clone returns a deep copy of s.
-func (s OptimizerState) clone() OptimizerState {
+// Clone returns a deep copy of s.
+func (s OptimizerState) Clone() OptimizerState {
 	c := s
 	c.Slots = cloneSlots(s.Slots)
 	return c

@@ -140,37 +140,49 @@ func (e *engine) checkTask(t Task) error {
 	return nil
 }
 
-// adaptAt runs last(at) inner steps on t from the meta-parameters and
-// measures the query set after each number of steps in at.
-func (e *engine) adaptAt(w *worker, t Task, at []int) (Adaptation, error) {
+// innerLoop runs last(at) inner steps with step from the meta-parameters
+// on t, step s on batches[s]'s support set when batches is not nil (on
+// t's otherwise), and measures t's query set after each number of steps in
+// at. The trained weights stay in the returned graph's cur. The engine's
+// Adapt and Reptile's inner loop both run on it.
+func (e *engine) innerLoop(w *worker, t Task, batches []Task, at []int, step func(cur, grads []*tensor.Dense, s int)) (Adaptation, *adaptGraph, error) {
 	if err := e.checkTask(t); err != nil {
-		return Adaptation{}, err
+		return Adaptation{}, nil, err
+	}
+	first := t
+	if batches != nil {
+		first = batches[0]
 	}
 	in := e.opts.Spec.inputSize()
-	a, err := w.adaptGraph(len(t.SupportX)/in, len(t.QueryX)/in)
+	a, err := w.adaptGraph(len(first.SupportX)/in, len(first.QueryX)/in)
 	if err != nil {
-		return Adaptation{}, err
+		return Adaptation{}, nil, err
 	}
-	if err := a.start(e, t); err != nil {
-		return Adaptation{}, err
+	if err := a.start(e, first); err != nil {
+		return Adaptation{}, nil, err
 	}
 	res := Adaptation{Steps: at}
 	steps, next := at[len(at)-1], 0
-	for s := 0; s <= steps; s++ {
+	for s := 0; ; s++ {
 		if s == at[next] {
 			if err := a.measure(e.opts.Spec, t, &res); err != nil {
-				return res, err
+				return res, nil, err
 			}
 			next++
 		}
-		if s < steps {
-			if err := a.gradients(); err != nil {
-				return res, err
-			}
-			e.innerStep(a.curAdapt, a.gradVals, s)
+		if s == steps {
+			return res, a, nil
 		}
+		if batches != nil && s > 0 {
+			if err := a.feedSupport(batches[s]); err != nil {
+				return res, nil, err
+			}
+		}
+		if err := a.gradients(); err != nil {
+			return res, nil, err
+		}
+		step(a.curAdapt, a.gradVals, s)
 	}
-	return res, nil
 }
 
 // Adapt implements Learner for the gradient-based learners.
@@ -180,7 +192,10 @@ func (e *engine) Adapt(tasks []Task, steps int) ([]Adaptation, error) {
 
 // AdaptAt implements StepAdapter for the gradient-based learners.
 func (e *engine) AdaptAt(tasks []Task, at []int) ([]Adaptation, error) {
-	return e.adaptTasks(e.name, tasks, at, func(w *worker, t Task) (Adaptation, error) { return e.adaptAt(w, t, at) })
+	return e.adaptTasks(e.name, tasks, at, func(w *worker, t Task) (Adaptation, error) {
+		res, _, err := e.innerLoop(w, t, nil, at, e.innerStep)
+		return res, err
+	})
 }
 
 // adaptTasks checks at and runs one on every task on the workers.

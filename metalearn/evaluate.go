@@ -40,13 +40,7 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 	if err := checkSteps(at); err != nil {
 		return Evaluation{}, fmt.Errorf("evaluate: %w", err)
 	}
-	var res []Adaptation
-	var err error
-	if sa, ok := l.(StepAdapter); ok {
-		res, err = sa.AdaptAt(tasks, at)
-	} else {
-		res, err = l.Adapt(tasks, at[len(at)-1])
-	}
+	res, err := AdaptAtSteps(l, tasks, at)
 	if err != nil {
 		return Evaluation{}, err
 	}
@@ -68,6 +62,17 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 		ev.Accuracy = append(ev.Accuracy, stats.Summarize(acc))
 	}
 	return ev, nil
+}
+
+// AdaptAtSteps adapts l to every task with last(at) inner steps: with
+// StepAdapter.AdaptAt when l has it, measuring the query set only after
+// the numbers of steps in at, else with Adapt, measuring after every step
+// (Adaptation.Steps nil).
+func AdaptAtSteps(l Learner, tasks []Task, at []int) ([]Adaptation, error) {
+	if sa, ok := l.(StepAdapter); ok {
+		return sa.AdaptAt(tasks, at)
+	}
+	return l.Adapt(tasks, at[len(at)-1])
 }
 
 // Table formats the evaluation as a Markdown table, one row per number of

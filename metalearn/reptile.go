@@ -95,64 +95,25 @@ func (l *Reptile) outerLR() float64 {
 	return l.opts.OuterLR * math.Max(frac, 0)
 }
 
-// train runs last(at) inner steps on t's support set from the
-// meta-parameters, step s on batches[s] when batches is not nil, leaving
-// the trained weights in a.cur, and measures the query set after each
-// number of steps in at. With CarryAdam the inner Adam starts from the
-// carried state, and its final state is stored in *final when final is not
-// nil.
-func (l *Reptile) train(w *worker, t Task, batches []Task, at []int, final *graph.OptimizerState) (res Adaptation, a *adaptGraph, err error) {
+// train runs Reptile's inner loop on t (see innerLoop): SGD, or Adam with
+// InnerAdam, starting from the carried state with CarryAdam, in which case
+// the final Adam state is stored in *final when final is not nil.
+func (l *Reptile) train(w *worker, t Task, batches []Task, at []int, final *graph.OptimizerState) (Adaptation, *adaptGraph, error) {
 	e := l.engine
-	if err = e.checkTask(t); err != nil {
-		return res, nil, err
+	if !l.opts.InnerAdam {
+		return e.innerLoop(w, t, batches, at, e.innerStep)
 	}
-	in := e.opts.Spec.inputSize()
-	first := t
-	if batches != nil {
-		first = batches[0]
-	}
-	if a, err = w.adaptGraph(len(first.SupportX)/in, len(first.QueryX)/in); err != nil {
-		return res, nil, err
-	}
-	if err = a.start(e, first); err != nil {
-		return res, nil, err
-	}
-	step := e.innerStep
-	if l.opts.InnerAdam {
-		adam := l.innerAdam()
-		if l.opts.CarryAdam && l.inner.Kind != "" {
-			if err = adam.SetState(l.inner); err != nil {
-				return res, nil, err
-			}
-		}
-		step = func(cur, grads []*tensor.Dense, _ int) { _ = adam.Step(cur, grads) }
-		if final != nil {
-			defer func() { *final = adam.State() }()
+	adam := l.innerAdam()
+	if l.opts.CarryAdam && l.inner.Kind != "" {
+		if err := adam.SetState(l.inner); err != nil {
+			return Adaptation{}, nil, err
 		}
 	}
-	res.Steps = at
-	steps, next := at[len(at)-1], 0
-	for s := 0; s <= steps; s++ {
-		if s == at[next] {
-			if err = a.measure(e.opts.Spec, t, &res); err != nil {
-				return res, nil, err
-			}
-			next++
-		}
-		if s == steps {
-			break
-		}
-		if batches != nil && s > 0 {
-			if err = a.feedSupport(batches[s]); err != nil {
-				return res, nil, err
-			}
-		}
-		if err = a.gradients(); err != nil {
-			return res, nil, err
-		}
-		step(a.curAdapt, a.gradVals, s)
+	res, a, err := e.innerLoop(w, t, batches, at, func(cur, grads []*tensor.Dense, _ int) { _ = adam.Step(cur, grads) })
+	if final != nil {
+		*final = adam.State()
 	}
-	return res, a, nil
+	return res, a, err
 }
 
 // MetaStep trains on each task and moves θ toward the mean trained weights.

@@ -21,23 +21,15 @@ func (l *Reptile) innerAdam() *graph.Adam {
 
 // InnerState returns a copy of the carried inner-Adam state (CarryAdam),
 // for checkpoints; its Kind is empty before the first meta-step.
-func (l *Reptile) InnerState() graph.OptimizerState {
-	if l.inner.Kind == "" {
-		return graph.OptimizerState{}
-	}
-	c := l.innerAdam()
-	_ = c.SetState(l.inner) // l.inner came from an Adam: always valid
-	return c.State()
-}
+func (l *Reptile) InnerState() graph.OptimizerState { return l.inner.Clone() }
 
 // SetInnerState replaces the carried inner-Adam state (after resuming
-// from a checkpoint).
+// from a checkpoint) with a copy of s, which must be an Adam's.
 func (l *Reptile) SetInnerState(s graph.OptimizerState) error {
-	c := l.innerAdam()
-	if err := c.SetState(s); err != nil {
+	if err := l.innerAdam().SetState(s); err != nil {
 		return fmt.Errorf("reptile: inner state: %w", err)
 	}
-	l.inner = c.State()
+	l.inner = s.Clone()
 	return nil
 }
 
@@ -59,29 +51,22 @@ func mergeAdam(prev graph.OptimizerState, finals []graph.OptimizerState, beta2 f
 	out := graph.OptimizerState{Kind: finals[0].Kind, LR: finals[0].LR, Step: prev.Step + int64(n)*k}
 	decayTask := math.Pow(beta2, float64(k))
 	decayAll := math.Pow(beta2, float64(int64(n)*k))
-	out.Slots = make([][][]float64, 2)
-	for kind := range out.Slots {
-		out.Slots[kind] = make([][]float64, len(finals[0].Slots[kind]))
-		for p := range out.Slots[kind] {
-			buf := make([]float64, len(finals[0].Slots[kind][p]))
-			for j := range buf {
-				var prevV float64
-				if len(prev.Slots) == 2 {
-					prevV = prev.Slots[kind][p][j]
-				}
-				if kind == 0 { // first moment: mean
-					for _, f := range finals {
-						buf[j] += f.Slots[0][p][j] / float64(n)
-					}
-					continue
-				}
-				buf[j] = decayAll * prevV
-				for _, f := range finals {
-					buf[j] += f.Slots[1][p][j] - decayTask*prevV
-				}
+	m, v := make([][]float64, len(finals[0].Slots[0])), make([][]float64, len(finals[0].Slots[1]))
+	for p := range m {
+		size := len(finals[0].Slots[0][p])
+		m[p], v[p] = make([]float64, size), make([]float64, size)
+		for j := range size {
+			var pv float64 // no slots before the first step: v = 0
+			if len(prev.Slots) == 2 {
+				pv = prev.Slots[1][p][j]
 			}
-			out.Slots[kind][p] = buf
+			v[p][j] = decayAll * pv
+			for _, f := range finals {
+				m[p][j] += f.Slots[0][p][j] / float64(n)
+				v[p][j] += f.Slots[1][p][j] - decayTask*pv
+			}
 		}
 	}
+	out.Slots = [][][]float64{m, v}
 	return out
 }

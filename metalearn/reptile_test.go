@@ -73,14 +73,24 @@ func TestReptileInnerBatches(t *testing.T) {
 	}
 	small := base
 	small.InnerBatch = 2
-	one := reptileParams(t, small, 3)
-	if slices.Equal(one, whole) {
-		t.Error("inner batches of 2 gave the same meta-parameters as whole-set steps")
+	reptileVariant(t, whole, small, 3, "inner batches of 2", "whole-set steps")
+}
+
+// reptileVariant trains Reptile with options v for the given iterations,
+// checks that it ends elsewhere than baseline (the meta-parameters of the
+// setting it varies) and that 3 workers give the same result, and returns
+// its meta-parameters.
+func reptileVariant(t *testing.T, baseline []float64, v ReptileOptions, iterations int, what, than string) []float64 {
+	t.Helper()
+	got := reptileParams(t, v, iterations)
+	if slices.Equal(got, baseline) {
+		t.Errorf("%s gave the same meta-parameters as %s", what, than)
 	}
-	small.Workers = 3
-	if got := reptileParams(t, small, 3); !slices.Equal(got, one) {
-		t.Error("3 workers changed the result of mini-batched Reptile")
+	v.Workers = 3
+	if other := reptileParams(t, v, iterations); !slices.Equal(other, got) {
+		t.Errorf("3 workers changed the result of Reptile with %s", what)
 	}
+	return got
 }
 
 // TestZeroHead: the named weights are zero at the start and after every
@@ -196,17 +206,9 @@ func TestReptileCarryAdam(t *testing.T) {
 	fresh := reptileParams(t, base, 4)
 	carry := base
 	carry.CarryAdam = true
-	got := reptileParams(t, carry, 4)
-	if slices.Equal(got, fresh) {
-		t.Error("carrying the inner Adam gave the same meta-parameters as a fresh Adam per task")
-	}
-	carry.Workers = 3
-	if other := reptileParams(t, carry, 4); !slices.Equal(other, got) {
-		t.Error("3 workers changed the result of Reptile with a carried Adam")
-	}
+	got := reptileVariant(t, fresh, carry, 4, "a carried inner Adam", "a fresh Adam per task")
 
 	// 2 meta-steps, save, restore into a new learner, 2 more: as 4 in a row
-	carry.Workers = 1
 	first, err := NewReptile(smallModel(), carry)
 	if err != nil {
 		t.Fatal(err)

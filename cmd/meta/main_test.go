@@ -83,14 +83,20 @@ func TestTrainShotsDefault(t *testing.T) {
 		{[]string{"-algorithm", "reptile", "-shots", "5"}, 5},
 	}
 	for _, c := range cases {
-		cfg, err := parseFlags(c.args, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.trainShots != c.want {
+		if cfg := parsed(t, c.args); cfg.trainShots != c.want {
 			t.Errorf("%v: train shots %d, want %d", c.args, cfg.trainShots, c.want)
 		}
 	}
+}
+
+// parsed returns the configuration args give, defaults applied.
+func parsed(t *testing.T, args []string) config {
+	t.Helper()
+	c, err := parseFlags(args, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // TestEvalStepsDefault: 10 test-time steps, none for ProtoNet, and
@@ -107,11 +113,7 @@ func TestEvalStepsDefault(t *testing.T) {
 		{[]string{"-algorithm", "reptile"}, 10},
 	}
 	for _, c := range cases {
-		cfg, err := parseFlags(c.args, io.Discard)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.evalSteps != c.want {
+		if cfg := parsed(t, c.args); cfg.evalSteps != c.want {
 			t.Errorf("%v: eval steps %d, want %d", c.args, cfg.evalSteps, c.want)
 		}
 	}

@@ -209,11 +209,10 @@ func accuracyCurve(path string, curve []curvePoint) error {
 // (green: right, red: wrong).
 func episodePlot(path string, l metalearn.Learner, src taskSource, c config) error {
 	task := src.Test(1)[0]
-	ev, err := adaptOne(l, task, c.evalSteps)
+	res, err := metalearn.AdaptAtSteps(l, []metalearn.Task{task}, []int{c.evalSteps})
 	if err != nil {
 		return err
 	}
-	res := []metalearn.Adaptation{ev}
 	out := res[0].Outputs[len(res[0].Outputs)-1]
 	ways := c.ways
 	side := src.Spec().Input[1]
@@ -255,22 +254,6 @@ func episodePlot(path string, l metalearn.Learner, src taskSource, c config) err
 	title := fmt.Sprintf("%s: support (top) and queries with predictions %s, accuracy %.0f%%",
 		l.Name(), how, 100*res[0].Accuracy[len(res[0].Accuracy)-1])
 	return plots.Episode(path, title, rows)
-}
-
-// adaptOne adapts l to task with steps inner steps, measuring the query set
-// only at the end where the learner allows it.
-func adaptOne(l metalearn.Learner, task metalearn.Task, steps int) (metalearn.Adaptation, error) {
-	var res []metalearn.Adaptation
-	var err error
-	if sa, ok := l.(metalearn.StepAdapter); ok {
-		res, err = sa.AdaptAt([]metalearn.Task{task}, []int{steps})
-	} else {
-		res, err = l.Adapt([]metalearn.Task{task}, steps)
-	}
-	if err != nil {
-		return metalearn.Adaptation{}, err
-	}
-	return res[0], nil
 }
 
 func argmax(v []float64) int {
