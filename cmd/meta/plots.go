@@ -9,7 +9,12 @@ import (
 	"github.com/metagon/metagon/metalearn"
 )
 
-func learningCurve(path string, curve []curvePoint) error {
+// runTitle says what a run's plots show: the learner and the task family.
+func runTitle(algorithm string, src taskSource, c config) string {
+	return fmt.Sprintf("%s on %s, %d meta-iterations", algorithm, src.Describe(), c.iterations)
+}
+
+func learningCurve(path, title string, curve []curvePoint) error {
 	var train, pre, post plots.Series
 	train.Label, pre.Label, post.Label = "meta-train query MSE (after adaptation)", "validation, 0 steps", "validation, 1 step"
 	for _, p := range curve {
@@ -19,7 +24,7 @@ func learningCurve(path string, curve []curvePoint) error {
 			post.X, post.Y = append(post.X, float64(p.Iteration)), append(post.Y, p.ValidPost)
 		}
 	}
-	return plots.LearningCurve(path, plots.CurveOptions{Title: "Meta-training", XLabel: "meta-iteration", YLabel: "MSE", LogY: true},
+	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "MSE", LogY: true},
 		train, pre, post)
 }
 
@@ -60,7 +65,7 @@ func fits(path string, l metalearn.Learner, c config) error {
 	return plots.SinusoidFits(path, panels)
 }
 
-func accuracyCurve(path string, curve []curvePoint) error {
+func accuracyCurve(path, title string, curve []curvePoint) error {
 	var train, valid plots.Series
 	train.Label, valid.Label = "meta-train query accuracy", "held-out episodes (after adaptation)"
 	for _, p := range curve {
@@ -69,7 +74,7 @@ func accuracyCurve(path string, curve []curvePoint) error {
 			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, 100*p.ValidAccPost)
 		}
 	}
-	return plots.LearningCurve(path, plots.CurveOptions{Title: "Meta-training", XLabel: "meta-iteration", YLabel: "accuracy (%)",
+	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)",
 		LegendBottom: true}, train, valid)
 }
 

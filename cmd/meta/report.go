@@ -63,7 +63,7 @@ func (r *report) drawCurve(c config, src taskSource) error {
 	if src.Spec().Classes > 0 {
 		draw = accuracyCurve
 	}
-	if err := draw(p, r.Curve); err != nil {
+	if err := draw(p, runTitle(r.Algorithm, src, c), r.Curve); err != nil {
 		return err
 	}
 	r.Files["learning_curve"] = p
