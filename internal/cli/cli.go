@@ -1,6 +1,7 @@
 // Package cli is what metagon's command-line tools share: the main
-// function (interrupts, logging, one-line errors and exit codes) and flag
-// parsing that reports usage errors the same way.
+// function (interrupts, logging, one-line errors and exit codes), flag
+// parsing that reports usage errors the same way, and the checks on output
+// paths that run before any work starts (see outputs.go).
 package cli
 
 import (
@@ -11,47 +12,99 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"syscall"
 
+	"github.com/metagon/metagon/internal/progress"
 	"github.com/sirupsen/logrus"
 )
 
 // ErrUsage marks a command line that could not be parsed; Main exits 2 on
-// it (the flag package has already printed the usage).
+// it.
 var ErrUsage = errors.New("usage")
 
+// errHelp marks -h: Main exits 0 after the usage has been printed.
+var errHelp = fmt.Errorf("%w: help requested", ErrUsage)
+
 // RunFunc is a whole command: it parses args and does the work, writing
-// results to stdout and progress to stderr. ctx is cancelled on an
-// interrupt, so long loops can stop between steps and save their state.
+// results to stdout and progress to stderr. ctx is cancelled on SIGINT
+// (Ctrl-C) and SIGTERM (sent by schedulers, `kill` and `docker stop`), so
+// long loops can stop between steps and save their state.
 type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error
 
-// Main runs a command and exits: 0 on success, 2 on a usage error, and 1
-// with one line "name: error" on stderr for anything else.
+// Main runs a command and exits: 0 on success and after -h, 2 on a usage
+// error and 1 on any other error, each printed as one line "name: error"
+// on stderr. Log lines and the progress bar share stderr through a
+// progress.Terminal, so a log line never lands on the end of a bar.
 func Main(name string, run RunFunc) {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	term := progress.NewTerminal(os.Stderr)
 	log := logrus.New()
-	log.SetOutput(os.Stderr)
-	err := run(ctx, os.Args[1:], os.Stdout, os.Stderr, log)
+	log.SetOutput(term)
+	err := run(ctx, os.Args[1:], os.Stdout, term, log)
 	stop()
-	if err != nil {
-		if errors.Is(err, ErrUsage) {
-			os.Exit(2)
-		}
-		fmt.Fprintln(os.Stderr, name+":", err)
-		os.Exit(1)
-	}
+	os.Exit(exitCode(name, err, term))
 }
 
-// Parse parses args with fs, which only takes flags: -h and bad flags
-// return errors wrapping ErrUsage, and a stray argument an error naming it.
-func Parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			return ErrUsage
-		}
-		return fmt.Errorf("%w: %v", ErrUsage, err)
+// exitCode prints err as one line and returns the exit status for it.
+func exitCode(name string, err error, stderr io.Writer) int {
+	switch {
+	case err == nil, errors.Is(err, errHelp):
+		return 0
+	case errors.Is(err, ErrUsage):
+		fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", name, usageMessage(err), name)
+		return 2
 	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected argument %q (flags only)", fs.Arg(0))
+	fmt.Fprintln(stderr, name+":", err)
+	return 1
+}
+
+// usageMessage strips the ErrUsage marker from a usage error.
+func usageMessage(err error) string {
+	var u usageError
+	if errors.As(err, &u) {
+		return u.msg
+	}
+	return err.Error()
+}
+
+// usageError is a command-line error; it wraps ErrUsage.
+type usageError struct{ msg string }
+
+func (e usageError) Error() string { return e.msg }
+func (e usageError) Unwrap() error { return ErrUsage }
+
+// Usagef returns a usage error (exit status 2) with the given message.
+func Usagef(format string, args ...any) error {
+	return usageError{fmt.Sprintf(format, args...)}
+}
+
+// Parse parses args with fs, which only takes flags. -h prints fs's usage
+// and returns an error for which Main exits 0; a bad flag or value, or a
+// stray argument, returns a usage error of one line (the full usage is not
+// printed: it would bury the line that says what was wrong).
+func Parse(fs *flag.FlagSet, args []string) error {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fs.Usage()
+		return errHelp
+	case err != nil:
+		return Usagef("%v", err)
+	case fs.NArg() > 0:
+		return Usagef("unexpected argument %q (flags only)", fs.Arg(0))
 	}
 	return nil
+}
+
+// Set returns the names of the flags set on the command line, so that a
+// command can tell an explicit value from a default.
+func Set(fs *flag.FlagSet) map[string]bool {
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	return set
 }

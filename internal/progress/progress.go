@@ -1,13 +1,12 @@
 // Package progress draws a one-line progress bar for long loops in the
 // command-line tools: on a terminal it redraws in place at most ten times a
 // second; elsewhere (logs, CI) it prints a plain line every tenth of the
-// work.
+// work. Log lines written through the same Terminal clear the bar first.
 package progress
 
 import (
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 )
@@ -21,15 +20,23 @@ type Bar struct {
 	start    time.Time
 	last     time.Time
 	lastTick int
-	tty      bool
+	term     *Terminal // set when the bar redraws in place
 }
 
-// New returns a bar writing to out (usually os.Stderr).
+// New returns a bar writing to out: a *Terminal (as cli.Main passes to
+// commands) or any writer. On a terminal the bar redraws in place; log
+// lines must then go through the same Terminal, which clears the bar's line
+// before each. An *os.File that is a terminal gets a Terminal of its own.
 func New(out io.Writer, label string, total int) *Bar {
 	b := &Bar{Label: label, Total: total, Out: out, start: time.Now(), lastTick: -1}
-	if f, ok := out.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			b.tty = true
+	switch t := out.(type) {
+	case *Terminal:
+		if t.tty {
+			b.term = t
+		}
+	default:
+		if isTTY(out) {
+			b.term = NewTerminal(out)
 		}
 	}
 	return b
@@ -44,7 +51,7 @@ func (b *Bar) Update(done int, extra string) {
 	if elapsed > 0 {
 		rate = float64(done) / elapsed
 	}
-	if b.tty {
+	if b.term != nil {
 		if now.Sub(b.last) < 100*time.Millisecond && done < b.Total {
 			return
 		}
@@ -55,7 +62,7 @@ func (b *Bar) Update(done int, extra string) {
 			filled = width * done / b.Total
 		}
 		bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-		fmt.Fprintf(b.Out, "\r%s [%s] %d/%d %s %s %s\x1b[K", b.Label, bar, done, b.Total, extra, perSecond(rate), eta(done, b.Total, rate))
+		b.term.drawLine(fmt.Sprintf("%s [%s] %d/%d %s %s %s", b.Label, bar, done, b.Total, extra, perSecond(rate), eta(done, b.Total, rate)))
 		return
 	}
 	tick := 0
@@ -70,8 +77,8 @@ func (b *Bar) Update(done int, extra string) {
 
 // Done ends the bar's line.
 func (b *Bar) Done() {
-	if b.tty {
-		fmt.Fprintln(b.Out)
+	if b.term != nil {
+		b.term.endLine()
 	}
 }
 

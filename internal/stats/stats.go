@@ -38,8 +38,19 @@ func Summarize(xs []float64) Summary {
 	return Summary{Mean: m, CI95: ci, N: len(xs)}
 }
 
-// String formats s with three decimals, e.g. "0.362 ± 0.041".
-func (s Summary) String() string { return fmt.Sprintf("%.3f ± %.3f", s.Mean, s.CI95) }
+// String formats s with three decimals, e.g. "0.362 ± 0.041"; values of
+// 10⁴ or more, or non-finite, in four significant digits, e.g.
+// "3.384e+40 ± +Inf" (a diverged run must not print hundreds of digits).
+func (s Summary) String() string { return Decimal(s.Mean) + " ± " + Decimal(s.CI95) }
+
+// Decimal formats x with three decimals, or in four significant digits
+// when |x| ≥ 10⁴ or x is not finite.
+func Decimal(x float64) string {
+	if math.Abs(x) < 1e4 {
+		return fmt.Sprintf("%.3f", x)
+	}
+	return fmt.Sprintf("%.4g", x)
+}
 
 // Percent formats s, a summary of fractions such as accuracies, as
 // percentages with two decimals, e.g. "98.70 ± 0.40%".
