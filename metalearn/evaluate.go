@@ -77,27 +77,41 @@ func AdaptAtSteps(l Learner, tasks []Task, at []int) ([]Adaptation, error) {
 
 // Table formats the evaluation as a Markdown table, one row per number of
 // inner steps listed in rows that was measured (all of them if rows is
-// empty).
+// empty). When the only row is 0 steps (a learner without an inner loop,
+// such as ProtoNet) the steps column is left out.
 func (ev Evaluation) Table(rows ...int) string {
 	if len(rows) == 0 {
 		rows = ev.Steps
 	}
+	steps := len(rows) != 1 || rows[0] != 0
 	var b strings.Builder
+	cols := []string{fmt.Sprintf("query MSE (%d tasks, 95%% CI)", ev.Tasks)}
 	if ev.Classification {
-		fmt.Fprintf(&b, "| inner steps | query accuracy (%d tasks, 95%% CI) | query loss |\n|---|---|---|\n", ev.Tasks)
-	} else {
-		fmt.Fprintf(&b, "| inner steps | query MSE (%d tasks, 95%% CI) |\n|---|---|\n", ev.Tasks)
+		cols = []string{fmt.Sprintf("query accuracy (%d tasks, 95%% CI)", ev.Tasks), "query loss"}
 	}
+	if steps {
+		cols = append([]string{"inner steps"}, cols...)
+	}
+	row(&b, cols)
+	b.WriteString("|" + strings.Repeat("---|", len(cols)) + "\n")
 	for _, s := range rows {
 		i := slices.Index(ev.Steps, s)
 		if i < 0 {
 			continue
 		}
+		cells := []string{ev.Loss[i].String()}
 		if ev.Classification {
-			fmt.Fprintf(&b, "| %d | %s | %s |\n", s, ev.Accuracy[i].Percent(), ev.Loss[i])
-		} else {
-			fmt.Fprintf(&b, "| %d | %s |\n", s, ev.Loss[i])
+			cells = []string{ev.Accuracy[i].Percent(), ev.Loss[i].String()}
 		}
+		if steps {
+			cells = append([]string{fmt.Sprint(s)}, cells...)
+		}
+		row(&b, cells)
 	}
 	return b.String()
+}
+
+// row writes one Markdown table row.
+func row(b *strings.Builder, cells []string) {
+	fmt.Fprintf(b, "| %s |\n", strings.Join(cells, " | "))
 }

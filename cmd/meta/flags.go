@@ -5,9 +5,11 @@ import (
 	"fmt"
 	"io"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/metagon/metagon/data"
+	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
 )
 
@@ -39,6 +41,7 @@ type config struct {
 	checkpoint  string
 	ckptEvery   int
 	resume      bool
+	overwrite   bool
 	evalOnly    bool
 	evalTasks   int
 	evalEvery   int
@@ -83,10 +86,11 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
 	fs.BoolVar(&c.firstOrder, "first-order", false, "first-order MAML/ANIL (drop second-order terms)")
 	fs.StringVar(&c.out, "out", "runs/meta", "output directory for metrics.json and plots")
-	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically every -checkpoint-every iterations and at the end")
+	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically every -checkpoint-every iterations, at the end and on Ctrl-C or SIGTERM")
 	fs.IntVar(&c.ckptEvery, "checkpoint-every", 0, "iterations between checkpoints (0: 5000 sinusoid, 200 omniglot)")
-	fs.BoolVar(&c.resume, "resume", false, "continue meta-training from -checkpoint")
-	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the learner in -checkpoint")
+	fs.BoolVar(&c.resume, "resume", false, "continue meta-training from -checkpoint (reptile anneals ε over -iterations: a different -iterations changes the rest of its schedule)")
+	fs.BoolVar(&c.overwrite, "overwrite", false, "start a fresh run even if -checkpoint exists, replacing it")
+	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the learner in -checkpoint, writing eval.json and eval_*.png to -out (the training run's metrics.json and plots are left alone)")
 	fs.IntVar(&c.evalTasks, "eval-tasks", 600, "held-out tasks (episodes) for the final evaluation")
 	fs.IntVar(&c.evalTasks, "eval-episodes", 600, "alias of -eval-tasks")
 	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations (0: 10 per run)")
@@ -104,20 +108,55 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err := cli.Parse(fs, args); err != nil {
 		return c, err
 	}
+	set := cli.Set(fs)
+	if c.resume || c.evalOnly {
+		c.fromCheckpoint(set)
+	}
+	if set["eval-steps"] && c.evalSteps < 0 {
+		return c, cli.Usagef("-eval-steps %d: want 0 or more", c.evalSteps)
+	}
+	if c.evalEvery < 0 {
+		return c, cli.Usagef("-eval-every %d: want 0 (10 validations per run) or more", c.evalEvery)
+	}
 	if c.algorithm == "fomaml" {
 		c.algorithm, c.firstOrder = "maml", true
 	}
 	if !contains(algorithms, c.algorithm) {
-		return c, fmt.Errorf("-algorithm %q: want one of %s", c.algorithm, strings.Join(algorithms, ", "))
+		return c, cli.Usagef("-algorithm %q: want one of %s", c.algorithm, strings.Join(algorithms, ", "))
 	}
 	if !contains(datasets, c.dataset) {
-		return c, fmt.Errorf("-dataset %q: want one of %s", c.dataset, strings.Join(datasets, ", "))
+		return c, cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(datasets, ", "))
 	}
 	if c.algorithm == "protonet" && c.dataset != "omniglot" {
-		return c, fmt.Errorf("-algorithm protonet classifies: use it with -dataset omniglot")
+		return c, cli.Usagef("-algorithm protonet classifies: use it with -dataset omniglot")
 	}
 	c.defaults()
-	return c, c.validate()
+	return c, cli.AsUsage(c.validate())
+}
+
+// fromCheckpoint takes what the run in -checkpoint was (algorithm, data
+// set, ways, shots) for each of those flags not given on the command line,
+// so that -eval and -resume need only -checkpoint. An unreadable checkpoint
+// is left for the load to report.
+func (c *config) fromCheckpoint(set map[string]bool) {
+	ck, err := graph.LoadCheckpoint(c.checkpoint)
+	if err != nil {
+		return
+	}
+	if alg := ck.Meta["algorithm"]; alg != "" && !set["algorithm"] && !set["first-order"] {
+		c.algorithm = alg
+		if base, ok := strings.CutPrefix(alg, "fo"); ok && slices.Contains(algorithms, base) {
+			c.algorithm, c.firstOrder = base, true // foanil
+		}
+	}
+	if d := ck.Meta["dataset"]; d != "" && !set["dataset"] {
+		c.dataset = d
+	}
+	for flag, v := range map[string]*int{"shots": &c.shots, "ways": &c.ways} {
+		if n, err := strconv.Atoi(ck.Meta[flag]); err == nil && !set[flag] {
+			*v = n
+		}
+	}
 }
 
 // defaults fills every zero flag with the value for the dataset and
@@ -247,6 +286,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("-dtype %q: want float64 or float32", c.dtype)
 	case (c.resume || c.evalOnly) && c.checkpoint == "":
 		return fmt.Errorf("-resume and -eval need -checkpoint FILE")
+	case c.resume && c.evalOnly:
+		return fmt.Errorf("-resume and -eval: choose one (-eval only evaluates)")
+	case c.overwrite && (c.resume || c.evalOnly):
+		return fmt.Errorf("-overwrite starts a fresh run: it does not go with -resume or -eval")
 	case c.ckptEvery < 1:
 		return fmt.Errorf("-checkpoint-every %d: want at least 1", c.ckptEvery)
 	case c.split != "background" && c.split != "vinyals":

@@ -3,9 +3,11 @@ package main
 import (
 	"fmt"
 	"strconv"
+	"strings"
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/metalearn"
+	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
 )
 
@@ -60,30 +62,50 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 		}
 	}
 	ck.Meta["iteration"] = strconv.Itoa(iteration)
+	ck.Meta["iterations"] = strconv.Itoa(c.iterations)
 	ck.Meta["seed"] = strconv.FormatUint(c.seed, 10)
 	ck.Meta["algorithm"] = l.Name()
+	ck.Meta["dataset"] = c.dataset
 	ck.Meta["shots"] = strconv.Itoa(c.shots)
+	if c.dataset == "omniglot" {
+		ck.Meta["ways"] = strconv.Itoa(c.ways)
+	}
 	if err := graph.SaveCheckpoint(c.checkpoint, ck); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}
 	return nil
 }
 
-// loadCheckpoint restores l from path and returns the iterations done.
-func loadCheckpoint(l metalearn.Learner, path string) (int, error) {
+// loadCheckpoint restores l from c.checkpoint and returns the iterations
+// done. A checkpoint of another learner over the same model (maml and
+// fomaml, say) is restored when its parameters are the same, with a
+// warning; its optimizer state only when the optimizer is of the same kind.
+func loadCheckpoint(l metalearn.Learner, c config, log *logrus.Logger) (int, error) {
+	path := c.checkpoint
 	ck, err := graph.LoadCheckpoint(path)
 	if err != nil {
 		return 0, err
 	}
-	if err := l.Params().Restore(ck, learnerKey(l)); err != nil {
+	key := learnerKey(l)
+	if alg, model, ok := strings.Cut(ck.Model, "/"); ok && model == l.Model().Name() && alg != l.Name() {
+		key = ck.Model
+		log.Warnf("%s was written by %s; continuing with %s from its parameters", path, alg, l.Name())
+	}
+	if err := l.Params().Restore(ck, key); err != nil {
 		return 0, err
 	}
-	if ck.Optimizer != nil && ck.Optimizer.Kind == l.Optimizer().Name() {
-		if err := l.Optimizer().SetState(*ck.Optimizer); err != nil {
+	switch opt := l.Optimizer(); {
+	case ck.Optimizer != nil && ck.Optimizer.Kind == opt.Name():
+		if err := opt.SetState(*ck.Optimizer); err != nil {
 			return 0, fmt.Errorf("restore optimizer from %s: %w", path, err)
 		}
+	case ck.Optimizer != nil:
+		log.Warnf("%s holds %s optimizer state; %s starts its %s afresh", path, ck.Optimizer.Kind, l.Name(), opt.Name())
 	}
-	it, _ := strconv.Atoi(ck.Meta["iteration"])
+	it, err := strconv.Atoi(ck.Meta["iteration"])
+	if err != nil {
+		return 0, fmt.Errorf("checkpoint %s: iteration %q is not a number", path, ck.Meta["iteration"])
+	}
 	switch r := l.(type) {
 	case *metalearn.Reptile:
 		r.SetIteration(it)
@@ -91,6 +113,9 @@ func loadCheckpoint(l metalearn.Learner, path string) (int, error) {
 			if err := r.SetInnerState(*ck.Inner); err != nil {
 				return 0, fmt.Errorf("restore %s: %w", path, err)
 			}
+		}
+		if planned := ck.Meta["iterations"]; c.resume && planned != "" && planned != strconv.Itoa(c.iterations) {
+			log.Warnf("%s was started for %s iterations; reptile anneals ε over -iterations, so from iteration %d on it follows the schedule of %d", path, planned, it, c.iterations)
 		}
 	case *metalearn.ProtoNet:
 		r.SetEpisodes(it)

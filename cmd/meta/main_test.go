@@ -51,7 +51,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-resume"}, "need -checkpoint"},
 		{[]string{"-eval", "-checkpoint", garbage}, "not a metagon checkpoint"},
 		{[]string{"-eval", "-checkpoint", filepath.Join(dir, "missing.ckpt")}, "does not exist"},
-		{[]string{"-eval", "-checkpoint", other}, "is for model"},
+		{[]string{"-eval", "-algorithm", "maml", "-checkpoint", other}, "is for model"}, // -algorithm given: not taken from the checkpoint
 		{[]string{"-algorithm", "maml", "-inner-lr", "1e200", "-iterations", "5", "-no-plots", "-out", dir}, "meta-loss is"},
 	}
 	for _, c := range cases {
@@ -207,7 +207,7 @@ func TestReptileCheckpointKeepsInnerAdam(t *testing.T) {
 	if got, want := stepsAt("6"), int64(6*2*3); got != want {
 		t.Errorf("after -resume to 6 iterations the inner Adam took %d steps, want %d", got, want)
 	}
-	if _, err := runMeta(t, args("4", "-fresh-adam")...); err != nil {
+	if _, err := runMeta(t, args("4", "-fresh-adam", "-overwrite")...); err != nil {
 		t.Fatal(err)
 	}
 	ck, err := graph.LoadCheckpoint(ckpt)

@@ -6,21 +6,52 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/metalearn"
 	"github.com/sirupsen/logrus"
 )
 
-// report is the JSON record of a run (metrics.json in -out).
+// report is the JSON record of a run: metrics.json in -out for a training
+// run, eval.json for -eval (which leaves the training run's record and
+// plots alone). Non-finite numbers are written as "NaN", "+Inf", "-Inf".
 type report struct {
 	Algorithm      string            `json:"algorithm"`
 	Model          string            `json:"model"`
 	Config         map[string]any    `json:"config"`
+	Checkpoint     string            `json:"checkpoint,omitempty"` // -eval: the checkpoint evaluated
 	Iterations     int               `json:"iterations"`
 	TrainSeconds   float64           `json:"train_seconds"`
-	MsPerIteration float64           `json:"ms_per_iteration"`
+	ValidSeconds   float64           `json:"validation_seconds"`
+	MsPerIteration float64           `json:"ms_per_iteration"` // training only, validation excluded
 	Curve          []curvePoint      `json:"curve"`
 	Eval           map[string]any    `json:"eval"`
 	Files          map[string]string `json:"files"`
+}
+
+// curveJSON is a curvePoint as written to metrics.json.
+type curveJSON struct {
+	Iteration    int         `json:"iteration"`
+	Loss         stats.Float `json:"train_query_loss"`
+	Accuracy     stats.Float `json:"train_query_accuracy,omitempty"`
+	ValidPre     stats.Float `json:"valid_loss_0_steps,omitempty"`
+	ValidPost    stats.Float `json:"valid_loss_1_step,omitempty"`
+	ValidAccPre  stats.Float `json:"valid_accuracy_0_steps,omitempty"`
+	ValidAccPost stats.Float `json:"valid_accuracy_1_step,omitempty"`
+}
+
+func (p curvePoint) MarshalJSON() ([]byte, error) {
+	return json.Marshal(curveJSON{p.Iteration, stats.Float(p.Loss), stats.Float(p.Accuracy),
+		stats.Float(p.ValidPre), stats.Float(p.ValidPost), stats.Float(p.ValidAccPre), stats.Float(p.ValidAccPost)})
+}
+
+func (p *curvePoint) UnmarshalJSON(b []byte) error {
+	var j curveJSON
+	if err := json.Unmarshal(b, &j); err != nil {
+		return err
+	}
+	*p = curvePoint{j.Iteration, float64(j.Loss), float64(j.Accuracy),
+		float64(j.ValidPre), float64(j.ValidPost), float64(j.ValidAccPre), float64(j.ValidAccPost)}
+	return nil
 }
 
 func (c config) asJSON() map[string]any {
@@ -39,18 +70,22 @@ func (r *report) setEval(ev metalearn.Evaluation) {
 	}
 }
 
+// Output file names in -out. -eval writes its own, prefixed "eval".
+const (
+	metricsFile = "metrics.json"
+	evalFile    = "eval.json"
+	curveFile   = "learning_curve.png"
+)
+
 // saveProgress writes metrics.json and the learning curve as they stand
 // during training, so that a long run that is stopped keeps its curve
 // (and a resumed one continues it, see resumeCurve).
 func (r *report) saveProgress(c config, src taskSource) error {
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
 	r.Files = map[string]string{}
 	if err := r.drawCurve(c, src); err != nil {
 		return err
 	}
-	return r.save(c)
+	return r.save(filepath.Join(c.out, metricsFile))
 }
 
 // drawCurve draws learning_curve.png unless plots are off.
@@ -58,7 +93,7 @@ func (r *report) drawCurve(c config, src taskSource) error {
 	if c.noPlots || len(r.Curve) == 0 {
 		return nil
 	}
-	p := filepath.Join(c.out, "learning_curve.png")
+	p := filepath.Join(c.out, curveFile)
 	draw := learningCurve
 	if src.Spec().Classes > 0 {
 		draw = accuracyCurve
@@ -73,7 +108,7 @@ func (r *report) drawCurve(c config, src taskSource) error {
 // resumeCurve continues the curve of the run in c.out: the points up to
 // iteration start of its metrics.json, if there is one.
 func (r *report) resumeCurve(c config, start int) {
-	b, err := os.ReadFile(filepath.Join(c.out, "metrics.json"))
+	b, err := os.ReadFile(filepath.Join(c.out, metricsFile))
 	if err != nil {
 		return
 	}
@@ -88,51 +123,54 @@ func (r *report) resumeCurve(c config, start int) {
 	}
 }
 
-// write saves metrics.json and the plots into c.out.
+// write saves the record and the plots into c.out: metrics.json, the
+// curve and the final plot of a training run, or eval.json and
+// eval_<plot>.png for -eval.
 func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logrus.Logger) error {
-	if err := os.MkdirAll(c.out, 0o755); err != nil {
-		return fmt.Errorf("output directory: %w", err)
-	}
 	r.Files = map[string]string{}
-	classify := src.Spec().Classes > 0
-	if err := r.drawCurve(c, src); err != nil {
+	record, prefix := metricsFile, ""
+	if c.evalOnly {
+		record, prefix = evalFile, "eval_"
+		r.Checkpoint = c.checkpoint
+	} else if err := r.drawCurve(c, src); err != nil {
 		return err
 	}
 	if !c.noPlots {
-		if classify {
-			p := filepath.Join(c.out, "episode.png")
-			if err := episodePlot(p, l, src, c); err != nil {
-				return err
-			}
-			r.Files["episode"] = p
-		} else {
-			p := filepath.Join(c.out, "fits.png")
-			if err := fits(p, l, c); err != nil {
-				return err
-			}
-			r.Files["fits"] = p
+		name, draw := "fits", func(p string) error { return fits(p, l, c) }
+		if src.Spec().Classes > 0 {
+			name, draw = "episode", func(p string) error { return episodePlot(p, l, src, c) }
 		}
+		p := filepath.Join(c.out, prefix+name+".png")
+		if err := draw(p); err != nil {
+			return err
+		}
+		r.Files[prefix+name] = p
 	}
-	if err := r.save(c); err != nil {
+	path := filepath.Join(c.out, record)
+	if _, err := os.Stat(path); err == nil && c.evalOnly {
+		log.Infof("replacing the earlier evaluation in %s", path)
+	}
+	if err := r.save(path); err != nil {
 		return err
 	}
-	log.Infof("wrote metrics.json and %d plot(s) to %s", len(r.Files), c.out)
+	log.Infof("wrote %s and %d plot(s) to %s", record, len(r.Files), c.out)
 	return nil
 }
 
-// save writes metrics.json atomically.
-func (r *report) save(c config) error {
+// save writes the record to path atomically (a temporary file renamed over
+// it), so path never holds half a record.
+func (r *report) save(path string) error {
 	b, err := json.MarshalIndent(r, "", "  ")
 	if err != nil {
-		return err
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	p := filepath.Join(c.out, "metrics.json")
-	tmp := p + ".tmp"
+	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, 0o644); err != nil {
-		return fmt.Errorf("write metrics: %w", err)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
-	if err := os.Rename(tmp, p); err != nil {
-		return fmt.Errorf("write metrics: %w", err)
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -2,8 +2,10 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"math"
 	"time"
 
 	"github.com/metagon/metagon/internal/progress"
@@ -22,18 +24,22 @@ const (
 
 func stream(c config, s uint64) uint64 { return c.seed*1000 + s }
 
-// curvePoint is one point of the learning curve.
+// curvePoint is one point of the learning curve. Validation fields are
+// zero at points without a validation.
 type curvePoint struct {
-	Iteration    int     `json:"iteration"`
-	Loss         float64 `json:"train_query_loss"`
-	Accuracy     float64 `json:"train_query_accuracy,omitempty"`
-	ValidPre     float64 `json:"valid_loss_0_steps,omitempty"`
-	ValidPost    float64 `json:"valid_loss_1_step,omitempty"`
-	ValidAccPre  float64 `json:"valid_accuracy_0_steps,omitempty"`
-	ValidAccPost float64 `json:"valid_accuracy_1_step,omitempty"`
+	Iteration    int
+	Loss         float64 // training query loss, mean since the last point
+	Accuracy     float64 // training query accuracy (classification)
+	ValidPre     float64 // validation loss before adaptation
+	ValidPost    float64 // validation loss after 1 step (or without adaptation, as ValidPre)
+	ValidAccPre  float64
+	ValidAccPost float64
 }
 
 func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
+	if err := c.checkOutputs(); err != nil {
+		return err
+	}
 	src, err := newSource(c)
 	if err != nil {
 		return err
@@ -44,32 +50,27 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	}
 	start := 0
 	if c.resume || c.evalOnly {
-		if start, err = loadCheckpoint(l, c.checkpoint); err != nil {
+		if start, err = loadCheckpoint(l, c, log); err != nil {
 			return err
 		}
 		log.Infof("restored %s from %s (iteration %d)", learnerKey(l), c.checkpoint, start)
 	}
-	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name()}
+	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name(), Iterations: start}
 	if c.resume {
 		rep.resumeCurve(c, start)
 	}
 	if !c.evalOnly && start < c.iterations {
-		log.Infof("meta-training %s on %s: %d iterations, meta-batch %d, %d inner step(s) α=%g, outer lr %g, %s",
-			learnerKey(l), src.Describe(), c.iterations, c.metaBatch, c.innerSteps, c.innerLR, c.outerLR, c.dtype)
+		log.Infof("meta-training %s on %s: %d iterations of %s; %s, %s",
+			learnerKey(l), src.Describe(), c.iterations, plural(c.metaBatch, "task"), describe(l), c.dtype)
 		if err := loop(ctx, l, src, c, start, rep, stderr, log); err != nil {
 			return err
 		}
 	}
-	rows := []int{0}
-	for _, r := range []int{1, c.evalSteps} {
-		if r <= c.evalSteps && r > rows[len(rows)-1] {
-			rows = append(rows, r)
-		}
-	}
+	rows := evalRows(c)
 	// Omniglot measures the query set only at the table's rows: a query
 	// pass costs several inner steps there. Sinusoids keep the whole curve.
 	var ev metalearn.Evaluation
-	if c.dataset == "omniglot" {
+	if src.Spec().Classes > 0 {
 		ev, err = metalearn.EvaluateAt(l, src.Test(c.evalTasks), rows)
 	} else {
 		ev, err = metalearn.Evaluate(l, src.Test(c.evalTasks), c.evalSteps)
@@ -79,34 +80,67 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	}
 	rep.setEval(ev)
 	fmt.Fprintf(stdout, "%s, %s, %d held-out tasks:\n%s", learnerKey(l), src.Describe(), c.evalTasks, ev.Table(rows...))
-	return rep.write(c, l, src, log)
+	if err := rep.write(c, l, src, log); err != nil {
+		return err
+	}
+	for i, s := range ev.Loss {
+		if !finite(s.Mean) {
+			return fmt.Errorf("%w: the held-out query loss is %v after %d inner steps (the record in %s has the rest; try a smaller -outer-lr or -inner-lr)",
+				errDiverged, s.Mean, ev.Steps[i], c.out)
+		}
+	}
+	return nil
+}
+
+// evalRows are the numbers of inner steps the final table reports: 0, 1
+// and -eval-steps.
+func evalRows(c config) []int {
+	rows := []int{0}
+	for _, r := range []int{1, c.evalSteps} {
+		if r <= c.evalSteps && r > rows[len(rows)-1] {
+			rows = append(rows, r)
+		}
+	}
+	return rows
+}
+
+// describe is the learner's own one-line account of its method.
+func describe(l metalearn.Learner) string {
+	if d, ok := l.(metalearn.Describer); ok {
+		return d.Describe()
+	}
+	return l.Name()
 }
 
 // loop runs meta-iterations start..c.iterations, checkpointing as it goes.
+// It stops early, saving what it has, on an interrupt (SIGINT, SIGTERM), a
+// failed meta-step (a NaN or infinite meta-loss) and a non-finite
+// validation loss.
 func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
 	bar := progress.New(stderr, l.Name(), c.iterations)
 	window, accWindow := stats.Running{}, stats.Running{}
 	classify := src.Spec().Classes > 0
 	began := time.Now()
+	var validTime time.Duration
 	valid := src.Valid()
 	logEvery := max(c.iterations/200, 1)
 	for it := start; it < c.iterations; it++ {
 		if ctx.Err() != nil {
 			bar.Done()
-			return stop(l, c, it, "interrupted", nil, log)
+			return stop(l, src, c, it, rep, nil, log)
 		}
 		st, err := l.MetaStep(src.Train(it, c.metaBatch))
 		if err != nil {
 			bar.Done()
-			return stop(l, c, it, "failed", err, log)
+			return stop(l, src, c, it, rep, err, log)
 		}
 		window.Add(st.Loss)
 		accWindow.Add(st.Accuracy)
 		done := it + 1
 		if classify {
-			bar.Update(done, fmt.Sprintf("meta-loss %.3f acc %.1f%%", window.Mean(), 100*accWindow.Mean()))
+			bar.Update(done, fmt.Sprintf("meta-loss %.4g acc %.1f%%", window.Mean(), 100*accWindow.Mean()))
 		} else {
-			bar.Update(done, fmt.Sprintf("meta-loss %.3f", window.Mean()))
+			bar.Update(done, fmt.Sprintf("meta-loss %.4g", window.Mean()))
 		}
 		validate := done%c.evalEvery == 0 || done == c.iterations
 		if done%logEvery == 0 || validate {
@@ -115,22 +149,18 @@ func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, st
 				p.Accuracy = accWindow.Mean()
 			}
 			if validate {
-				ev, err := metalearn.Evaluate(l, valid, 1)
+				t0 := time.Now()
+				err := validation(l, valid, c, &p, classify, log)
+				validTime += time.Since(t0)
 				if err != nil {
-					return err
+					rep.Curve = append(rep.Curve, p)
+					bar.Done()
+					return stop(l, src, c, done, rep, err, log)
 				}
-				p.ValidPre, p.ValidPost = ev.Loss[0].Mean, ev.Loss[1].Mean
-				f := logrus.Fields{"iteration": done, "train_loss": fmt.Sprintf("%.3f", p.Loss),
-					"valid_loss_0": fmt.Sprintf("%.3f", p.ValidPre), "valid_loss_1": fmt.Sprintf("%.3f", p.ValidPost)}
-				if classify {
-					p.ValidAccPre, p.ValidAccPost = ev.Accuracy[0].Mean, ev.Accuracy[1].Mean
-					f["valid_acc_1"] = fmt.Sprintf("%.2f%%", 100*p.ValidAccPost)
-				}
-				log.WithFields(f).Info("validation")
 			}
 			rep.Curve = append(rep.Curve, p)
+			rep.Iterations = done
 			if validate {
-				rep.Iterations = done
 				if err := rep.saveProgress(c, src); err != nil {
 					return err
 				}
@@ -139,37 +169,112 @@ func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, st
 			accWindow.Reset()
 		}
 		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == c.iterations) {
+			rep.Iterations = done
 			if err := saveCheckpoint(l, c, done); err != nil {
+				return err
+			}
+			// The curve goes with the checkpoint, so a resumed run keeps
+			// every point up to it.
+			if err := rep.saveProgress(c, src); err != nil {
 				return err
 			}
 		}
 	}
 	bar.Done()
-	secs := time.Since(began).Seconds()
-	rep.TrainSeconds = secs
+	total := time.Since(began)
+	rep.TrainSeconds = (total - validTime).Seconds()
+	rep.ValidSeconds = validTime.Seconds()
 	rep.Iterations = c.iterations
 	if n := c.iterations - start; n > 0 {
-		rep.MsPerIteration = 1000 * secs / float64(n)
+		rep.MsPerIteration = 1000 * rep.TrainSeconds / float64(n)
 	}
-	log.Infof("meta-training done: %d iterations in %.1fs (%.2f ms/iteration)", c.iterations-start, secs, rep.MsPerIteration)
+	log.Infof("meta-training done: %d iterations in %.1fs (%.2f ms/iteration), validation %.1fs",
+		c.iterations-start, rep.TrainSeconds, rep.MsPerIteration, rep.ValidSeconds)
 	return nil
 }
 
-// stop ends training early: on an interrupt the state between two
-// iterations is saved; on a failure (a NaN meta-loss) the meta-parameters,
-// untouched by the failing step, are saved beside the checkpoint.
-func stop(l metalearn.Learner, c config, it int, why string, cause error, log *logrus.Logger) error {
-	if c.checkpoint != "" {
-		keep := c
-		if cause != nil {
-			keep.checkpoint += ".failed"
-		}
-		if err := saveCheckpoint(l, keep, it); err == nil {
-			log.Warnf("%s at iteration %d; saved the meta-parameters to %s", why, it+1, keep.checkpoint)
-		}
+// errDiverged marks a validation whose loss is NaN or infinite.
+var errDiverged = errors.New("meta-training diverged")
+
+// validation measures the validation tasks before and after one inner
+// step (or without adaptation when the learner has none: -eval-steps 0),
+// fills p and logs the result. A non-finite loss is an error.
+func validation(l metalearn.Learner, valid []metalearn.Task, c config, p *curvePoint, classify bool, log *logrus.Logger) error {
+	steps := min(1, c.evalSteps)
+	ev, err := metalearn.Evaluate(l, valid, steps)
+	if err != nil {
+		return err
 	}
+	last := len(ev.Loss) - 1
+	p.ValidPre, p.ValidPost = ev.Loss[0].Mean, ev.Loss[last].Mean
+	f := logrus.Fields{"iteration": p.Iteration, "train_loss": fmt.Sprintf("%.4g", p.Loss)}
+	if steps == 0 {
+		f["valid_loss"] = fmt.Sprintf("%.4g", p.ValidPre)
+	} else {
+		f["valid_loss_0"], f["valid_loss_1"] = fmt.Sprintf("%.4g", p.ValidPre), fmt.Sprintf("%.4g", p.ValidPost)
+	}
+	if classify {
+		p.ValidAccPre, p.ValidAccPost = ev.Accuracy[0].Mean, ev.Accuracy[last].Mean
+		key := "valid_acc_1"
+		if steps == 0 {
+			key = "valid_acc"
+		}
+		f[key] = fmt.Sprintf("%.2f%%", 100*p.ValidAccPost)
+	}
+	log.WithFields(f).Info("validation")
+	if !finite(p.ValidPre) || !finite(p.ValidPost) {
+		return fmt.Errorf("%w: validation loss %v before and %v after adaptation at iteration %d (try a smaller -outer-lr or -inner-lr)",
+			errDiverged, p.ValidPre, p.ValidPost, p.Iteration)
+	}
+	return nil
+}
+
+// stop ends training early after it iterations and says what is on disk;
+// the curve so far is saved either way. On an interrupt (cause nil) the
+// state after iteration it is saved to the checkpoint, so -resume
+// continues where it stopped. On a
+// failure the checkpoint keeps the last periodic save, and the learner's
+// state goes beside it in CHECKPOINT.failed for inspection: after a failed
+// meta-step (NaN meta-loss) the meta-parameters are those before it,
+// untouched; after a diverged validation, the diverged ones.
+func stop(l metalearn.Learner, src taskSource, c config, it int, rep *report, cause error, log *logrus.Logger) error {
+	what := fmt.Errorf("interrupted after %d iterations", it)
 	if cause != nil {
-		return fmt.Errorf("iteration %d: %w", it+1, cause)
+		what = fmt.Errorf("iteration %d: %w", it+1, cause)
+		if errors.Is(cause, errDiverged) {
+			what = fmt.Errorf("stopped after %d iterations: %w", it, cause)
+		}
 	}
-	return fmt.Errorf("%s at iteration %d", why, it+1)
+	rep.Iterations = it
+	if err := rep.saveProgress(c, src); err != nil {
+		what = fmt.Errorf("%w; saving the curve also failed: %v", what, err)
+	}
+	if c.checkpoint == "" {
+		log.Warnf("%v; the learner was not saved (no -checkpoint)", what)
+		return what
+	}
+	keep := c
+	if cause != nil {
+		keep.checkpoint += ".failed"
+	}
+	if err := saveCheckpoint(l, keep, it); err != nil {
+		return fmt.Errorf("%w; saving the learner also failed: %v", what, err)
+	}
+	if cause == nil {
+		log.Warnf("%v; saved the state after iteration %d to %s: continue with -resume", what, it, c.checkpoint)
+	} else {
+		log.Warnf("%v; saved the learner's state to %s for inspection (%s is not touched)", what, keep.checkpoint, c.checkpoint)
+	}
+	return what
+}
+
+// finite reports whether x is neither NaN nor infinite.
+func finite(x float64) bool { return !math.IsNaN(x) && !math.IsInf(x, 0) }
+
+// plural writes "1 task" or "32 tasks".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
 }

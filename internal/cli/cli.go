@@ -45,17 +45,30 @@ func Main(name string, run RunFunc) {
 	os.Exit(exitCode(name, err, term))
 }
 
-// exitCode prints err as one line and returns the exit status for it.
-func exitCode(name string, err error, stderr io.Writer) int {
+// Status is the exit status Main gives err: 0 for none (or -h), 2 for a
+// usage error, 1 for anything else.
+func Status(err error) int {
 	switch {
 	case err == nil, errors.Is(err, errHelp):
 		return 0
 	case errors.Is(err, ErrUsage):
-		fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", name, usageMessage(err), name)
 		return 2
 	}
-	fmt.Fprintln(stderr, name+":", err)
 	return 1
+}
+
+// exitCode prints err as one line and returns its exit status.
+func exitCode(name string, err error, stderr io.Writer) int {
+	switch code := Status(err); code {
+	case 0:
+		return 0
+	case 2:
+		fmt.Fprintf(stderr, "%s: %v (see %s -h)\n", name, usageMessage(err), name)
+		return 2
+	default:
+		fmt.Fprintln(stderr, name+":", err)
+		return code
+	}
 }
 
 // usageMessage strips the ErrUsage marker from a usage error.
@@ -76,6 +89,15 @@ func (e usageError) Unwrap() error { return ErrUsage }
 // Usagef returns a usage error (exit status 2) with the given message.
 func Usagef(format string, args ...any) error {
 	return usageError{fmt.Sprintf(format, args...)}
+}
+
+// AsUsage marks err, a bad flag value found after parsing, as a usage
+// error; nil stays nil.
+func AsUsage(err error) error {
+	if err == nil || errors.Is(err, ErrUsage) {
+		return err
+	}
+	return usageError{err.Error()}
 }
 
 // Parse parses args with fs, which only takes flags. -h prints fs's usage

@@ -1,0 +1,75 @@
+package metalearn
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Describer is a Learner that says in one line how it meta-learns, for
+// banners and reports, e.g. "1 inner SGD step, α = 0.4; outer adam, lr
+// 0.001". Every learner of this package is one.
+type Describer interface {
+	Describe() string
+}
+
+// Describe says how the gradient-based learners (MAML, FOMAML, ANIL)
+// adapt and meta-learn.
+func (e *engine) Describe() string {
+	inner := fmt.Sprintf("%s, α = %g", plural(e.opts.InnerSteps, "inner SGD step"), e.opts.InnerLR)
+	if e.adapted != nil {
+		inner += " on " + strings.Join(e.adaptedNames(), ", ") + " only"
+	}
+	return inner + "; " + outer(e)
+}
+
+// Describe says how Meta-SGD adapts: with learned per-weight rates.
+func (l *MetaSGD) Describe() string {
+	rates := "learned per-weight α"
+	if l.perStep {
+		rates += " per step"
+	}
+	return fmt.Sprintf("%s with %s (from %g); %s", plural(l.opts.InnerSteps, "inner step"), rates, l.opts.InnerLR, outer(l.engine))
+}
+
+// Describe says how Reptile trains its tasks and moves toward them.
+func (l *Reptile) Describe() string {
+	kind := "SGD"
+	if l.opts.InnerAdam {
+		kind = "Adam (fresh per task)"
+		if l.opts.CarryAdam {
+			kind = "Adam (carried from task to task)"
+		}
+	}
+	inner := fmt.Sprintf("%s of %s, lr %g", plural(l.opts.InnerSteps, "inner step"), kind, l.opts.InnerLR)
+	if l.opts.InnerBatch > 0 {
+		inner += fmt.Sprintf(", batches of %d", l.opts.InnerBatch)
+	}
+	eps := fmt.Sprintf("ε = %g", l.opts.OuterLR)
+	if l.opts.Iterations > 0 {
+		eps += fmt.Sprintf(" annealed to 0 over %d iterations", l.opts.Iterations)
+	}
+	return inner + "; " + eps
+}
+
+// Describe says how ProtoNet classifies: it has no inner loop.
+func (p *ProtoNet) Describe() string {
+	s := fmt.Sprintf("no inner steps: nearest class prototype; %s", outer(p.engine))
+	if p.opts.LRHalvingEvery > 0 {
+		s += fmt.Sprintf(", halved every %d episodes", p.opts.LRHalvingEvery)
+	}
+	return s
+}
+
+// outer names the meta-optimizer and its learning rate.
+func outer(e *engine) string {
+	st := e.opts.Outer.State()
+	return fmt.Sprintf("outer %s, lr %g", e.opts.Outer.Name(), st.LR)
+}
+
+// plural writes "1 inner step" or "5 inner steps".
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return fmt.Sprintf("%d %ss", n, what)
+}
