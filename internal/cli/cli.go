@@ -40,6 +40,7 @@ func Main(name string, run RunFunc) {
 	term := progress.NewTerminal(os.Stderr)
 	log := logrus.New()
 	log.SetOutput(term)
+	log.SetFormatter(&logrus.TextFormatter{ForceColors: term.IsTerminal()})
 	err := run(ctx, os.Args[1:], os.Stdout, term, log)
 	stop()
 	os.Exit(exitCode(name, err, term))

@@ -27,6 +27,9 @@ func TestLogClearsBar(t *testing.T) {
 	if before := out[:i]; !strings.HasSuffix(before, "\r\x1b[K") {
 		t.Errorf("log line not preceded by a cleared line: %q", out)
 	}
+	if !strings.HasPrefix(out[i:], "INFO validation\n\rmaml [") {
+		t.Errorf("bar not drawn again below the log line: %q", out)
+	}
 	if !strings.Contains(out[i:], "10/10") || !strings.HasSuffix(out, "\n") {
 		t.Errorf("bar not redrawn after the log line, or not ended: %q", out)
 	}
