@@ -4,11 +4,15 @@ import (
 	"bytes"
 	"compress/gzip"
 	"context"
+	"crypto/sha256"
 	"encoding/binary"
+	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sort"
 	"strings"
 	"testing"
 
@@ -19,14 +23,107 @@ import (
 	"gorgonia.org/tensor"
 )
 
-// TestMain lets the tests run the real main() in a child process.
+// TestMain lets the tests run the real main() in a child process (see
+// mainCommand).
 func TestMain(m *testing.M) {
 	if os.Getenv("METAGON_TRAIN_MAIN") == "1" {
-		os.Args = append([]string{"train"}, strings.Fields(os.Getenv("METAGON_TRAIN_ARGS"))...)
+		os.Args = append([]string{"train"}, strings.FieldsFunc(os.Getenv("METAGON_TRAIN_ARGS"), func(r rune) bool { return r == '\n' })...)
 		main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())
+}
+
+// mainCommand returns a command that runs the real main() with args in a
+// child process (the test binary, see TestMain).
+func mainCommand(args ...string) *exec.Cmd {
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
+	cmd.Env = append(os.Environ(), "METAGON_TRAIN_MAIN=1", "METAGON_TRAIN_ARGS="+strings.Join(args, "\n"))
+	return cmd
+}
+
+// runMain runs main() with args in a child process and returns its exit
+// status and stderr.
+func runMain(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	cmd := mainCommand(args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return ee.ExitCode(), stderr.String()
+	}
+	if err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return 0, stderr.String()
+}
+
+// treeHashes returns the SHA-256 of every file under root, and "dir" for
+// every directory, keyed by path, to check that a command changed nothing.
+func treeHashes(t *testing.T, root string) map[string]string {
+	t.Helper()
+	out := map[string]string{}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			out[path] = "dir"
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		out[path] = fmt.Sprintf("%x", sha256.Sum256(b))
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// diffTrees describes how two treeHashes results differ, or returns "".
+func diffTrees(before, after map[string]string) string {
+	var diffs []string
+	for path, h := range before {
+		switch a, ok := after[path]; {
+		case !ok:
+			diffs = append(diffs, "removed "+path)
+		case a != h:
+			diffs = append(diffs, "changed "+path)
+		}
+	}
+	for path := range after {
+		if _, ok := before[path]; !ok {
+			diffs = append(diffs, "created "+path)
+		}
+	}
+	sort.Strings(diffs)
+	return strings.Join(diffs, "; ")
+}
+
+// brightPixels fills the images with a pattern, so that the weights of
+// the first layer get gradients (the images of writeIDX are black).
+func brightPixels(i, l []byte) ([]byte, []byte) {
+	for k := 16; k < len(i); k++ {
+		i[k] = byte(k * 7)
+	}
+	return i, l
+}
+
+// saveSnapshot saves the freshly initialised parameters of m to path.
+func saveSnapshot(t *testing.T, m models.Model, path string) {
+	t.Helper()
+	p := graph.NewParams(G.NewGraph(), tensor.Float64)
+	if err := m.Init(p, 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := graph.SaveCheckpoint(path, p.Snapshot(m.Name())); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // writeIDX writes a small idx data set (images and labels) into dir.
@@ -65,65 +162,59 @@ func quietLog() *logrus.Logger {
 }
 
 // TestBadInput runs the command on broken inputs: each must fail with one
-// clear line naming the problem, never a panic.
+// clear line naming the problem, never a panic. Each row runs twice: by
+// run, for the error, and by main in a child process, for the exit status
+// and stderr. Files are put in
+// place first (data sets, checkpoints, a file, a directory); no row may
+// change, remove or create any of them.
 func TestBadInput(t *testing.T) {
-	good := t.TempDir()
-	writeIDX(t, good, "train", 20, nil)
-	writeIDX(t, good, "t10k", 10, nil)
-
-	truncated := t.TempDir()
-	writeIDX(t, truncated, "train", 20, func(i, l []byte) ([]byte, []byte) { return i[:len(i)-100], l })
-	writeIDX(t, truncated, "t10k", 10, func(i, l []byte) ([]byte, []byte) { return i[:len(i)-100], l })
-
-	badMagic := t.TempDir()
-	writeIDX(t, badMagic, "train", 20, func(i, l []byte) ([]byte, []byte) { i[3] = 0x99; return i, l })
-	writeIDX(t, badMagic, "t10k", 10, func(i, l []byte) ([]byte, []byte) { i[3] = 0x99; return i, l })
-
-	// a checkpoint of the seed network, to be loaded into another model
-	ckDir := t.TempDir()
-	seedCk := filepath.Join(ckDir, "seed.ckpt")
-	{
-		p := graph.NewParams(G.NewGraph(), tensor.Float64)
-		m := models.SeedNetwork()
-		if err := m.Init(p, 1); err != nil {
+	root := t.TempDir()
+	dataSet := func(name string, n int, mutate func(img, lbl []byte) ([]byte, []byte)) string {
+		dir := filepath.Join(root, name)
+		if err := os.Mkdir(dir, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if err := graph.SaveCheckpoint(seedCk, p.Snapshot(m.Name())); err != nil {
-			t.Fatal(err)
-		}
+		writeIDX(t, dir, "train", n, mutate)
+		writeIDX(t, dir, "t10k", 10, mutate)
+		return dir
 	}
+	good := dataSet("good", 20, nil)
+	truncated := dataSet("truncated", 20, func(i, l []byte) ([]byte, []byte) { return i[:len(i)-100], l })
+	badMagic := dataSet("badmagic", 20, func(i, l []byte) ([]byte, []byte) { i[3] = 0x99; return i, l })
 	// bright images, so that a huge learning rate overflows the weights
-	bright := t.TempDir()
-	fillPixels := func(i, l []byte) ([]byte, []byte) {
-		for k := 16; k < len(i); k++ {
-			i[k] = byte(k * 7)
-		}
-		return i, l
-	}
-	writeIDX(t, bright, "train", 40, fillPixels)
-	writeIDX(t, bright, "t10k", 10, fillPixels)
+	bright := dataSet("bright", 40, brightPixels)
+
+	ckDir := filepath.Join(root, "ck")
+	os.Mkdir(ckDir, 0o755)
+	// a checkpoint of the seed network, to be loaded into another model
+	seedCk := filepath.Join(ckDir, "seed.ckpt")
+	saveSnapshot(t, models.SeedNetwork(), seedCk)
 	garbage := filepath.Join(ckDir, "garbage.ckpt")
 	os.WriteFile(garbage, []byte("not a checkpoint at all"), 0o644)
+	missing := filepath.Join(good, "nope")
 
+	const failure = 1 // exit status
 	cases := []struct {
-		name string
-		args []string
-		want string // a fragment of the error
+		name   string
+		args   []string
+		want   string // a fragment of the error
+		status int
 	}{
-		{"missing data dir", []string{"-data", filepath.Join(good, "nope")}, "does not exist"},
-		{"truncated idx", []string{"-data", truncated, "-epochs", "1"}, "truncated"},
-		{"wrong magic", []string{"-data", badMagic, "-epochs", "1"}, "magic"},
-		{"checkpoint of another model", []string{"-data", good, "-model", "mlp", "-eval", "-checkpoint", seedCk}, "is for model"},
-		{"corrupt checkpoint", []string{"-data", good, "-eval", "-checkpoint", garbage}, "not a metagon checkpoint"},
-		{"missing checkpoint", []string{"-data", good, "-eval", "-checkpoint", filepath.Join(ckDir, "none")}, "does not exist"},
-		{"eval without checkpoint", []string{"-data", good, "-eval"}, "need -checkpoint"},
-		{"unknown model", []string{"-data", good, "-model", "resnet"}, "unknown model"},
-		{"unknown optimizer", []string{"-data", good, "-optimizer", "lbfgs"}, "unknown optimizer"},
-		{"bad dtype", []string{"-data", good, "-dtype", "int8"}, "want float64 or float32"},
-		{"diverging learning rate", []string{"-data", bright, "-model", "mlp", "-lr", "1e300", "-optimizer", "sgd", "-batch", "20"}, "loss is"},
+		{"missing data dir", []string{"-data", missing}, "does not exist", failure},
+		{"truncated idx", []string{"-data", truncated, "-epochs", "1"}, "truncated", failure},
+		{"wrong magic", []string{"-data", badMagic, "-epochs", "1"}, "magic", failure},
+		{"checkpoint of another model", []string{"-data", good, "-model", "mlp", "-eval", "-checkpoint", seedCk}, "is for model", failure},
+		{"corrupt checkpoint", []string{"-data", good, "-eval", "-checkpoint", garbage}, "not a metagon checkpoint", failure},
+		{"missing checkpoint", []string{"-data", good, "-eval", "-checkpoint", filepath.Join(ckDir, "none")}, "does not exist", failure},
+		{"eval without checkpoint", []string{"-data", good, "-eval"}, "need -checkpoint", failure},
+		{"unknown model", []string{"-data", good, "-model", "resnet"}, "unknown model", failure},
+		{"unknown optimizer", []string{"-data", good, "-optimizer", "lbfgs"}, "unknown optimizer", failure},
+		{"bad dtype", []string{"-data", good, "-dtype", "int8"}, "want float64 or float32", failure},
+		{"diverging learning rate", []string{"-data", bright, "-model", "mlp", "-lr", "1e300", "-optimizer", "sgd", "-batch", "20"}, "loss is", failure},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
+			before := treeHashes(t, root)
 			var out, errb bytes.Buffer
 			err := run(context.Background(), c.args, &out, &errb, quietLog())
 			if err == nil {
@@ -136,6 +227,15 @@ func TestBadInput(t *testing.T) {
 			if strings.Contains(msg, "\n") {
 				t.Errorf("error spans several lines: %q", msg)
 			}
+			status, stderr := runMain(t, c.args...)
+			lines := strings.Split(strings.TrimSpace(stderr), "\n")
+			last := lines[len(lines)-1]
+			if status != c.status || !strings.HasPrefix(last, "train: ") || !strings.Contains(last, c.want) || strings.Contains(stderr, "panic") {
+				t.Errorf("main: exit status %d, last line of stderr %q; want status %d and a line \"train: ...%s...\" (stderr %q)", status, last, c.status, c.want, stderr)
+			}
+			if d := diffTrees(before, treeHashes(t, root)); d != "" {
+				t.Errorf("files changed: %s", d)
+			}
 		})
 	}
 }
@@ -144,8 +244,7 @@ func TestBadInput(t *testing.T) {
 // single "train: ..." line on stderr and no panic trace.
 func TestExitStatus(t *testing.T) {
 	dir := t.TempDir()
-	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "METAGON_TRAIN_MAIN=1", "METAGON_TRAIN_ARGS=-data "+filepath.Join(dir, "missing"))
+	cmd := mainCommand("-data", filepath.Join(dir, "missing"))
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	err := cmd.Run()
