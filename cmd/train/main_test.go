@@ -164,7 +164,7 @@ func quietLog() *logrus.Logger {
 // TestBadInput runs the command on broken inputs: each must fail with one
 // clear line naming the problem, never a panic. Each row runs twice: by
 // run, for the error, and by main in a child process, for the exit status
-// and stderr. Files are put in
+// (2 for a bad command line, 1 otherwise) and stderr. Files are put in
 // place first (data sets, checkpoints, a file, a directory); no row may
 // change, remove or create any of them.
 func TestBadInput(t *testing.T) {
@@ -183,17 +183,46 @@ func TestBadInput(t *testing.T) {
 	badMagic := dataSet("badmagic", 20, func(i, l []byte) ([]byte, []byte) { i[3] = 0x99; return i, l })
 	// bright images, so that a huge learning rate overflows the weights
 	bright := dataSet("bright", 40, brightPixels)
+	// images of 14×14 pixels, which no MNIST model takes
+	const side = 14
+	small := dataSet("small", 20, func(i, l []byte) ([]byte, []byte) {
+		n := int(binary.BigEndian.Uint32(i[4:]))
+		binary.BigEndian.PutUint32(i[8:], side)
+		binary.BigEndian.PutUint32(i[12:], side)
+		return i[:16+n*side*side], l
+	})
 
 	ckDir := filepath.Join(root, "ck")
 	os.Mkdir(ckDir, 0o755)
 	// a checkpoint of the seed network, to be loaded into another model
 	seedCk := filepath.Join(ckDir, "seed.ckpt")
 	saveSnapshot(t, models.SeedNetwork(), seedCk)
+	// a finished run of one epoch
+	doneCk := filepath.Join(ckDir, "done.ckpt")
+	if err := run(context.Background(), []string{"-data", good, "-model", "mlp", "-epochs", "1", "-checkpoint", doneCk}, io.Discard, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
 	garbage := filepath.Join(ckDir, "garbage.ckpt")
 	os.WriteFile(garbage, []byte("not a checkpoint at all"), 0o644)
+	aFile := filepath.Join(root, "afile")
+	os.WriteFile(aFile, []byte("a file"), 0o644)
+	aDir := filepath.Join(root, "adir")
+	os.Mkdir(aDir, 0o755)
 	missing := filepath.Join(good, "nope")
 
-	const failure = 1 // exit status
+	// the registered models that take MNIST, and why the sinusoid one does not
+	sine := models.SinusoidMLP()
+	var fit []string
+	for _, name := range models.Names() {
+		m, _ := models.New(name)
+		if size(m.InputShape()) == 28*28 && m.OutputSize() == 10 {
+			fit = append(fit, name)
+		}
+	}
+	misfit := fmt.Sprintf("takes inputs of shape %v and has %d output; MNIST needs 784 inputs (1×28×28) and 10 classes: use one of %s",
+		sine.InputShape(), sine.OutputSize(), strings.Join(fit, ", "))
+
+	const usage, failure = 2, 1 // exit statuses
 	cases := []struct {
 		name   string
 		args   []string
@@ -203,14 +232,36 @@ func TestBadInput(t *testing.T) {
 		{"missing data dir", []string{"-data", missing}, "does not exist", failure},
 		{"truncated idx", []string{"-data", truncated, "-epochs", "1"}, "truncated", failure},
 		{"wrong magic", []string{"-data", badMagic, "-epochs", "1"}, "magic", failure},
+		{"images of another size", []string{"-data", small, "-epochs", "1"}, fmt.Sprintf("are %d×%d", side, side), failure},
 		{"checkpoint of another model", []string{"-data", good, "-model", "mlp", "-eval", "-checkpoint", seedCk}, "is for model", failure},
 		{"corrupt checkpoint", []string{"-data", good, "-eval", "-checkpoint", garbage}, "not a metagon checkpoint", failure},
 		{"missing checkpoint", []string{"-data", good, "-eval", "-checkpoint", filepath.Join(ckDir, "none")}, "does not exist", failure},
-		{"eval without checkpoint", []string{"-data", good, "-eval"}, "need -checkpoint", failure},
-		{"unknown model", []string{"-data", good, "-model", "resnet"}, "unknown model", failure},
-		{"unknown optimizer", []string{"-data", good, "-optimizer", "lbfgs"}, "unknown optimizer", failure},
-		{"bad dtype", []string{"-data", good, "-dtype", "int8"}, "want float64 or float32", failure},
+		{"eval without checkpoint", []string{"-data", good, "-eval"}, "need -checkpoint", usage},
+		{"unknown model", []string{"-data", good, "-model", "resnet"}, "unknown model", usage},
+		{"unknown optimizer", []string{"-data", good, "-optimizer", "lbfgs"}, "unknown optimizer", usage},
+		{"unknown loss", []string{"-data", good, "-loss", "hinge"}, "-loss \"hinge\"", usage},
+		{"bad dtype", []string{"-data", good, "-dtype", "int8"}, "want float64 or float32", usage},
 		{"diverging learning rate", []string{"-data", bright, "-model", "mlp", "-lr", "1e300", "-optimizer", "sgd", "-batch", "20"}, "loss is", failure},
+		// the model must take MNIST: refused before the data is looked for
+		{"model not for MNIST", []string{"-data", missing, "-model", "sinusoid-mlp"}, "-model sinusoid-mlp " + misfit, usage},
+		// numbers that mean nothing
+		{"negative limit", []string{"-data", good, "-limit", "-5"}, "-limit -5: want a positive number", usage},
+		{"negative epochs", []string{"-data", good, "-epochs", "-1"}, "-epochs -1: want a positive number", usage},
+		{"negative batch", []string{"-data", good, "-batch", "-3"}, "-batch -3: want a positive", usage},
+		{"zero eval batch", []string{"-data", good, "-eval-batch", "0"}, "-eval-batch 0: want at least 1", usage},
+		{"negative learning rate", []string{"-data", good, "-lr", "-1"}, "-lr -1: want a positive, finite", usage},
+		{"NaN learning rate", []string{"-data", good, "-lr", "NaN"}, "-lr NaN: want a positive, finite", usage},
+		{"infinite learning rate", []string{"-data", good, "-lr", "Inf"}, "-lr +Inf: want a positive, finite", usage},
+		{"not a number", []string{"-data", good, "-epochs", "many"}, "invalid value", usage},
+		{"stray argument", []string{"-data", good, "mlp"}, "unexpected argument", usage},
+		// flags that contradict each other
+		{"resume and eval", []string{"-data", good, "-resume", "-eval", "-checkpoint", doneCk}, "exclude each other", usage},
+		{"overwrite and resume", []string{"-data", good, "-overwrite", "-resume", "-checkpoint", doneCk}, "-overwrite starts a new run", usage},
+		{"overwrite without checkpoint", []string{"-data", good, "-overwrite"}, "-overwrite needs -checkpoint", usage},
+		// the checkpoint path is checked before the data is looked for
+		{"checkpoint is a directory", []string{"-data", missing, "-checkpoint", aDir}, "-checkpoint " + aDir + " is a directory", failure},
+		{"checkpoint under a file", []string{"-data", missing, "-checkpoint", filepath.Join(aFile, "m.ckpt")}, "not a directory", failure},
+		{"new run over a checkpoint", []string{"-data", good, "-model", "mlp", "-checkpoint", doneCk}, "-checkpoint " + doneCk + " already exists: add -resume to continue that run, or -overwrite to start over", failure},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -288,5 +339,27 @@ func TestCheckpointResume(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "test accuracy") {
 		t.Errorf("eval output %q", out.String())
+	}
+}
+
+// TestOverwrite: -overwrite starts a new run over an existing checkpoint.
+func TestOverwrite(t *testing.T) {
+	dir := t.TempDir()
+	writeIDX(t, dir, "train", 20, nil)
+	writeIDX(t, dir, "t10k", 10, nil)
+	ck := filepath.Join(dir, "m.ckpt")
+	args := []string{"-data", dir, "-model", "mlp", "-checkpoint", ck}
+	if err := run(context.Background(), append(args, "-epochs", "2"), io.Discard, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if err := run(context.Background(), append(args, "-epochs", "1", "-overwrite"), io.Discard, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	ckp, err := graph.LoadCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ckp.Meta["epoch"] != "1" {
+		t.Errorf("after -overwrite -epochs 1 the checkpoint holds epoch %q, want 1", ckp.Meta["epoch"])
 	}
 }

@@ -9,30 +9,30 @@ import (
 
 	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/internal/progress"
 	"github.com/metagon/metagon/models"
 	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
 )
 
+// train runs the command. Everything that can be refused is checked before
+// the data is loaded: the model and whether it fits MNIST, the settings,
+// and the checkpoint path to write.
 func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
+	model, err := chooseModel(&c)
+	if err != nil {
+		return err
+	}
+	c.fillDefaults()
+	if err := checkOutput(c); err != nil {
+		return err
+	}
+	tr, err := newTrainer(model, c)
+	if err != nil {
+		return err
+	}
 	dir, err := data.FindMNISTDir(c.dataDir)
-	if err != nil {
-		return err
-	}
-	model, err := models.New(c.model)
-	if err != nil {
-		return err
-	}
-	opt, err := graph.NewOptimizer(c.optimizer, c.lr)
-	if err != nil {
-		return err
-	}
-	dt := tensor.Float64
-	if c.dtype == "float32" {
-		dt = tensor.Float32
-	}
-	tr, err := models.NewTrainer(model, opt, models.TrainerOptions{Loss: models.Loss(c.loss), Dtype: dt, Seed: c.seed})
 	if err != nil {
 		return err
 	}
@@ -43,7 +43,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		}
 		log.Infof("restored %s from %s (epoch %d)", model.Name(), c.checkpoint, startEpoch)
 	}
-	test, err := data.LoadMNIST(dir, "t10k")
+	test, err := loadMNIST(dir, "t10k", model)
 	if err != nil {
 		return err
 	}
@@ -55,7 +55,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d examples)\n", 100*acc, model.Name(), test.Len())
 		return nil
 	}
-	trainSet, err := data.LoadMNIST(dir, "train")
+	trainSet, err := loadMNIST(dir, "train", model)
 	if err != nil {
 		return err
 	}
@@ -106,6 +106,31 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		}
 	}
 	return nil
+}
+
+// checkOutput checks, before any work, that -checkpoint can be written. A
+// new run does not replace an existing checkpoint unless -overwrite says
+// so; -resume replaces the one it continues; -eval writes nothing.
+func checkOutput(c config) error {
+	if c.checkpoint == "" || c.evalOnly {
+		return nil
+	}
+	return cli.CheckFile("checkpoint", c.checkpoint, c.resume || c.overwrite,
+		"add -resume to continue that run, or -overwrite to start over")
+}
+
+// newTrainer returns a trainer of model with the optimizer, loss and
+// element type of c, its parameters initialised from c.seed.
+func newTrainer(model models.Model, c config) (*models.Trainer, error) {
+	opt, err := graph.NewOptimizer(c.optimizer, c.lr)
+	if err != nil {
+		return nil, err
+	}
+	dt := tensor.Float64
+	if c.dtype == "float32" {
+		dt = tensor.Float32
+	}
+	return models.NewTrainer(model, opt, models.TrainerOptions{Loss: models.Loss(c.loss), Dtype: dt, Seed: c.seed})
 }
 
 // save writes the parameters and optimizer state after `epochs` epochs.
@@ -160,12 +185,4 @@ func failed(tr *models.Trainer, c config, epoch int, err error, log *logrus.Logg
 		}
 	}
 	return fmt.Errorf("epoch %d: %w", epoch+1, err)
-}
-
-func size(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }
