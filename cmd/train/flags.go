@@ -30,7 +30,8 @@ type config struct {
 	evalBatch  int
 	limit      int
 
-	// set holds the flags given on the command line (cli.Set).
+	// set holds the flags given on the command line (cli.Set): without
+	// -model, -resume and -eval take the checkpoint's model.
 	set map[string]bool
 }
 
@@ -56,7 +57,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.model, "model", "seed", "model to train: one of "+strings.Join(mnistModels(), ", ")+
-		", the registered models that take MNIST (all: "+strings.Join(models.Names(), ", ")+")")
+		", the registered models that take MNIST (all: "+strings.Join(models.Names(), ", ")+"); with -resume or -eval, the checkpoint's")
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch size (0: the model's default)")
 	fs.StringVar(&c.optimizer, "optimizer", "", "sgd, momentum or adam (empty: the model's default)")

@@ -197,6 +197,13 @@ func TestBadInput(t *testing.T) {
 	// a checkpoint of the seed network, to be loaded into another model
 	seedCk := filepath.Join(ckDir, "seed.ckpt")
 	saveSnapshot(t, models.SeedNetwork(), seedCk)
+	// a checkpoint of a model that does not take MNIST images
+	sineCk := filepath.Join(ckDir, "sine.ckpt")
+	sine := models.SinusoidMLP()
+	saveSnapshot(t, sine, sineCk)
+	// a checkpoint of a model that is not registered
+	alienCk := filepath.Join(ckDir, "alien.ckpt")
+	saveSnapshot(t, &models.MLP{Sizes: []int{784, 7, 10}, Hidden: models.ReLUActivation}, alienCk)
 	// a finished run of one epoch
 	doneCk := filepath.Join(ckDir, "done.ckpt")
 	if err := run(context.Background(), []string{"-data", good, "-model", "mlp", "-epochs", "1", "-checkpoint", doneCk}, io.Discard, io.Discard, quietLog()); err != nil {
@@ -211,7 +218,6 @@ func TestBadInput(t *testing.T) {
 	missing := filepath.Join(good, "nope")
 
 	// the registered models that take MNIST, and why the sinusoid one does not
-	sine := models.SinusoidMLP()
 	var fit []string
 	for _, name := range models.Names() {
 		m, _ := models.New(name)
@@ -234,6 +240,7 @@ func TestBadInput(t *testing.T) {
 		{"wrong magic", []string{"-data", badMagic, "-epochs", "1"}, "magic", failure},
 		{"images of another size", []string{"-data", small, "-epochs", "1"}, fmt.Sprintf("are %d×%d", side, side), failure},
 		{"checkpoint of another model", []string{"-data", good, "-model", "mlp", "-eval", "-checkpoint", seedCk}, "is for model", failure},
+		{"resume a checkpoint of another model", []string{"-data", good, "-model", "mlp", "-resume", "-checkpoint", seedCk}, "is for model", failure},
 		{"corrupt checkpoint", []string{"-data", good, "-eval", "-checkpoint", garbage}, "not a metagon checkpoint", failure},
 		{"missing checkpoint", []string{"-data", good, "-eval", "-checkpoint", filepath.Join(ckDir, "none")}, "does not exist", failure},
 		{"eval without checkpoint", []string{"-data", good, "-eval"}, "need -checkpoint", usage},
@@ -244,6 +251,8 @@ func TestBadInput(t *testing.T) {
 		{"diverging learning rate", []string{"-data", bright, "-model", "mlp", "-lr", "1e300", "-optimizer", "sgd", "-batch", "20"}, "loss is", failure},
 		// the model must take MNIST: refused before the data is looked for
 		{"model not for MNIST", []string{"-data", missing, "-model", "sinusoid-mlp"}, "-model sinusoid-mlp " + misfit, usage},
+		{"checkpoint of a model not for MNIST", []string{"-data", missing, "-eval", "-checkpoint", sineCk}, "holds model " + sine.Name() + ", which " + misfit, failure},
+		{"checkpoint of an unregistered model", []string{"-data", missing, "-eval", "-checkpoint", alienCk}, "none of the registered models", failure},
 		// numbers that mean nothing
 		{"negative limit", []string{"-data", good, "-limit", "-5"}, "-limit -5: want a positive number", usage},
 		{"negative epochs", []string{"-data", good, "-epochs", "-1"}, "-epochs -1: want a positive number", usage},
@@ -339,6 +348,27 @@ func TestCheckpointResume(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "test accuracy") {
 		t.Errorf("eval output %q", out.String())
+	}
+
+	// the checkpoint names its model: -eval and -resume need no -model
+	evalOut := out.String()
+	out.Reset()
+	if err := run(context.Background(), []string{"-data", dir, "-eval", "-checkpoint", ck}, &out, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != evalOut {
+		t.Errorf("-eval without -model printed %q; with -model mlp %q", out.String(), evalOut)
+	}
+	out.Reset()
+	if err := run(context.Background(), []string{"-data", dir, "-epochs", "3", "-checkpoint", ck, "-resume"}, &out, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if ckp, err = graph.LoadCheckpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	mlp, _ := models.New("mlp")
+	if !strings.HasPrefix(out.String(), "epoch 3: test accuracy") || strings.Count(out.String(), "\n") != 1 || ckp.Meta["epoch"] != "3" || ckp.Model != mlp.Name() {
+		t.Errorf("-resume without -model: output %q, checkpoint of %s at epoch %q; want epoch 3 only, of %s", out.String(), ckp.Model, ckp.Meta["epoch"], mlp.Name())
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"strings"
 
 	"github.com/metagon/metagon/data"
+	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/models"
 )
@@ -15,17 +16,47 @@ const (
 	mnistClasses = 10
 )
 
-// chooseModel returns the model -model names. It must fit MNIST; the error
-// otherwise names the registered models that do.
-func chooseModel(c *config) (models.Model, error) {
+// chooseModel returns the model to train or evaluate and sets c.model to
+// its registered name. With -resume or -eval the checkpoint ck names the
+// model (graph.Checkpoint.Model holds its Name()), unless -model was given:
+// then restoring checks that they agree. The model must fit MNIST; the
+// error otherwise names the registered models that do.
+func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, error) {
+	if ck != nil && !c.set["model"] {
+		name, err := registeredName(ck.Model)
+		if err != nil {
+			return nil, fmt.Errorf("-checkpoint %s: %w", c.checkpoint, err)
+		}
+		c.model = name
+	}
 	m, err := models.New(c.model)
 	if err != nil {
 		return nil, cli.Usagef("-model: %v", err)
 	}
 	if !fitsMNIST(m) {
-		return nil, cli.Usagef("-model %s %s", c.model, misfit(m))
+		if c.set["model"] || ck == nil {
+			return nil, cli.Usagef("-model %s %s", c.model, misfit(m))
+		}
+		return nil, fmt.Errorf("-checkpoint %s holds model %s, which %s", c.checkpoint, m.Name(), misfit(m))
 	}
 	return m, nil
+}
+
+// registeredName returns the name under which the model called model (a
+// Name(), as checkpoints hold it) is registered.
+func registeredName(model string) (string, error) {
+	var have []string
+	for _, name := range models.Names() {
+		m, err := models.New(name)
+		if err != nil {
+			return "", err
+		}
+		if m.Name() == model {
+			return name, nil
+		}
+		have = append(have, fmt.Sprintf("%s (%s)", name, m.Name()))
+	}
+	return "", fmt.Errorf("the checkpoint's model %q is none of the registered models %s", model, strings.Join(have, ", "))
 }
 
 // fitsMNIST reports whether m takes MNIST images and has one output per

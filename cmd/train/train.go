@@ -17,10 +17,17 @@ import (
 )
 
 // train runs the command. Everything that can be refused is checked before
-// the data is loaded: the model and whether it fits MNIST, the settings,
-// and the checkpoint path to write.
+// the data is loaded: the checkpoint to resume or evaluate, the model and
+// whether it fits MNIST, the settings, and the checkpoint path to write.
 func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
-	model, err := chooseModel(&c)
+	var ck *graph.Checkpoint
+	if c.resume || c.evalOnly {
+		var err error
+		if ck, err = graph.LoadCheckpoint(c.checkpoint); err != nil {
+			return err
+		}
+	}
+	model, err := chooseModel(&c, ck)
 	if err != nil {
 		return err
 	}
@@ -32,16 +39,16 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 	if err != nil {
 		return err
 	}
-	dir, err := data.FindMNISTDir(c.dataDir)
-	if err != nil {
-		return err
-	}
 	startEpoch := 0
-	if c.resume || c.evalOnly {
-		if startEpoch, err = restore(tr, c.checkpoint); err != nil {
+	if ck != nil {
+		if startEpoch, err = restore(tr, ck, c.checkpoint); err != nil {
 			return err
 		}
 		log.Infof("restored %s from %s (epoch %d)", model.Name(), c.checkpoint, startEpoch)
+	}
+	dir, err := data.FindMNISTDir(c.dataDir)
+	if err != nil {
+		return err
 	}
 	test, err := loadMNIST(dir, "t10k", model)
 	if err != nil {
@@ -147,12 +154,9 @@ func save(tr *models.Trainer, c config, epochs int) error {
 	return nil
 }
 
-// restore loads a checkpoint into tr and returns the epochs it had done.
-func restore(tr *models.Trainer, path string) (int, error) {
-	ck, err := graph.LoadCheckpoint(path)
-	if err != nil {
-		return 0, err
-	}
+// restore loads checkpoint ck, read from path, into tr and returns the
+// epochs it had done.
+func restore(tr *models.Trainer, ck *graph.Checkpoint, path string) (int, error) {
 	if err := tr.Params.Restore(ck, tr.Model.Name()); err != nil {
 		return 0, err
 	}
