@@ -9,10 +9,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -391,5 +394,35 @@ func TestOverwrite(t *testing.T) {
 	}
 	if ckp.Meta["epoch"] != "1" {
 		t.Errorf("after -overwrite -epochs 1 the checkpoint holds epoch %q, want 1", ckp.Meta["epoch"])
+	}
+}
+
+// TestHugeLoss: a diverging run prints its losses in a few significant
+// digits, not the hundreds of digits of %f.
+func TestHugeLoss(t *testing.T) {
+	dir := t.TempDir()
+	writeIDX(t, dir, "train", 40, brightPixels)
+	writeIDX(t, dir, "t10k", 10, brightPixels)
+	var stderr bytes.Buffer
+	log := logrus.New()
+	log.SetOutput(&stderr)
+	// the loss grows by tens of orders of magnitude a step, then overflows
+	run(context.Background(), []string{"-data", dir, "-model", "mlp", "-optimizer", "sgd", "-lr", "1e20", "-loss", "mse", "-batch", "10", "-epochs", "1"}, io.Discard, &stderr, log)
+	biggest, longest := 0.0, ""
+	for _, m := range regexp.MustCompile(`loss[ =](\S+)`).FindAllStringSubmatch(stderr.String(), -1) {
+		x, err := strconv.ParseFloat(m[1], 64)
+		if err != nil {
+			t.Fatalf("loss %q is not a number: %v", m[1], err)
+		}
+		biggest = max(biggest, x)
+		if len(m[1]) > len(longest) {
+			longest = m[1]
+		}
+	}
+	if biggest < 1e20 {
+		t.Fatalf("no huge loss printed (largest %g); stderr:\n%s", biggest, stderr.String())
+	}
+	if maxWidth := len(fmt.Sprintf("%.4g", -math.MaxFloat64)); len(longest) > maxWidth {
+		t.Errorf("printed a loss of %d characters, want at most %d: %s", len(longest), maxWidth, longest)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/internal/progress"
+	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/models"
 	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
@@ -94,7 +95,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 			}
 			lossSum += loss
 			done += len(idx)
-			bar.Update(done, fmt.Sprintf("loss %.4f", lossSum/float64(i+1)))
+			bar.Update(done, "loss "+stats.Decimal(lossSum/float64(i+1)))
 		}
 		bar.Done()
 		secs := time.Since(start).Seconds()
@@ -102,7 +103,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		if err != nil {
 			return err
 		}
-		log.WithFields(logrus.Fields{"epoch": epoch + 1, "loss": lossSum / float64(batcher.NumBatches()),
+		log.WithFields(logrus.Fields{"epoch": epoch + 1, "loss": stats.Decimal(lossSum / float64(batcher.NumBatches())),
 			"test_acc": fmt.Sprintf("%.2f%%", 100*acc), "secs": fmt.Sprintf("%.2f", secs),
 			"ex_per_s": fmt.Sprintf("%.0f", float64(done)/secs)}).Info("epoch done")
 		fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
