@@ -30,8 +30,9 @@ type config struct {
 	evalBatch  int
 	limit      int
 
-	// set holds the flags given on the command line (cli.Set): without
-	// -model, -resume and -eval take the checkpoint's model.
+	// set holds the flags given on the command line (cli.Set). The others
+	// are taken from the checkpoint on -resume and -eval (see
+	// config.takeFrom), else from the model's defaults.
 	set map[string]bool
 }
 
@@ -65,8 +66,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.loss, "loss", "", "xent, quadratic or mse (empty: the model's default)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed for initialisation and shuffling")
 	fs.StringVar(&c.dataDir, "data", "", "directory with the MNIST idx files (default $MNIST_DIR)")
-	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically after every epoch")
-	fs.BoolVar(&c.resume, "resume", false, "continue training from -checkpoint")
+	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically after every epoch and on Ctrl-C")
+	fs.BoolVar(&c.resume, "resume", false, "continue the run in -checkpoint, with its settings unless flags override them")
 	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the model in -checkpoint on the test set")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "start a new run even though -checkpoint exists, replacing it")
 	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")

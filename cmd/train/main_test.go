@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"compress/gzip"
 	"context"
@@ -13,10 +14,12 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/metagon/metagon/graph"
@@ -106,6 +109,34 @@ func diffTrees(before, after map[string]string) string {
 	}
 	sort.Strings(diffs)
 	return strings.Join(diffs, "; ")
+}
+
+// stopAfter is a context that reports cancellation, as on Ctrl-C, from the
+// (n+1)-th call of Err on, calling onStop (if set) then. train checks
+// ctx.Err() once before each batch, so a run under stopAfter stops after
+// exactly n batches.
+type stopAfter struct {
+	context.Context
+	n      int
+	onStop func()
+}
+
+func (s *stopAfter) Err() error {
+	if s.n > 0 {
+		s.n--
+		return nil
+	}
+	if s.onStop != nil {
+		s.onStop()
+		s.onStop = nil
+	}
+	return context.Canceled
+}
+
+// interruptAfter returns a context under which a run stops after n
+// batches.
+func interruptAfter(n int) *stopAfter {
+	return &stopAfter{Context: context.Background(), n: n}
 }
 
 // brightPixels fills the images with a pattern, so that the weights of
@@ -207,10 +238,16 @@ func TestBadInput(t *testing.T) {
 	// a checkpoint of a model that is not registered
 	alienCk := filepath.Join(ckDir, "alien.ckpt")
 	saveSnapshot(t, &models.MLP{Sizes: []int{784, 7, 10}, Hidden: models.ReLUActivation}, alienCk)
-	// a finished run of one epoch
+	// a finished run of one epoch, and a run stopped after two batches
 	doneCk := filepath.Join(ckDir, "done.ckpt")
 	if err := run(context.Background(), []string{"-data", good, "-model", "mlp", "-epochs", "1", "-checkpoint", doneCk}, io.Discard, io.Discard, quietLog()); err != nil {
 		t.Fatal(err)
+	}
+	midCk := filepath.Join(ckDir, "mid.ckpt")
+	const midBatch = 4
+	err := run(interruptAfter(2), []string{"-data", good, "-model", "mlp", "-epochs", "1", "-batch", fmt.Sprint(midBatch), "-checkpoint", midCk}, io.Discard, io.Discard, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "interrupted") {
+		t.Fatalf("stopping a run: %v", err)
 	}
 	garbage := filepath.Join(ckDir, "garbage.ckpt")
 	os.WriteFile(garbage, []byte("not a checkpoint at all"), 0o644)
@@ -274,6 +311,10 @@ func TestBadInput(t *testing.T) {
 		{"checkpoint is a directory", []string{"-data", missing, "-checkpoint", aDir}, "-checkpoint " + aDir + " is a directory", failure},
 		{"checkpoint under a file", []string{"-data", missing, "-checkpoint", filepath.Join(aFile, "m.ckpt")}, "not a directory", failure},
 		{"new run over a checkpoint", []string{"-data", good, "-model", "mlp", "-checkpoint", doneCk}, "-checkpoint " + doneCk + " already exists: add -resume to continue that run, or -overwrite to start over", failure},
+		// resuming
+		{"resume a finished run", []string{"-data", good, "-resume", "-checkpoint", doneCk}, "nothing to resume", failure},
+		{"resume mid-epoch with another batch size", []string{"-data", good, "-resume", "-checkpoint", midCk, "-batch", fmt.Sprint(2 * midBatch)}, "resumes mid-epoch only with the same batches", failure},
+		{"resume mid-epoch on other examples", []string{"-data", good, "-resume", "-checkpoint", midCk, "-limit", "10"}, "only with the same examples", failure},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -394,6 +435,170 @@ func TestOverwrite(t *testing.T) {
 	}
 	if ckp.Meta["epoch"] != "1" {
 		t.Errorf("after -overwrite -epochs 1 the checkpoint holds epoch %q, want 1", ckp.Meta["epoch"])
+	}
+}
+
+// TestInterruptResumeIdentical stops a run twice, mid-epoch, and resumes
+// it each time with -resume alone: the parameters, optimizer state and
+// settings at the end are bit-identical to those of a run never stopped.
+func TestInterruptResumeIdentical(t *testing.T) {
+	dir := t.TempDir()
+	const examples, batch, epochs = 40, 8, 2
+	writeIDX(t, dir, "train", examples, brightPixels)
+	writeIDX(t, dir, "t10k", 20, brightPixels)
+	batches := (examples + batch - 1) / batch
+	args := func(ck string) []string {
+		return []string{"-data", dir, "-model", "mlp", "-epochs", fmt.Sprint(epochs), "-batch", fmt.Sprint(batch), "-checkpoint", ck}
+	}
+
+	whole := filepath.Join(dir, "whole.ckpt")
+	var wholeOut bytes.Buffer
+	if err := run(context.Background(), args(whole), &wholeOut, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+
+	stopped := filepath.Join(dir, "stopped.ckpt")
+	var out bytes.Buffer
+	// stop in epoch 1, then in epoch 2, then finish
+	first, second := batches/2, batches/2+batches
+	err := run(interruptAfter(first), args(stopped), &out, io.Discard, quietLog())
+	want := fmt.Sprintf("interrupted in epoch 1 after batch %d of %d; saved the model to %s: continue with -resume", first, batches, stopped)
+	if err == nil || err.Error() != want {
+		t.Fatalf("first stop: %v; want %q", err, want)
+	}
+	resume := []string{"-data", dir, "-checkpoint", stopped, "-resume"}
+	err = run(interruptAfter(second-first), resume, &out, io.Discard, quietLog())
+	want = fmt.Sprintf("interrupted in epoch 2 after batch %d of %d; saved the model to %s: continue with -resume", second-batches, batches, stopped)
+	if err == nil || err.Error() != want {
+		t.Fatalf("second stop: %v; want %q", err, want)
+	}
+	if err := run(context.Background(), resume, &out, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if out.String() != wholeOut.String() {
+		t.Errorf("stopped and resumed run printed\n%s\nthe whole run\n%s", out.String(), wholeOut.String())
+	}
+
+	a, err := graph.LoadCheckpoint(whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := graph.LoadCheckpoint(stopped)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Model != b.Model || !reflect.DeepEqual(a.Params, b.Params) {
+		t.Errorf("parameters differ between the whole run and the stopped and resumed one")
+	}
+	if !reflect.DeepEqual(a.Optimizer, b.Optimizer) {
+		t.Errorf("optimizer state differs: step %d and %d", a.Optimizer.Step, b.Optimizer.Step)
+	}
+	if !reflect.DeepEqual(a.Meta, b.Meta) {
+		t.Errorf("metadata differs:\n%v\n%v", a.Meta, b.Meta)
+	}
+	if want := fmt.Sprint(epochs * batches); b.Meta["steps"] != want {
+		t.Errorf("steps %q, want %s", b.Meta["steps"], want)
+	}
+}
+
+// TestInterruptMessages: the line printed on Ctrl-C says what is on disk,
+// and a save that fails then is reported with the interrupt.
+func TestInterruptMessages(t *testing.T) {
+	dir := t.TempDir()
+	const examples, batch, stopAt = 20, 4, 3
+	writeIDX(t, dir, "train", examples, nil)
+	writeIDX(t, dir, "t10k", 10, nil)
+	batches := (examples + batch - 1) / batch
+	args := []string{"-data", dir, "-model", "mlp", "-epochs", "2", "-batch", fmt.Sprint(batch)}
+	where := fmt.Sprintf("interrupted in epoch 1 after batch %d of %d", stopAt, batches)
+	ck := filepath.Join(dir, "m.ckpt")
+	cases := []struct {
+		name  string
+		ctx   context.Context
+		args  []string
+		want  string
+		saved bool
+	}{
+		{"no checkpoint", interruptAfter(stopAt), args, where + "; nothing was saved (no -checkpoint)", false},
+		{"before the first step", interruptAfter(0), append(args, "-checkpoint", ck), "interrupted before the first training step; nothing was saved", false},
+		{"save fails", &stopAfter{Context: context.Background(), n: stopAt, onStop: func() { os.Mkdir(ck, 0o755) }},
+			append(args, "-checkpoint", ck), where + ", and saving the model failed: ", false},
+		{"after an epoch", interruptAfter(batches), append(args, "-checkpoint", ck, "-overwrite"),
+			fmt.Sprintf("interrupted after epoch 1, which %s holds: continue with -resume", ck), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			os.RemoveAll(ck)
+			err := run(c.ctx, c.args, io.Discard, io.Discard, quietLog())
+			if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error %v; want one line with %q", err, c.want)
+			}
+			_, lerr := graph.LoadCheckpoint(ck)
+			if saved := lerr == nil; saved != c.saved {
+				t.Errorf("checkpoint saved: %v, want %v", saved, c.saved)
+			}
+		})
+	}
+}
+
+// TestSIGTERM stops a child train process with SIGTERM in the middle of
+// an epoch: it exits 1 with one line saying where it stopped and that it
+// saved the model, and -resume finishes the run from the checkpoint.
+func TestSIGTERM(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains for a few seconds")
+	}
+	dir := t.TempDir()
+	const examples = 12000 // an epoch of single examples takes seconds
+	writeIDX(t, dir, "train", examples, nil)
+	writeIDX(t, dir, "t10k", 10, nil)
+	ck := filepath.Join(dir, "m.ckpt")
+	cmd := mainCommand("-data", dir, "-model", "seed", "-batch", "1", "-epochs", "1", "-checkpoint", ck)
+	pipe, err := cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// the first line of the progress bar comes after the first batch
+	var stderr []string
+	sc := bufio.NewScanner(pipe)
+	for sc.Scan() {
+		stderr = append(stderr, sc.Text())
+		if strings.HasPrefix(sc.Text(), "epoch 1/1 ") {
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
+	for sc.Scan() {
+		stderr = append(stderr, sc.Text())
+	}
+	err = cmd.Wait()
+	ee, ok := err.(*exec.ExitError)
+	last := stderr[len(stderr)-1]
+	const want = "train: interrupted in epoch 1 after batch "
+	if !ok || ee.ExitCode() != 1 || !strings.HasPrefix(last, want) || !strings.HasSuffix(last, fmt.Sprintf(" of %d; saved the model to %s: continue with -resume", examples, ck)) {
+		t.Fatalf("exit %v, last line %q; want status 1 and %q... (stderr:\n%s)", err, last, want, strings.Join(stderr, "\n"))
+	}
+	ckp, err := graph.LoadCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if done := ckp.Meta["batches_done"]; done == "0" || !strings.Contains(last, " batch "+done+" of ") {
+		t.Errorf("checkpoint holds %s batches done; the message says %q", done, last)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-data", dir, "-checkpoint", ck, "-resume"}, &out, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if ckp, err = graph.LoadCheckpoint(ck); err != nil {
+		t.Fatal(err)
+	}
+	if ckp.Meta["epoch"] != "1" || ckp.Meta["steps"] != fmt.Sprint(examples) || !strings.HasPrefix(out.String(), "epoch 1: test accuracy") {
+		t.Errorf("after -resume: epoch %q, steps %q, output %q; want epoch 1 of %d steps", ckp.Meta["epoch"], ckp.Meta["steps"], out.String(), examples)
 	}
 }
 
