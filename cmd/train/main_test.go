@@ -631,3 +631,39 @@ func TestHugeLoss(t *testing.T) {
 		t.Errorf("printed a loss of %d characters, want at most %d: %s", len(longest), maxWidth, longest)
 	}
 }
+
+// TestFailedStep: a step with an infinite loss saves the parameters before
+// it next to the checkpoint, never over it, and a failure to save them is
+// reported with the failure.
+func TestFailedStep(t *testing.T) {
+	dir := t.TempDir()
+	writeIDX(t, dir, "train", 40, brightPixels)
+	writeIDX(t, dir, "t10k", 10, brightPixels)
+	ck := filepath.Join(dir, "m.ckpt")
+	args := []string{"-data", dir, "-model", "mlp", "-lr", "1e300", "-optimizer", "sgd", "-batch", "20", "-checkpoint", ck}
+	err := run(context.Background(), args, io.Discard, io.Discard, quietLog())
+	var step int
+	if err == nil {
+		t.Fatal("no error; want a loss that is not finite")
+	}
+	if _, serr := fmt.Sscanf(err.Error()[strings.Index(err.Error(), "at step "):], "at step %d", &step); serr != nil {
+		t.Fatalf("error %q names no step: %v", err, serr)
+	}
+	failed, lerr := graph.LoadCheckpoint(ck + ".failed")
+	if lerr != nil {
+		t.Fatal(lerr)
+	}
+	if want := fmt.Sprint(step - 1); failed.Meta["steps"] != want {
+		t.Errorf("%s.failed holds %s steps; the failing step was %d", ck, failed.Meta["steps"], step)
+	}
+	if _, serr := os.Stat(ck); serr == nil {
+		t.Errorf("the failure wrote %s", ck)
+	}
+
+	os.Remove(ck + ".failed")
+	os.Mkdir(ck+".failed", 0o755)
+	err = run(context.Background(), args, io.Discard, io.Discard, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "loss is") || !strings.Contains(err.Error(), "saving the last good parameters failed too") {
+		t.Errorf("error %v; want the failing step and the failed save", err)
+	}
+}
