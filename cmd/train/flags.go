@@ -3,11 +3,12 @@ package main
 import (
 	"flag"
 	"fmt"
-	"github.com/metagon/metagon/internal/cli"
 	"io"
+	"math"
 	"strings"
 
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/models"
 )
 
@@ -24,9 +25,15 @@ type config struct {
 	checkpoint string
 	resume     bool
 	evalOnly   bool
+	overwrite  bool
 	dtype      string
 	evalBatch  int
 	limit      int
+
+	// set holds the flags given on the command line (cli.Set). The others
+	// are taken from the checkpoint on -resume and -eval (see
+	// config.takeFrom), else from the model's defaults.
+	set map[string]bool
 }
 
 // modelDefaults are the training settings each model is known to work with.
@@ -42,21 +49,27 @@ var modelDefaults = map[string]struct {
 	"conv4": {"adam", 1e-3, "xent", 32, 2},
 }
 
+// parseFlags parses and checks the command line. Every error is a usage
+// error (exit status 2) of one line naming the flag and what it wants.
+// Settings left at zero are filled in later, once the model is known (see
+// config.fillDefaults).
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.model, "model", "seed", "model to train: "+strings.Join(models.Names(), ", "))
-	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train (0: the model's default)")
+	fs.StringVar(&c.model, "model", "seed", "model to train: one of "+strings.Join(mnistModels(), ", ")+
+		", the registered models that take MNIST (all: "+strings.Join(models.Names(), ", ")+"); with -resume or -eval, the checkpoint's")
+	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch size (0: the model's default)")
 	fs.StringVar(&c.optimizer, "optimizer", "", "sgd, momentum or adam (empty: the model's default)")
 	fs.Float64Var(&c.lr, "lr", 0, "learning rate (0: the model's default)")
 	fs.StringVar(&c.loss, "loss", "", "xent, quadratic or mse (empty: the model's default)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed for initialisation and shuffling")
 	fs.StringVar(&c.dataDir, "data", "", "directory with the MNIST idx files (default $MNIST_DIR)")
-	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically after every epoch")
-	fs.BoolVar(&c.resume, "resume", false, "continue training from -checkpoint")
+	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically after every epoch and on Ctrl-C")
+	fs.BoolVar(&c.resume, "resume", false, "continue the run in -checkpoint, with its settings unless flags override them")
 	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the model in -checkpoint on the test set")
+	fs.BoolVar(&c.overwrite, "overwrite", false, "start a new run even though -checkpoint exists, replacing it")
 	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")
 	fs.IntVar(&c.evalBatch, "eval-batch", 1000, "batch size for evaluation")
 	fs.IntVar(&c.limit, "limit", 0, "train on the first N examples only (0: all)")
@@ -67,11 +80,58 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if err := cli.Parse(fs, args); err != nil {
 		return c, err
 	}
-	if _, err := models.New(c.model); err != nil {
-		return c, err
+	c.set = cli.Set(fs)
+	return c, c.check()
+}
+
+// check refuses flag values that mean nothing, and flags that contradict
+// each other.
+func (c config) check() error {
+	switch {
+	case c.epochs < 0:
+		return cli.Usagef("-epochs %d: want a positive number of epochs (0: the model's default)", c.epochs)
+	case c.batch < 0:
+		return cli.Usagef("-batch %d: want a positive batch size (0: the model's default)", c.batch)
+	case c.lr < 0 || math.IsNaN(c.lr) || math.IsInf(c.lr, 0):
+		return cli.Usagef("-lr %g: want a positive, finite learning rate (0: the model's default)", c.lr)
+	case c.evalBatch < 1:
+		return cli.Usagef("-eval-batch %d: want at least 1", c.evalBatch)
+	case c.limit < 0:
+		return cli.Usagef("-limit %d: want a positive number of examples (0: all)", c.limit)
+	case c.dtype != "float64" && c.dtype != "float32":
+		return cli.Usagef("-dtype %q: want float64 or float32", c.dtype)
+	case c.resume && c.evalOnly:
+		return cli.Usagef("-resume and -eval exclude each other: -resume trains on, -eval only evaluates")
+	case (c.resume || c.evalOnly) && c.checkpoint == "":
+		return cli.Usagef("-resume and -eval need -checkpoint FILE")
+	case c.overwrite && (c.resume || c.evalOnly):
+		return cli.Usagef("-overwrite starts a new run; it does not go with -resume or -eval")
+	case c.overwrite && c.checkpoint == "":
+		return cli.Usagef("-overwrite needs -checkpoint FILE (the file to replace)")
 	}
-	d := modelDefaults[c.model]
-	if d.optimizer == "" {
+	if c.set["model"] {
+		if _, err := models.New(c.model); err != nil {
+			return cli.Usagef("-model: %v", err)
+		}
+	}
+	if c.optimizer != "" {
+		if _, err := graph.NewOptimizer(c.optimizer, 1); err != nil {
+			return cli.Usagef("-optimizer: %v", err)
+		}
+	}
+	switch models.Loss(c.loss) {
+	case "", models.CrossEntropyLoss, models.QuadraticLoss, models.MSELoss:
+	default:
+		return cli.Usagef("-loss %q: unknown loss (want xent, quadratic or mse)", c.loss)
+	}
+	return nil
+}
+
+// fillDefaults sets the settings still zero to the defaults of the model
+// registered as c.model.
+func (c *config) fillDefaults() {
+	d, ok := modelDefaults[c.model]
+	if !ok {
 		d.optimizer, d.lr, d.loss, d.batch, d.epochs = "adam", 1e-3, "xent", 32, 1
 	}
 	if c.epochs == 0 {
@@ -89,22 +149,4 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.loss == "" {
 		c.loss = d.loss
 	}
-	switch {
-	case c.epochs < 0:
-		return c, fmt.Errorf("-epochs %d: want a positive number", c.epochs)
-	case c.batch < 1:
-		return c, fmt.Errorf("-batch %d: want at least 1", c.batch)
-	case c.lr < 0:
-		return c, fmt.Errorf("-lr %g: want a positive learning rate", c.lr)
-	case c.dtype != "float64" && c.dtype != "float32":
-		return c, fmt.Errorf("-dtype %q: want float64 or float32", c.dtype)
-	case (c.resume || c.evalOnly) && c.checkpoint == "":
-		return c, fmt.Errorf("-resume and -eval need -checkpoint FILE")
-	case c.evalBatch < 1:
-		return c, fmt.Errorf("-eval-batch %d: want at least 1", c.evalBatch)
-	}
-	if _, err := graph.NewOptimizer(c.optimizer, c.lr); err != nil {
-		return c, err
-	}
-	return c, nil
 }

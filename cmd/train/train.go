@@ -4,58 +4,80 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"strconv"
+	"os"
 	"time"
 
 	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/internal/progress"
+	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/models"
 	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
 )
 
+// train runs the command. Everything that can be refused is checked before
+// the data is loaded: the checkpoint to resume or evaluate, the model and
+// whether it fits MNIST, the settings, and the checkpoint path to write.
 func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
+	var ck *graph.Checkpoint
+	if c.resume || c.evalOnly {
+		var err error
+		if ck, err = graph.LoadCheckpoint(c.checkpoint); err != nil {
+			return err
+		}
+	}
+	model, err := chooseModel(&c, ck)
+	if err != nil {
+		return err
+	}
+	if ck != nil {
+		if err := c.takeFrom(ck); err != nil {
+			return err
+		}
+	}
+	c.fillDefaults()
+	if err := checkOutput(c); err != nil {
+		return err
+	}
+	s := &session{c: c, log: log}
+	if s.tr, err = newTrainer(model, c); err != nil {
+		return err
+	}
+	if ck != nil {
+		optRestored := false
+		if s.st, optRestored, err = restore(s.tr, ck, c); err != nil {
+			return err
+		}
+		s.saved, s.hasSaved = s.st.at, true
+		log.Infof("restored %s from %s (%s)", model.Name(), c.checkpoint, s.st.at.describe(s.st.batches))
+		if c.resume && ck.Optimizer != nil && !optRestored {
+			log.Warnf("-optimizer %s: the checkpoint's %s state is not used; %s starts afresh", c.optimizer, ck.Optimizer.Kind, c.optimizer)
+		}
+	}
+	if c.resume && s.st.at.epoch >= c.epochs {
+		return fmt.Errorf("checkpoint %s holds the model after epoch %d of -epochs %d: nothing to resume (raise -epochs to train on)",
+			c.checkpoint, s.st.at.epoch, c.epochs)
+	}
+
 	dir, err := data.FindMNISTDir(c.dataDir)
 	if err != nil {
 		return err
 	}
-	model, err := models.New(c.model)
-	if err != nil {
-		return err
-	}
-	opt, err := graph.NewOptimizer(c.optimizer, c.lr)
-	if err != nil {
-		return err
-	}
-	dt := tensor.Float64
-	if c.dtype == "float32" {
-		dt = tensor.Float32
-	}
-	tr, err := models.NewTrainer(model, opt, models.TrainerOptions{Loss: models.Loss(c.loss), Dtype: dt, Seed: c.seed})
-	if err != nil {
-		return err
-	}
-	startEpoch := 0
-	if c.resume || c.evalOnly {
-		if startEpoch, err = restore(tr, c.checkpoint); err != nil {
-			return err
-		}
-		log.Infof("restored %s from %s (epoch %d)", model.Name(), c.checkpoint, startEpoch)
-	}
-	test, err := data.LoadMNIST(dir, "t10k")
+	test, err := loadMNIST(dir, "t10k", model)
 	if err != nil {
 		return err
 	}
 	if c.evalOnly {
-		acc, err := tr.Accuracy(test, c.evalBatch)
+		acc, err := s.tr.Accuracy(test, c.evalBatch)
 		if err != nil {
 			return err
 		}
 		fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d examples)\n", 100*acc, model.Name(), test.Len())
 		return nil
 	}
-	trainSet, err := data.LoadMNIST(dir, "train")
+	trainSet, err := loadMNIST(dir, "train", model)
 	if err != nil {
 		return err
 	}
@@ -63,109 +85,159 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 	if c.limit > 0 && c.limit < n {
 		n = c.limit
 	}
+	if s.st.at.batch > 0 && s.st.n != n {
+		return fmt.Errorf("checkpoint %s stopped %s of an epoch of %d examples; this one has %d (-limit %d, %d in %s): a run resumes mid-epoch only with the same examples",
+			c.checkpoint, s.st.at.describe(s.st.batches), s.st.n, n, c.limit, trainSet.Len(), dir)
+	}
+	s.st.n = n
+	s.st.batches = data.NewBatcher(n, c.batch, int64(c.seed)).NumBatches()
 	log.Infof("training %s (%d parameters) on %d MNIST examples: %s lr %g, %s loss, batch %d, %d epochs, %s",
-		model.Name(), tr.Params.Count(), n, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype)
-	batcher := data.NewBatcher(n, c.batch, int64(c.seed))
-	in := size(model.InputShape())
+		model.Name(), s.tr.Params.Count(), n, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype)
+	return s.trainEpochs(ctx, trainSet, test, stdout, stderr)
+}
+
+// checkOutput checks, before any work, that -checkpoint can be written. A
+// new run does not replace an existing checkpoint unless -overwrite says
+// so; -resume replaces the one it continues; -eval writes nothing.
+func checkOutput(c config) error {
+	if c.checkpoint == "" || c.evalOnly {
+		return nil
+	}
+	return cli.CheckFile("checkpoint", c.checkpoint, c.resume || c.overwrite,
+		"add -resume to continue that run, or -overwrite to start over")
+}
+
+// newTrainer returns a trainer of model with the optimizer, loss and
+// element type of c, its parameters initialised from c.seed.
+func newTrainer(model models.Model, c config) (*models.Trainer, error) {
+	opt, err := graph.NewOptimizer(c.optimizer, c.lr)
+	if err != nil {
+		return nil, err
+	}
+	dt := tensor.Float64
+	if c.dtype == "float32" {
+		dt = tensor.Float32
+	}
+	return models.NewTrainer(model, opt, models.TrainerOptions{Loss: models.Loss(c.loss), Dtype: dt, Seed: c.seed})
+}
+
+// session is a training run under way.
+type session struct {
+	c   config
+	tr  *models.Trainer
+	log *logrus.Logger
+	// st is where training stands.
+	st trainState
+	// saved is the position c.checkpoint holds, when hasSaved: the one
+	// resumed from, or the last one this run saved.
+	saved    position
+	hasSaved bool
+}
+
+// trainEpochs trains from s.st up to epoch c.epochs, saving a checkpoint
+// after every epoch and evaluating on test. The batches of an epoch depend
+// only on the seed and the epoch (data.Batcher), so a run resumed in the
+// middle of an epoch skips the batches it has done and goes on with the
+// same ones as a run never stopped. Between batches it stops when ctx is
+// cancelled (Ctrl-C, SIGTERM), saving what it has learnt.
+func (s *session) trainEpochs(ctx context.Context, trainSet, test *data.MNIST, stdout, stderr io.Writer) error {
+	c, tr := s.c, s.tr
+	batcher := data.NewBatcher(s.st.n, c.batch, int64(c.seed))
+	in := size(tr.Model.InputShape())
 	x := make([]float64, c.batch*in)
 	labels := make([]float64, c.batch)
-	for epoch := startEpoch; epoch < c.epochs; epoch++ {
-		bar := progress.New(stderr, fmt.Sprintf("epoch %d/%d", epoch+1, c.epochs), n)
-		start := time.Now()
-		done, lossSum := 0, 0.0
-		for i, idx := range batcher.Batches(epoch) {
-			if err := ctx.Err(); err != nil {
+	for s.st.at.epoch < c.epochs {
+		epoch := s.st.at.epoch
+		batches := batcher.Batches(epoch)
+		done := 0 // examples done in this epoch
+		for _, idx := range batches[:s.st.at.batch] {
+			done += len(idx)
+		}
+		bar := progress.New(stderr, fmt.Sprintf("epoch %d/%d", epoch+1, c.epochs), s.st.n)
+		start, startDone := time.Now(), done
+		for i := s.st.at.batch; i < len(batches); i++ {
+			if ctx.Err() != nil {
 				bar.Done()
-				return interrupted(tr, c, epoch, log)
+				return s.interrupted()
 			}
+			idx := batches[i]
 			xb, lb := x[:len(idx)*in], labels[:len(idx)]
 			trainSet.FillBatch(idx, xb, lb)
 			loss, err := tr.Step(xb, lb)
 			if err != nil {
 				bar.Done()
-				return failed(tr, c, epoch, err, log)
+				return s.failed(err)
 			}
-			lossSum += loss
+			s.st.lossSum += loss
+			s.st.at.batch = i + 1
 			done += len(idx)
-			bar.Update(done, fmt.Sprintf("loss %.4f", lossSum/float64(i+1)))
+			bar.Update(done, "loss "+stats.Decimal(s.st.lossSum/float64(i+1)))
 		}
 		bar.Done()
 		secs := time.Since(start).Seconds()
+		epochLoss := s.st.lossSum / float64(len(batches))
+		s.st.at, s.st.lossSum = position{epoch: epoch + 1}, 0
+		if c.checkpoint != "" {
+			if err := s.save(); err != nil {
+				return err
+			}
+		}
 		acc, err := tr.Accuracy(test, c.evalBatch)
 		if err != nil {
 			return err
 		}
-		log.WithFields(logrus.Fields{"epoch": epoch + 1, "loss": lossSum / float64(batcher.NumBatches()),
+		s.log.WithFields(logrus.Fields{"epoch": epoch + 1, "loss": stats.Decimal(epochLoss),
 			"test_acc": fmt.Sprintf("%.2f%%", 100*acc), "secs": fmt.Sprintf("%.2f", secs),
-			"ex_per_s": fmt.Sprintf("%.0f", float64(done)/secs)}).Info("epoch done")
+			"ex_per_s": fmt.Sprintf("%.0f", float64(done-startDone)/secs)}).Info("epoch done")
 		fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
-		if c.checkpoint != "" {
-			if err := save(tr, c, epoch+1); err != nil {
-				return err
-			}
-		}
 	}
 	return nil
 }
 
-// save writes the parameters and optimizer state after `epochs` epochs.
-func save(tr *models.Trainer, c config, epochs int) error {
-	ck := tr.Params.Snapshot(tr.Model.Name())
-	st := tr.Opt.State()
-	ck.Optimizer = &st
-	ck.Meta["epoch"] = strconv.Itoa(epochs)
-	ck.Meta["seed"] = strconv.FormatUint(c.seed, 10)
-	ck.Meta["optimizer"] = c.optimizer
-	if err := graph.SaveCheckpoint(c.checkpoint, ck); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
+// save writes where training stands to c.checkpoint.
+func (s *session) save() error {
+	if err := save(s.c.checkpoint, s.tr, s.c, s.st); err != nil {
+		return err
 	}
+	s.saved, s.hasSaved = s.st.at, true
 	return nil
 }
 
-// restore loads a checkpoint into tr and returns the epochs it had done.
-func restore(tr *models.Trainer, path string) (int, error) {
-	ck, err := graph.LoadCheckpoint(path)
-	if err != nil {
-		return 0, err
+// interrupted saves the model after a Ctrl-C or SIGTERM and returns an
+// error saying truthfully what is on disk.
+func (s *session) interrupted() error {
+	where := s.st.at.describe(s.st.batches)
+	switch {
+	case s.c.checkpoint == "":
+		return fmt.Errorf("interrupted %s; nothing was saved (no -checkpoint)", where)
+	case s.hasSaved && s.saved == s.st.at:
+		return fmt.Errorf("interrupted %s, which %s holds: continue with -resume", where, s.c.checkpoint)
+	case !s.hasSaved && s.st.at == position{}:
+		return fmt.Errorf("interrupted before the first training step; nothing was saved")
 	}
-	if err := tr.Params.Restore(ck, tr.Model.Name()); err != nil {
-		return 0, err
+	if err := s.save(); err != nil {
+		return fmt.Errorf("interrupted %s, and saving the model failed: %w", where, err)
 	}
-	if ck.Optimizer != nil && ck.Optimizer.Kind == tr.Opt.Name() {
-		if err := tr.Opt.SetState(*ck.Optimizer); err != nil {
-			return 0, fmt.Errorf("restore optimizer from %s: %w", path, err)
-		}
-	}
-	epoch, _ := strconv.Atoi(ck.Meta["epoch"])
-	return epoch, nil
-}
-
-// interrupted saves what was learnt in the epochs already finished.
-func interrupted(tr *models.Trainer, c config, epoch int, log *logrus.Logger) error {
-	if c.checkpoint != "" {
-		log.Warnf("interrupted in epoch %d; checkpoint %s holds the model after epoch %d", epoch+1, c.checkpoint, epoch)
-	}
-	return fmt.Errorf("interrupted")
+	return fmt.Errorf("interrupted %s; saved the model to %s: continue with -resume", where, s.c.checkpoint)
 }
 
 // failed reports a training failure (e.g. a NaN loss). The parameters are
 // those before the failing step, so they are saved for inspection next to
 // the checkpoint, never over it.
-func failed(tr *models.Trainer, c config, epoch int, err error, log *logrus.Logger) error {
-	if c.checkpoint != "" {
-		keep := c
-		keep.checkpoint = c.checkpoint + ".failed"
-		if serr := save(tr, keep, epoch); serr == nil {
-			log.Warnf("saved the last good parameters to %s", keep.checkpoint)
-		}
+func (s *session) failed(err error) error {
+	err = fmt.Errorf("epoch %d: %w", s.st.at.epoch+1, err)
+	if s.c.checkpoint == "" {
+		return err
 	}
-	return fmt.Errorf("epoch %d: %w", epoch+1, err)
-}
-
-func size(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
+	path := s.c.checkpoint + ".failed"
+	_, statErr := os.Stat(path)
+	if serr := save(path, s.tr, s.c, s.st); serr != nil {
+		return fmt.Errorf("%w; saving the last good parameters failed too: %v", err, serr)
 	}
-	return n
+	replaced := ""
+	if statErr == nil {
+		replaced = ", replacing the one of an earlier failure"
+	}
+	s.log.Warnf("saved the last good parameters (%s) to %s%s", s.st.at.describe(s.st.batches), path, replaced)
+	return err
 }
