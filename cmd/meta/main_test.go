@@ -299,6 +299,9 @@ func TestOmniglotRun(t *testing.T) {
 	if !strings.Contains(stdout, "query accuracy") {
 		t.Errorf("no accuracy table:\n%s", stdout)
 	}
+	if strings.Contains(stdout, "inner steps") {
+		t.Errorf("ProtoNet's table talks about inner steps, which it does not have:\n%s", stdout)
+	}
 	for _, f := range []string{"metrics.json", "learning_curve.png", "episode.png"} {
 		if _, err := os.Stat(filepath.Join(out, f)); err != nil {
 			t.Error(err)

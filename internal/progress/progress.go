@@ -18,6 +18,7 @@ type Bar struct {
 	Out   io.Writer
 
 	start    time.Time
+	first    int // done at the first Update, less one: a resumed loop's rate counts its own work only
 	last     time.Time
 	lastTick int
 	term     *Terminal // set when the bar redraws in place
@@ -28,7 +29,7 @@ type Bar struct {
 // lines must then go through the same Terminal, which clears the bar's line
 // before each. An *os.File that is a terminal gets a Terminal of its own.
 func New(out io.Writer, label string, total int) *Bar {
-	b := &Bar{Label: label, Total: total, Out: out, start: time.Now(), lastTick: -1}
+	b := &Bar{Label: label, Total: total, Out: out, start: time.Now(), lastTick: -1, first: -1}
 	switch t := out.(type) {
 	case *Terminal:
 		if t.tty {
@@ -46,10 +47,13 @@ func New(out io.Writer, label string, total int) *Bar {
 // line (e.g. "loss 0.231").
 func (b *Bar) Update(done int, extra string) {
 	now := time.Now()
+	if b.first < 0 {
+		b.first = max(done-1, 0)
+	}
 	elapsed := now.Sub(b.start).Seconds()
 	rate := 0.0
 	if elapsed > 0 {
-		rate = float64(done) / elapsed
+		rate = float64(done-b.first) / elapsed
 	}
 	if b.term != nil {
 		if now.Sub(b.last) < 100*time.Millisecond && done < b.Total {

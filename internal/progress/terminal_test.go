@@ -2,8 +2,10 @@ package progress
 
 import (
 	"bytes"
+	"fmt"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestLogClearsBar: on a terminal, a log line written while a bar is drawn
@@ -57,5 +59,22 @@ func TestPlainBar(t *testing.T) {
 	}
 	if n := strings.Count(buf.String(), "\n"); n != 11 {
 		t.Errorf("%d lines, want 10 ticks and the log line: %q", n, buf.String())
+	}
+}
+
+// TestResumedRate: a loop resumed at 900 of 1000 reports the rate of its
+// own work (1 unit in 50 ms), not 901 units in 50 ms.
+func TestResumedRate(t *testing.T) {
+	var buf bytes.Buffer
+	bar := New(&buf, "x", 1000)
+	time.Sleep(50 * time.Millisecond)
+	bar.Update(901, "")
+	var rate float64
+	line := buf.String()
+	if _, err := fmt.Sscanf(line[strings.Index(line, "901/1000 ")+len("901/1000 "):], "%f/s", &rate); err != nil {
+		t.Fatalf("%q: %v", line, err)
+	}
+	if rate > 100 {
+		t.Errorf("rate %g/s after resuming at 900: %q", rate, line)
 	}
 }
