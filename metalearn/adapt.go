@@ -85,7 +85,7 @@ func (w *worker) adaptGraph(support, query int) (*adaptGraph, error) {
 // start loads the meta-parameters as the current weights and feeds t.
 func (a *adaptGraph) start(e *engine, t Task) error {
 	for i, name := range e.modelNames {
-		copyDense(a.cur[i], e.params.Get(name).Value)
+		graph.CopyValues(a.cur[i], e.params.Get(name).Value)
 	}
 	if err := a.feedSupport(t); err != nil {
 		return err
@@ -222,12 +222,4 @@ func everyStepOf(res []Adaptation, err error) ([]Adaptation, error) {
 		res[i].Steps = nil
 	}
 	return res, err
-}
-
-func copyDense(dst, src *tensor.Dense) {
-	if dst.Dtype() == tensor.Float64 {
-		copy(dst.Float64s(), src.Float64s())
-	} else {
-		copy(dst.Float32s(), src.Float32s())
-	}
 }

@@ -197,7 +197,7 @@ func newEngine(name string, m models.Model, o Options) (*engine, error) {
 	e.zeroHead()
 	e.innerStep = func(cur, grads []*tensor.Dense, _ int) {
 		for i := range cur {
-			axpy(cur[i], grads[i], -e.opts.InnerLR)
+			graph.Axpy(cur[i], grads[i], -e.opts.InnerLR)
 		}
 	}
 	return e, nil
@@ -343,7 +343,7 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 		losses[i] = w.meta.Scalar(w.loss)
 		accs[i] = e.opts.Spec.accuracy(w.meta.Float64s(w.out), tasks[i].QueryY)
 		for j, g := range w.grads {
-			copyInto(e.slots[i][j], w.meta.Value(g))
+			graph.ToFloat64s(e.slots[i][j], w.meta.Value(g))
 		}
 		return nil
 	})
@@ -391,7 +391,7 @@ func (e *engine) averageSlots(n int) {
 		for k := range acc {
 			acc[k] /= float64(n)
 		}
-		setFrom(e.mean[j], acc)
+		graph.SetFloat64s(e.mean[j], acc)
 	}
 }
 
@@ -401,42 +401,4 @@ func mean(xs []float64) float64 {
 		s += x
 	}
 	return s / float64(len(xs))
-}
-
-// copyInto copies a tensor's values into dst as float64.
-func copyInto(dst []float64, t *tensor.Dense) {
-	if t.Dtype() == tensor.Float64 {
-		copy(dst, t.Float64s())
-		return
-	}
-	for i, v := range t.Float32s() {
-		dst[i] = float64(v)
-	}
-}
-
-// setFrom copies float64 values into a tensor of either float type.
-func setFrom(t *tensor.Dense, v []float64) {
-	if t.Dtype() == tensor.Float64 {
-		copy(t.Float64s(), v)
-		return
-	}
-	d := t.Float32s()
-	for i, x := range v {
-		d[i] = float32(x)
-	}
-}
-
-// axpy does y += a·x elementwise.
-func axpy(y, x *tensor.Dense, a float64) {
-	if y.Dtype() == tensor.Float64 {
-		yd, xd := y.Float64s(), x.Float64s()
-		for i, v := range xd {
-			yd[i] += a * v
-		}
-		return
-	}
-	yd, xd := y.Float32s(), x.Float32s()
-	for i, v := range xd {
-		yd[i] += float32(a) * v
-	}
 }

@@ -138,9 +138,9 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 		losses[i], accs[i] = res.Loss[0], res.Accuracy[0]
 		for j, name := range e.modelNames { // slot = θ − θ̃
 			theta := e.params.Get(name).Value
-			copyInto(e.slots[i][j], theta)
+			graph.ToFloat64s(e.slots[i][j], theta)
 			trained := make([]float64, len(e.slots[i][j]))
-			copyInto(trained, a.cur[j])
+			graph.ToFloat64s(trained, a.cur[j])
 			for k := range trained {
 				e.slots[i][j][k] -= trained[k]
 			}

@@ -119,7 +119,7 @@ func (m *Conv4) Forward(wt graph.Weights, x *G.Node) *G.Node {
 		h = graph.MaxPool2(graph.ReLU(h))
 	}
 	n := h.Shape()[0]
-	h = graph.Reshape(h, n, size(h.Shape())/n)
+	h = graph.Reshape(h, n, graph.Size(h.Shape())/n)
 	if m.Classes > 0 {
 		h = Linear(h, wt.MustGet("fc.w"), wt.MustGet("fc.b"))
 	}
@@ -136,12 +136,4 @@ func (m *Conv4) OutputSize() int {
 	}
 	h, w := m.featureShape()
 	return m.filters() * h * w
-}
-
-func size(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }

@@ -90,7 +90,7 @@ func NewTrainer(m Model, opt graph.Optimizer, o TrainerOptions) (*Trainer, error
 		train: map[int]*trainGraph{}, eval: map[int]*evalGraph{}}, nil
 }
 
-func (t *Trainer) inputShape(n int) []int { return append([]int{n}, size(t.Model.InputShape())) }
+func (t *Trainer) inputShape(n int) []int { return append([]int{n}, graph.Size(t.Model.InputShape())) }
 
 func (t *Trainer) trainGraph(n int) (*trainGraph, error) {
 	if tg, ok := t.train[n]; ok {
@@ -229,7 +229,7 @@ func (t *Trainer) Accuracy(ds LabeledSet, batch int) (float64, error) {
 	if batch <= 0 {
 		batch = 1000
 	}
-	in, classes := size(t.Model.InputShape()), t.Model.OutputSize()
+	in, classes := graph.Size(t.Model.InputShape()), t.Model.OutputSize()
 	x, labels := make([]float64, batch*in), make([]float64, batch)
 	idx := make([]int, 0, batch)
 	correct := 0.0

@@ -261,7 +261,7 @@ func TestBadInput(t *testing.T) {
 	var fit []string
 	for _, name := range models.Names() {
 		m, _ := models.New(name)
-		if size(m.InputShape()) == 28*28 && m.OutputSize() == 10 {
+		if graph.Size(m.InputShape()) == 28*28 && m.OutputSize() == 10 {
 			fit = append(fit, name)
 		}
 	}

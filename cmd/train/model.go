@@ -62,7 +62,7 @@ func registeredName(model string) (string, error) {
 // fitsMNIST reports whether m takes MNIST images and has one output per
 // class.
 func fitsMNIST(m models.Model) bool {
-	return size(m.InputShape()) == mnistInputs && m.OutputSize() == mnistClasses
+	return graph.Size(m.InputShape()) == mnistInputs && m.OutputSize() == mnistClasses
 }
 
 // misfit says why m does not fit MNIST, and which registered models do.
@@ -94,18 +94,9 @@ func loadMNIST(dir, split string, m models.Model) (*data.MNIST, error) {
 	if err != nil {
 		return nil, err
 	}
-	if ds.Rows*ds.Cols != size(m.InputShape()) {
+	if ds.Rows*ds.Cols != graph.Size(m.InputShape()) {
 		return nil, fmt.Errorf("MNIST %s images in %s are %d×%d; model %s takes %d values (shape %v)",
-			split, dir, ds.Rows, ds.Cols, m.Name(), size(m.InputShape()), m.InputShape())
+			split, dir, ds.Rows, ds.Cols, m.Name(), graph.Size(m.InputShape()), m.InputShape())
 	}
 	return ds, nil
-}
-
-// size returns the number of values in a tensor of shape s.
-func size(s []int) int {
-	n := 1
-	for _, d := range s {
-		n *= d
-	}
-	return n
 }

@@ -143,7 +143,7 @@ type session struct {
 func (s *session) trainEpochs(ctx context.Context, trainSet, test *data.MNIST, stdout, stderr io.Writer) error {
 	c, tr := s.c, s.tr
 	batcher := data.NewBatcher(s.st.n, c.batch, int64(c.seed))
-	in := size(tr.Model.InputShape())
+	in := graph.Size(tr.Model.InputShape())
 	x := make([]float64, c.batch*in)
 	labels := make([]float64, c.batch)
 	for s.st.at.epoch < c.epochs {
