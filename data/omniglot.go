@@ -5,9 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -61,7 +59,8 @@ type OmniglotOptions struct {
 	Size int
 	// CacheDir is where the decoded arrays are cached. If empty,
 	// os.UserCacheDir()/metagon is used (no cache if there is no user cache
-	// directory); "-" disables the cache.
+	// directory); "-" disables the cache. It keeps at most
+	// MaxOmniglotCacheFiles cache files, the most recently used.
 	CacheDir string
 	// Filter is the resize filter, FilterArea or FilterLanczos. If empty,
 	// a default of FilterArea is used.
@@ -149,9 +148,11 @@ func (o *Omniglot) Counts(set string) (alphabets, characters, images int) {
 // corrupt entry or PNG are errors naming the file and entry.
 //
 // Unless o.CacheDir is "-", the decoded arrays are cached; see
-// OmniglotCachePath. A valid cache file is used instead of the zips (which
-// are then only stat'ed), so that a second load takes a fraction of a
-// second; an invalid one is ignored and replaced.
+// OmniglotCachePath. A valid cache file is used instead of the zips (of
+// which only the central directories are then read, for the cache key), so
+// that a second load takes a fraction of a second; an invalid one is
+// ignored and replaced. After writing a cache file, LoadOmniglot deletes
+// all but the MaxOmniglotCacheFiles most recently used in the directory.
 func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	size := o.Size
 	if size == 0 {
@@ -166,7 +167,6 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	}
 
 	var zips [2]string
-	var stats [2]fs.FileInfo
 	for i, set := range OmniglotSets {
 		zips[i] = filepath.Join(dir, "images_"+set+".zip")
 		st, err := os.Stat(zips[i])
@@ -181,15 +181,19 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 		case !st.Mode().IsRegular():
 			return nil, fmt.Errorf("load omniglot %s: not a regular file; %s", zips[i], omniglotHint)
 		}
-		stats[i] = st
 	}
 
 	var cachePath string
 	var cacheErr error
-	if cacheDir, ok := omniglotCacheDir(o.CacheDir); ok {
-		cachePath = filepath.Join(cacheDir, omniglotCacheName(size, filter, stats))
+	if cacheDir, ok := omniglotCacheDir(o.CacheDir); !ok {
+		// No cache.
+	} else if key, err := omniglotCacheKey(zips); err != nil {
+		cacheErr = err // no cache; decoding says what is wrong with the zip
+	} else {
+		cachePath = filepath.Join(cacheDir, omniglotCacheName(size, filter, key))
 		switch om, err := readOmniglotCache(cachePath, size); {
 		case err == nil:
+			touchOmniglotCache(cachePath)
 			om.CachePath, om.FromCache = cachePath, true
 			return om, nil
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
@@ -207,7 +211,11 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	}
 	om.CachePath = cachePath
 	if cachePath != "" {
-		if err := writeOmniglotCache(cachePath, om); err != nil {
+		err := writeOmniglotCache(cachePath, om)
+		if err == nil {
+			err = pruneOmniglotCache(filepath.Dir(cachePath), cachePath)
+		}
+		if err != nil {
 			cacheErr = errors.Join(cacheErr, err)
 		}
 	}
@@ -678,28 +686,21 @@ func omniglotCacheDir(opt string) (dir string, ok bool) {
 }
 
 // omniglotCacheName returns the cache file name for images of the given
-// size decoded from zips with the given file infos (background, then
-// evaluation): omniglot-<size>-<key>.bin, where key is the first 16 hex
-// digits of the SHA-256 of the cache format version and each zip's name,
-// size in bytes and modification time (nanoseconds). Size and time are
-// cheap to get and change whenever a zip is replaced by a download or a
-// copy, so a stale cache is never used; two byte-identical copies with
-// different times just get separate cache files. Old cache files are not
-// deleted.
-func omniglotCacheName(size int, filter string, stats [2]fs.FileInfo) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "metagon omniglot cache v%d\n", omniglotCacheVersion)
-	for i, st := range stats {
-		fmt.Fprintf(h, "images_%s.zip %d %d\n", OmniglotSets[i], st.Size(), st.ModTime().UnixNano())
-	}
+// size and filter decoded from zips with the given content key
+// (omniglotCacheKey): omniglot-<size>-<key>.bin, or
+// omniglot-<size>-<filter>-<key>.bin for filters other than FilterArea.
+// Copies of the same zips share one cache file; changed zips get a new one,
+// and pruneOmniglotCache deletes the least recently used.
+func omniglotCacheName(size int, filter, key string) string {
 	if filter != FilterArea { // area images keep the names they always had
-		return fmt.Sprintf("omniglot-%d-%s-%s.bin", size, filter, hex.EncodeToString(h.Sum(nil))[:16])
+		return fmt.Sprintf("omniglot-%d-%s-%s.bin", size, filter, key)
 	}
-	return fmt.Sprintf("omniglot-%d-%s.bin", size, hex.EncodeToString(h.Sum(nil))[:16])
+	return fmt.Sprintf("omniglot-%d-%s.bin", size, key)
 }
 
 // OmniglotCachePath returns the cache file LoadOmniglot(dir, o) reads and
-// writes, or "" if o disables the cache. It stats the zips in dir.
+// writes, or "" if o disables the cache. It reads the central directories
+// of the zips in dir (omniglotCacheKey).
 func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 	size := o.Size
 	if size == 0 {
@@ -713,15 +714,15 @@ func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 	if !ok {
 		return "", nil
 	}
-	var stats [2]fs.FileInfo
+	var zips [2]string
 	for i, set := range OmniglotSets {
-		st, err := os.Stat(filepath.Join(dir, "images_"+set+".zip"))
-		if err != nil {
-			return "", fmt.Errorf("omniglot cache path: %w", err)
-		}
-		stats[i] = st
+		zips[i] = filepath.Join(dir, "images_"+set+".zip")
 	}
-	return filepath.Join(cacheDir, omniglotCacheName(size, filter, stats)), nil
+	key, err := omniglotCacheKey(zips)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cacheDir, omniglotCacheName(size, filter, key)), nil
 }
 
 // writeOmniglotCache writes om to path atomically: to a temporary file in

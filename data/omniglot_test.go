@@ -496,14 +496,24 @@ func TestLoadOmniglotSynthetic(t *testing.T) {
 		}
 	}
 
-	// A replaced zip (new modification time) gets a new cache file.
+	// A replaced zip (new content) gets a new cache file; a touched one
+	// (new modification time, same content) keeps it.
 	bg := filepath.Join(dir, "images_background.zip")
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(bg, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if o2 := load("after touching a zip"); o2.FromCache || o2.CachePath == o.CachePath {
+	if o2 := load("after touching a zip"); !o2.FromCache || o2.CachePath != o.CachePath {
 		t.Errorf("after touching a zip: FromCache %v, path %s (old %s)", o2.FromCache, o2.CachePath, o.CachePath)
+	}
+	replaced := t.TempDir()
+	synthOmniglot(t, replaced)
+	writeZip(t, filepath.Join(replaced, "images_background.zip"),
+		[]zipEntry{{name: "images_background/B/character01/0001_01.png", data: pngBytes(t, synthDrawing(1, 1))}})
+	if o2, err := LoadOmniglot(replaced, OmniglotOptions{Size: 5, CacheDir: cacheDir}); err != nil {
+		t.Errorf("after replacing a zip: %v", err)
+	} else if o2.FromCache || o2.CachePath == o.CachePath {
+		t.Errorf("after replacing a zip: FromCache %v, path %s (old %s)", o2.FromCache, o2.CachePath, o.CachePath)
 	}
 	// Another size, another cache file; "-" disables the cache.
 	if o2, err := LoadOmniglot(dir, OmniglotOptions{Size: 3, CacheDir: cacheDir}); err != nil || o2.Size != 3 ||
