@@ -32,7 +32,7 @@ const (
 const mnistClasses = 10
 
 // downloadHint tells the user how to get the data.
-const downloadHint = "run scripts/download_mnist.sh DIR or set MNIST_DIR"
+const downloadHint = "run scripts/download_mnist.sh DIR " + scriptHome + " or set MNIST_DIR"
 
 // MNIST is one split of the MNIST data set held in memory.
 type MNIST struct {

@@ -49,7 +49,7 @@ const (
 )
 
 // omniglotHint tells the user how to get the data.
-const omniglotHint = "run scripts/download_omniglot.sh DIR or set OMNIGLOT_DIR"
+const omniglotHint = "run scripts/download_omniglot.sh DIR " + scriptHome + " or set OMNIGLOT_DIR"
 
 // OmniglotOptions sets how LoadOmniglot prepares the images. The zero value
 // gives 28×28 images and caches them under the user's cache directory.
