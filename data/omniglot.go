@@ -183,14 +183,10 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 		}
 	}
 
-	var cachePath string
-	var cacheErr error
-	if cacheDir, ok := omniglotCacheDir(o.CacheDir); !ok {
-		// No cache.
-	} else if key, err := omniglotCacheKey(zips); err != nil {
-		cacheErr = err // no cache; decoding says what is wrong with the zip
-	} else {
-		cachePath = filepath.Join(cacheDir, omniglotCacheName(size, filter, key))
+	// On a cache key error there is no cache; decoding says what is wrong
+	// with the zip.
+	cachePath, cacheErr := omniglotCacheFile(o.CacheDir, size, filter, zips)
+	if cachePath != "" {
 		switch om, err := readOmniglotCache(cachePath, size); {
 		case err == nil:
 			touchOmniglotCache(cachePath)
@@ -698,6 +694,21 @@ func omniglotCacheName(size int, filter, key string) string {
 	return fmt.Sprintf("omniglot-%d-%s.bin", size, key)
 }
 
+// omniglotCacheFile returns the cache file for images of the given size
+// and filter decoded from zips, or "" if the CacheDir option cacheDirOpt
+// disables the cache.
+func omniglotCacheFile(cacheDirOpt string, size int, filter string, zips [2]string) (string, error) {
+	cacheDir, ok := omniglotCacheDir(cacheDirOpt)
+	if !ok {
+		return "", nil
+	}
+	key, err := omniglotCacheKey(zips)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cacheDir, omniglotCacheName(size, filter, key)), nil
+}
+
 // OmniglotCachePath returns the cache file LoadOmniglot(dir, o) reads and
 // writes, or "" if o disables the cache. It reads the central directories
 // of the zips in dir (omniglotCacheKey).
@@ -710,19 +721,11 @@ func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cacheDir, ok := omniglotCacheDir(o.CacheDir)
-	if !ok {
-		return "", nil
-	}
 	var zips [2]string
 	for i, set := range OmniglotSets {
 		zips[i] = filepath.Join(dir, "images_"+set+".zip")
 	}
-	key, err := omniglotCacheKey(zips)
-	if err != nil {
-		return "", err
-	}
-	return filepath.Join(cacheDir, omniglotCacheName(size, filter, key)), nil
+	return omniglotCacheFile(o.CacheDir, size, filter, zips)
 }
 
 // writeOmniglotCache writes om to path atomically: to a temporary file in
