@@ -8,6 +8,12 @@ import (
 	"strings"
 )
 
+// scriptHome says where the download scripts are: a user who installed the
+// tools with go install has no scripts/ directory, so messages that name a
+// script say "scripts/download_mnist.sh (in the metagon source repository,
+// github.com/metagon/metagon)".
+const scriptHome = "(in the metagon source repository, github.com/metagon/metagon)"
+
 // dataSet names where one data set is looked for: a flag, then $Env, then
 // $METAGON_DATA/Sub, then the default folder of scripts/Script.
 type dataSet struct {
@@ -27,8 +33,8 @@ func (s dataSet) find(flagValue string) (string, error) {
 		if isDir(flagValue) {
 			return flagValue, nil
 		}
-		return "", fmt.Errorf("%s directory %s (from flag): %w; run scripts/%s %s",
-			s.Name, flagValue, fs.ErrNotExist, s.Script, flagValue)
+		return "", fmt.Errorf("%s directory %s (from flag): %w; run scripts/%s %s %s",
+			s.Name, flagValue, fs.ErrNotExist, s.Script, flagValue, scriptHome)
 	}
 	var tried []string
 	try := func(dir, from string) bool {
@@ -56,8 +62,8 @@ func (s dataSet) find(flagValue string) (string, error) {
 	if d := s.defaultDir(); try(d, "default of scripts/"+s.Script) {
 		return d, nil
 	}
-	return "", fmt.Errorf("%s directory not found (tried %s): %w; run scripts/%s [DIR] and set %s",
-		s.Name, strings.Join(tried, ", "), fs.ErrNotExist, s.Script, s.Env)
+	return "", fmt.Errorf("%s directory not found (tried %s): %w; run scripts/%s [DIR] %s and set %s",
+		s.Name, strings.Join(tried, ", "), fs.ErrNotExist, s.Script, scriptHome, s.Env)
 }
 
 // defaultDir is where the download script puts the files when it is given

@@ -32,7 +32,7 @@ const (
 const mnistClasses = 10
 
 // downloadHint tells the user how to get the data.
-const downloadHint = "run scripts/download_mnist.sh DIR or set MNIST_DIR"
+const downloadHint = "run scripts/download_mnist.sh DIR " + scriptHome + " or set MNIST_DIR"
 
 // MNIST is one split of the MNIST data set held in memory.
 type MNIST struct {
@@ -146,16 +146,21 @@ func findIDXFile(dir, base string) (string, error) {
 		dir, what, strings.Join(tried, ", "), fs.ErrNotExist, downloadHint)
 }
 
-// withIDXFile opens path, un-gzips it if it starts with the gzip magic bytes
-// 0x1f 0x8b, and hands the content to read.
+// withIDXFile opens path and hands its content to read through
+// withIDXReader.
 func withIDXFile(path string, read func(io.Reader) error) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
 	}
 	defer f.Close()
+	return withIDXReader(f, read)
+}
 
-	br := bufio.NewReaderSize(f, 1<<16)
+// withIDXReader un-gzips r if it starts with the gzip magic bytes 0x1f 0x8b
+// and hands the content to read.
+func withIDXReader(r io.Reader, read func(io.Reader) error) error {
+	br := bufio.NewReaderSize(r, 1<<16)
 	if magic, _ := br.Peek(2); len(magic) == 2 && magic[0] == 0x1f && magic[1] == 0x8b {
 		zr, err := gzip.NewReader(br)
 		if err != nil {
@@ -289,9 +294,10 @@ func checkMagic(b []byte, want uint32, what string) error {
 
 // readBody reads up to total bytes from r. It returns fewer, with a nil
 // error, if r ends early. Memory grows with the data actually read, so a
-// header that overstates the size costs no more than the real data.
+// header that overstates the size costs no more than the real data: the
+// buffer starts at 64 KiB and doubles (up to total) only when full.
 func readBody(r io.Reader, total int64) ([]byte, error) {
-	const firstChunk = 1 << 22 // 4 MiB, then doubling up to total
+	const firstChunk = 1 << 16 // 64 KiB, then doubling up to total
 	buf := make([]byte, 0, min(total, firstChunk))
 	for int64(len(buf)) < total {
 		if len(buf) == cap(buf) {

@@ -35,7 +35,7 @@ func encodeIDX1(labels []uint8) []byte {
 }
 
 // gz returns data gzip-compressed.
-func gz(t *testing.T, data []byte) []byte {
+func gz(t testing.TB, data []byte) []byte {
 	t.Helper()
 	var b bytes.Buffer
 	w := gzip.NewWriter(&b)

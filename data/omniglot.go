@@ -5,9 +5,7 @@ import (
 	"bufio"
 	"bytes"
 	"cmp"
-	"crypto/sha256"
 	"encoding/binary"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -42,15 +40,16 @@ const MaxOmniglotSize = 1024
 var OmniglotSets = [2]string{"background", "evaluation"}
 
 // Limits on the zip entries LoadOmniglot decodes, so that a damaged or
-// hostile archive cannot ask for an absurd allocation. Omniglot's PNGs are
-// 105×105 and a few hundred bytes each.
+// hostile archive cannot ask for an absurd allocation (checkPNGData also
+// refuses a PNG whose header claims more pixels than its data can hold).
+// Omniglot's PNGs are 105×105 and a few hundred bytes each.
 const (
 	maxOmniglotEntryBytes = 16 << 20
 	maxOmniglotImageSide  = 4096
 )
 
 // omniglotHint tells the user how to get the data.
-const omniglotHint = "run scripts/download_omniglot.sh DIR or set OMNIGLOT_DIR"
+const omniglotHint = "run scripts/download_omniglot.sh DIR " + scriptHome + " or set OMNIGLOT_DIR"
 
 // OmniglotOptions sets how LoadOmniglot prepares the images. The zero value
 // gives 28×28 images and caches them under the user's cache directory.
@@ -60,7 +59,8 @@ type OmniglotOptions struct {
 	Size int
 	// CacheDir is where the decoded arrays are cached. If empty,
 	// os.UserCacheDir()/metagon is used (no cache if there is no user cache
-	// directory); "-" disables the cache.
+	// directory); "-" disables the cache. It keeps at most
+	// MaxOmniglotCacheFiles cache files, the most recently used.
 	CacheDir string
 	// Filter is the resize filter, FilterArea or FilterLanczos. If empty,
 	// a default of FilterArea is used.
@@ -148,9 +148,11 @@ func (o *Omniglot) Counts(set string) (alphabets, characters, images int) {
 // corrupt entry or PNG are errors naming the file and entry.
 //
 // Unless o.CacheDir is "-", the decoded arrays are cached; see
-// OmniglotCachePath. A valid cache file is used instead of the zips (which
-// are then only stat'ed), so that a second load takes a fraction of a
-// second; an invalid one is ignored and replaced.
+// OmniglotCachePath. A valid cache file is used instead of the zips (of
+// which only the central directories are then read, for the cache key), so
+// that a second load takes a fraction of a second; an invalid one is
+// ignored and replaced. After writing a cache file, LoadOmniglot deletes
+// all but the MaxOmniglotCacheFiles most recently used in the directory.
 func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	size := o.Size
 	if size == 0 {
@@ -165,7 +167,6 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	}
 
 	var zips [2]string
-	var stats [2]fs.FileInfo
 	for i, set := range OmniglotSets {
 		zips[i] = filepath.Join(dir, "images_"+set+".zip")
 		st, err := os.Stat(zips[i])
@@ -180,15 +181,15 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 		case !st.Mode().IsRegular():
 			return nil, fmt.Errorf("load omniglot %s: not a regular file; %s", zips[i], omniglotHint)
 		}
-		stats[i] = st
 	}
 
-	var cachePath string
-	var cacheErr error
-	if cacheDir, ok := omniglotCacheDir(o.CacheDir); ok {
-		cachePath = filepath.Join(cacheDir, omniglotCacheName(size, filter, stats))
+	// On a cache key error there is no cache; decoding says what is wrong
+	// with the zip.
+	cachePath, cacheErr := omniglotCacheFile(o.CacheDir, size, filter, zips)
+	if cachePath != "" {
 		switch om, err := readOmniglotCache(cachePath, size); {
 		case err == nil:
+			touchOmniglotCache(cachePath)
 			om.CachePath, om.FromCache = cachePath, true
 			return om, nil
 		case errors.Is(err, fs.ErrNotExist) || errors.Is(err, syscall.ENOTDIR):
@@ -206,7 +207,11 @@ func LoadOmniglot(dir string, o OmniglotOptions) (*Omniglot, error) {
 	}
 	om.CachePath = cachePath
 	if cachePath != "" {
-		if err := writeOmniglotCache(cachePath, om); err != nil {
+		err := writeOmniglotCache(cachePath, om)
+		if err == nil {
+			err = pruneOmniglotCache(filepath.Dir(cachePath), cachePath)
+		}
+		if err != nil {
 			cacheErr = errors.Join(cacheErr, err)
 		}
 	}
@@ -222,9 +227,32 @@ type omniglotJob struct {
 	char, img int
 }
 
+// omniglotZip is one opened Omniglot zip: its path, named in errors, and
+// its reader.
+type omniglotZip struct {
+	path string
+	r    *zip.Reader
+}
+
 // decodeOmniglot reads the two zips and decodes their PNGs into size×size
-// images.
+// images. It opens both zips before decoding anything, so that a missing or
+// broken second zip is reported at once.
 func decodeOmniglot(zips [2]string, size int, filter string) (*Omniglot, error) {
+	var opened [2]omniglotZip
+	for i, p := range zips {
+		zr, closeZip, err := openZip(p)
+		if err != nil {
+			return nil, err
+		}
+		defer closeZip()
+		opened[i] = omniglotZip{p, zr}
+	}
+	return decodeOmniglotZips(opened, size, filter)
+}
+
+// decodeOmniglotZips decodes the PNGs of the background and evaluation
+// zips into size×size images.
+func decodeOmniglotZips(zips [2]omniglotZip, size int, filter string) (*Omniglot, error) {
 	type drawing struct {
 		f       *zip.File
 		zipPath string
@@ -238,25 +266,13 @@ func decodeOmniglot(zips [2]string, size int, filter string) (*Omniglot, error) 
 	}
 	chars := make(map[charKey]*charInfo)
 
-	// Open both zips before decoding anything, so that a missing or broken
-	// second zip is reported at once.
-	readers := make([]*zip.ReadCloser, 0, 2)
-	defer func() {
-		for _, r := range readers {
-			r.Close()
-		}
-	}()
 	for i, set := range OmniglotSets {
-		zr, err := openZip(zips[i])
-		if err != nil {
-			return nil, err
-		}
-		readers = append(readers, zr)
+		zipPath := zips[i].path
 		n := 0
-		for _, f := range zr.File {
+		for _, f := range zips[i].r.File {
 			alphabet, character, id, drawer, ok, err := parseOmniglotEntry(f.Name, set)
 			if err != nil {
-				return nil, fmt.Errorf("load omniglot %s: entry %s: %w", zips[i], f.Name, err)
+				return nil, fmt.Errorf("load omniglot %s: entry %s: %w", zipPath, f.Name, err)
 			}
 			if !ok {
 				continue
@@ -268,14 +284,14 @@ func decodeOmniglot(zips [2]string, size int, filter string) (*Omniglot, error) 
 				chars[k] = c
 			} else if c.id != id {
 				return nil, fmt.Errorf("load omniglot %s: entry %s: character id %04d differs from id %04d of the folder's other files",
-					zips[i], f.Name, id, c.id)
+					zipPath, f.Name, id, c.id)
 			}
-			c.drawings = append(c.drawings, drawing{f, zips[i], drawer})
+			c.drawings = append(c.drawings, drawing{f, zipPath, drawer})
 			n++
 		}
 		if n == 0 {
 			return nil, fmt.Errorf("load omniglot %s: no entries images_%s/<Alphabet>/characterNN/IIII_DD.png in the zip; %s",
-				zips[i], set, omniglotHint)
+				zipPath, set, omniglotHint)
 		}
 	}
 
@@ -392,6 +408,9 @@ func decodeOmniglotEntry(f *zip.File, buf *bytes.Buffer, r imageResizer, dst []f
 	}
 	if cfg.Width < 1 || cfg.Height < 1 || cfg.Width > maxOmniglotImageSide || cfg.Height > maxOmniglotImageSide {
 		return fmt.Errorf("implausible PNG size %d×%d (want 1..%d each)", cfg.Width, cfg.Height, maxOmniglotImageSide)
+	}
+	if err := checkPNGData(buf.Bytes()); err != nil {
+		return err // before png.Decode allocates the image the header claims
 	}
 	img, err := png.Decode(bytes.NewReader(buf.Bytes()))
 	if err != nil {
@@ -542,22 +561,38 @@ func (r *boxResizer) resizeGray(g *image.Gray, dst []float32, size int) {
 	}
 }
 
-// openZip opens a zip archive, telling a truncated zip from a file that is
-// not a zip at all.
-func openZip(p string) (*zip.ReadCloser, error) {
-	zr, err := zip.OpenReader(p)
+// openZip opens the zip archive at p for reading; closeZip closes the
+// file. Errors are newZipReader's.
+func openZip(p string) (zr *zip.Reader, closeZip func() error, err error) {
+	f, err := os.Open(p)
+	if err != nil {
+		return nil, nil, fmt.Errorf("load omniglot %s: %w", p, err)
+	}
+	st, err := f.Stat()
+	if err != nil {
+		f.Close()
+		return nil, nil, fmt.Errorf("load omniglot %s: %w", p, err)
+	}
+	if zr, err = newZipReader(p, f, st.Size()); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	return zr, f.Close, nil
+}
+
+// newZipReader reads the central directory of the zip archive r, size bytes
+// long, telling a truncated zip from one that is not a zip at all. p names
+// the archive in errors.
+func newZipReader(p string, r io.ReaderAt, size int64) (*zip.Reader, error) {
+	zr, err := zip.NewReader(r, size)
 	if err == nil {
 		return zr, nil
 	}
 	if errors.Is(err, zip.ErrFormat) {
 		var head [4]byte
-		if f, ferr := os.Open(p); ferr == nil {
-			n, _ := io.ReadFull(f, head[:])
-			f.Close()
-			if n == 4 && string(head[:]) == "PK\x03\x04" {
-				return nil, fmt.Errorf("load omniglot %s: truncated or damaged zip archive (it starts like a zip but its central directory is missing or broken): %w; delete it and %s",
-					p, err, omniglotHint)
-			}
+		if n, _ := r.ReadAt(head[:], 0); n == 4 && string(head[:]) == "PK\x03\x04" {
+			return nil, fmt.Errorf("load omniglot %s: truncated or damaged zip archive (it starts like a zip but its central directory is missing or broken): %w; delete it and %s",
+				p, err, omniglotHint)
 		}
 		return nil, fmt.Errorf("load omniglot %s: is not a zip archive: %w; %s", p, err, omniglotHint)
 	}
@@ -647,28 +682,36 @@ func omniglotCacheDir(opt string) (dir string, ok bool) {
 }
 
 // omniglotCacheName returns the cache file name for images of the given
-// size decoded from zips with the given file infos (background, then
-// evaluation): omniglot-<size>-<key>.bin, where key is the first 16 hex
-// digits of the SHA-256 of the cache format version and each zip's name,
-// size in bytes and modification time (nanoseconds). Size and time are
-// cheap to get and change whenever a zip is replaced by a download or a
-// copy, so a stale cache is never used; two byte-identical copies with
-// different times just get separate cache files. Old cache files are not
-// deleted.
-func omniglotCacheName(size int, filter string, stats [2]fs.FileInfo) string {
-	h := sha256.New()
-	fmt.Fprintf(h, "metagon omniglot cache v%d\n", omniglotCacheVersion)
-	for i, st := range stats {
-		fmt.Fprintf(h, "images_%s.zip %d %d\n", OmniglotSets[i], st.Size(), st.ModTime().UnixNano())
-	}
+// size and filter decoded from zips with the given content key
+// (omniglotCacheKey): omniglot-<size>-<key>.bin, or
+// omniglot-<size>-<filter>-<key>.bin for filters other than FilterArea.
+// Copies of the same zips share one cache file; changed zips get a new one,
+// and pruneOmniglotCache deletes the least recently used.
+func omniglotCacheName(size int, filter, key string) string {
 	if filter != FilterArea { // area images keep the names they always had
-		return fmt.Sprintf("omniglot-%d-%s-%s.bin", size, filter, hex.EncodeToString(h.Sum(nil))[:16])
+		return fmt.Sprintf("omniglot-%d-%s-%s.bin", size, filter, key)
 	}
-	return fmt.Sprintf("omniglot-%d-%s.bin", size, hex.EncodeToString(h.Sum(nil))[:16])
+	return fmt.Sprintf("omniglot-%d-%s.bin", size, key)
+}
+
+// omniglotCacheFile returns the cache file for images of the given size
+// and filter decoded from zips, or "" if the CacheDir option cacheDirOpt
+// disables the cache.
+func omniglotCacheFile(cacheDirOpt string, size int, filter string, zips [2]string) (string, error) {
+	cacheDir, ok := omniglotCacheDir(cacheDirOpt)
+	if !ok {
+		return "", nil
+	}
+	key, err := omniglotCacheKey(zips)
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(cacheDir, omniglotCacheName(size, filter, key)), nil
 }
 
 // OmniglotCachePath returns the cache file LoadOmniglot(dir, o) reads and
-// writes, or "" if o disables the cache. It stats the zips in dir.
+// writes, or "" if o disables the cache. It reads the central directories
+// of the zips in dir (omniglotCacheKey).
 func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 	size := o.Size
 	if size == 0 {
@@ -678,19 +721,11 @@ func OmniglotCachePath(dir string, o OmniglotOptions) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	cacheDir, ok := omniglotCacheDir(o.CacheDir)
-	if !ok {
-		return "", nil
-	}
-	var stats [2]fs.FileInfo
+	var zips [2]string
 	for i, set := range OmniglotSets {
-		st, err := os.Stat(filepath.Join(dir, "images_"+set+".zip"))
-		if err != nil {
-			return "", fmt.Errorf("omniglot cache path: %w", err)
-		}
-		stats[i] = st
+		zips[i] = filepath.Join(dir, "images_"+set+".zip")
 	}
-	return filepath.Join(cacheDir, omniglotCacheName(size, filter, stats)), nil
+	return omniglotCacheFile(o.CacheDir, size, filter, zips)
 }
 
 // writeOmniglotCache writes om to path atomically: to a temporary file in
@@ -783,20 +818,10 @@ var errInvalidCache = errors.New("invalid cache file")
 // readOmniglotCache reads a cache file written by writeOmniglotCache for
 // images of the given size. Any deviation from the format (wrong magic,
 // version or size, a length that does not match the header, a bad
-// checksum) is an error wrapping errInvalidCache; failures to open or read
+// checksum) is an error wrapping errInvalidCache; failures to open or stat
 // the file are *fs.PathError (a missing file satisfies errors.Is(err,
 // fs.ErrNotExist)).
 func readOmniglotCache(path string, size int) (*Omniglot, error) {
-	om, err := readOmniglotCacheFile(path, size)
-	var pe *fs.PathError
-	if err != nil && !errors.As(err, &pe) {
-		err = fmt.Errorf("%w: %w", errInvalidCache, err)
-	}
-	return om, err
-}
-
-// readOmniglotCacheFile is readOmniglotCache without errInvalidCache.
-func readOmniglotCacheFile(path string, size int) (*Omniglot, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, err
@@ -806,9 +831,25 @@ func readOmniglotCacheFile(path string, size int) (*Omniglot, error) {
 	if err != nil {
 		return nil, err
 	}
-	br := bufio.NewReaderSize(f, 1<<20)
+	return decodeOmniglotCache(bufio.NewReaderSize(f, 1<<20), st.Size(), size)
+}
+
+// decodeOmniglotCache reads a cache file of fileSize bytes from r, for
+// images of the given size. Every error wraps errInvalidCache. Nothing is
+// allocated for the counts in the header before they are checked against
+// fileSize, so memory stays proportional to the bytes present.
+func decodeOmniglotCache(r io.Reader, fileSize int64, size int) (*Omniglot, error) {
+	om, err := decodeOmniglotCacheData(r, fileSize, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %w", errInvalidCache, err)
+	}
+	return om, nil
+}
+
+// decodeOmniglotCacheData is decodeOmniglotCache without errInvalidCache.
+func decodeOmniglotCacheData(r io.Reader, fileSize int64, size int) (*Omniglot, error) {
 	crc := crc32.New(omniglotCRCTable)
-	tr := io.TeeReader(br, crc) // hashes exactly the bytes consumed
+	tr := io.TeeReader(r, crc) // hashes exactly the bytes consumed
 	le := binary.LittleEndian
 	var hdr [24]byte
 	if _, err := io.ReadFull(tr, hdr[:]); err != nil {
@@ -828,9 +869,12 @@ func readOmniglotCacheFile(path string, size int) (*Omniglot, error) {
 		return nil, fmt.Errorf("implausible counts in header: %d characters, %d images", nchars, nimg)
 	}
 	d := int64(size) * int64(size)
-	// The header's counts must fit the file before anything big is allocated.
-	if 4*d*int64(nimg) > st.Size() {
-		return nil, fmt.Errorf("truncated: header announces %d images of %d×%d, file has %d bytes", nimg, size, size, st.Size())
+	// The header's counts must fit the file before anything is allocated
+	// for them: the header, at least 13 bytes per character table entry,
+	// the pixels and the checksum.
+	if minSize := 24 + 13*int64(nchars) + 4*d*int64(nimg) + 4; minSize > fileSize {
+		return nil, fmt.Errorf("truncated: header announces %d characters and %d images of %d×%d (at least %d bytes), file has %d bytes",
+			nchars, nimg, size, size, minSize, fileSize)
 	}
 	var scratch [9]byte
 	readStr := func() (string, error) {
@@ -881,10 +925,10 @@ func readOmniglotCacheFile(path string, size int) (*Omniglot, error) {
 		off += n
 	}
 	var tail [4]byte
-	if _, err := io.ReadFull(br, tail[:]); err != nil {
+	if _, err := io.ReadFull(r, tail[:]); err != nil {
 		return nil, fmt.Errorf("truncated: no checksum")
 	}
-	if _, err := br.ReadByte(); err != io.EOF {
+	if n, _ := io.ReadFull(r, tail[:1]); n != 0 {
 		return nil, fmt.Errorf("unexpected data after the checksum")
 	}
 	if got, want := crc.Sum32(), le.Uint32(tail[:]); got != want {

@@ -105,6 +105,14 @@ type zipEntry struct {
 // writeZip writes the entries as a zip archive to path.
 func writeZip(t testing.TB, path string, entries []zipEntry) {
 	t.Helper()
+	if err := os.WriteFile(path, zipBytes(t, entries), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// zipBytes returns the entries as a zip archive.
+func zipBytes(t testing.TB, entries []zipEntry) []byte {
+	t.Helper()
 	var b bytes.Buffer
 	zw := zip.NewWriter(&b)
 	for _, e := range entries {
@@ -123,9 +131,7 @@ func writeZip(t testing.TB, path string, entries []zipEntry) {
 	if err := zw.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	return b.Bytes()
 }
 
 // synthDrawing is drawing d of character id in the synthetic data set: a
@@ -140,11 +146,22 @@ func synthDrawing(id, d int) *image.Gray {
 	})
 }
 
-// synthOmniglot writes a small data set in Omniglot's layout to dir:
-// background with alphabets A (ids 3, 4) and B (id 1, 2), evaluation with
-// alphabet C (ids 5, 6, 7), 3 drawings each, entries deliberately out of
-// order, with directory entries and a stray file.
+// synthOmniglot writes a small data set in Omniglot's layout to dir, the
+// zips of synthOmniglotZips.
 func synthOmniglot(t testing.TB, dir string) {
+	t.Helper()
+	for set, b := range synthOmniglotZips(t) {
+		if err := os.WriteFile(filepath.Join(dir, "images_"+set+".zip"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// synthOmniglotZips returns the zips of a small data set in Omniglot's
+// layout by set: background with alphabets A (ids 3, 4) and B (id 1, 2),
+// evaluation with alphabet C (ids 5, 6, 7), 3 drawings each, entries
+// deliberately out of order, with directory entries and a stray file.
+func synthOmniglotZips(t testing.TB) map[string][]byte {
 	t.Helper()
 	type ch struct {
 		set, alphabet, folder string
@@ -170,9 +187,11 @@ func synthOmniglot(t testing.TB, dir string) {
 			})
 		}
 	}
+	zips := map[string][]byte{}
 	for _, set := range OmniglotSets {
-		writeZip(t, filepath.Join(dir, "images_"+set+".zip"), entries[set])
+		zips[set] = zipBytes(t, entries[set])
 	}
+	return zips
 }
 
 // omniglotDirOrSkip returns the real data's directory, or skips the test
@@ -477,14 +496,24 @@ func TestLoadOmniglotSynthetic(t *testing.T) {
 		}
 	}
 
-	// A replaced zip (new modification time) gets a new cache file.
+	// A replaced zip (new content) gets a new cache file; a touched one
+	// (new modification time, same content) keeps it.
 	bg := filepath.Join(dir, "images_background.zip")
 	later := time.Now().Add(time.Hour)
 	if err := os.Chtimes(bg, later, later); err != nil {
 		t.Fatal(err)
 	}
-	if o2 := load("after touching a zip"); o2.FromCache || o2.CachePath == o.CachePath {
+	if o2 := load("after touching a zip"); !o2.FromCache || o2.CachePath != o.CachePath {
 		t.Errorf("after touching a zip: FromCache %v, path %s (old %s)", o2.FromCache, o2.CachePath, o.CachePath)
+	}
+	replaced := t.TempDir()
+	synthOmniglot(t, replaced)
+	writeZip(t, filepath.Join(replaced, "images_background.zip"),
+		[]zipEntry{{name: "images_background/B/character01/0001_01.png", data: pngBytes(t, synthDrawing(1, 1))}})
+	if o2, err := LoadOmniglot(replaced, OmniglotOptions{Size: 5, CacheDir: cacheDir}); err != nil {
+		t.Errorf("after replacing a zip: %v", err)
+	} else if o2.FromCache || o2.CachePath == o.CachePath {
+		t.Errorf("after replacing a zip: FromCache %v, path %s (old %s)", o2.FromCache, o2.CachePath, o.CachePath)
 	}
 	// Another size, another cache file; "-" disables the cache.
 	if o2, err := LoadOmniglot(dir, OmniglotOptions{Size: 3, CacheDir: cacheDir}); err != nil || o2.Size != 3 ||
