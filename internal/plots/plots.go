@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -118,6 +119,8 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 		p.Title.Text = o.Title
 		p.X.Label.Text = o.XLabel
 		p.Y.Label.Text = o.YLabel
+		p.X.Tick.Marker = niceTicks{}
+		p.Y.Tick.Marker = niceTicks{}
 		p.Add(plotter.NewGrid())
 		p.Legend.Top = !o.LegendBottom
 		p.Legend.Left = o.LegendLeft
@@ -223,6 +226,8 @@ func fitPlot(fp FitPanel) (*plot.Plot, error) {
 	p.Title.Text = fp.Title
 	p.X.Label.Text = "x"
 	p.Y.Label.Text = "y"
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
 	p.Legend.Top = true
 	p.Legend.TextStyle.Font.Size = vg.Points(9)
@@ -313,10 +318,85 @@ func points(x, y []float64, positive bool) (plotter.XYs, error) {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// niceTicks marks a linear axis at a round step (1, 2 or 5 × 10ⁿ) that
+// gives three to seven labels, with an unlabelled tick halfway between
+// each two, e.g. 0, 50, 100 … 300 or 0, 2000 … 10,000. Labels are written
+// by tickLabel.
+type niceTicks struct{}
+
+func (niceTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) || !finite(min) || !finite(max) {
+		return nil
+	}
+	step := niceStep((max - min) / 6)
+	half := step / 2
+	var ticks []plot.Tick
+	// At most 20 ticks: beyond 2⁵³, k++ may not change k.
+	for k := math.Ceil(min / half); k*half <= max+half*1e-9 && len(ticks) < 20; k++ {
+		v := k * half
+		if v == 0 {
+			v = 0 // not −0
+		}
+		t := plot.Tick{Value: v}
+		if math.Mod(k, 2) == 0 {
+			t.Label = tickLabel(v, step)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}
+
+// niceStep is the least of 1, 2, 5 or 10 × 10ⁿ that is at least raw > 0.
+func niceStep(raw float64) float64 {
+	mag := math.Pow10(int(math.Floor(math.Log10(raw))))
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag >= raw*(1-1e-9) {
+			return m * mag
+		}
+	}
+	return 10 * mag
+}
+
+// tickLabel writes v, a multiple of step, as a plain number with as many
+// decimals as step needs (0.05 → two) and the thousands of numbers from
+// 10,000 up set apart by commas: "0.05", "1500", "20,000". Numbers too large
+// or small for that are written in exponent form.
+func tickLabel(v, step float64) string {
+	if a := math.Abs(v); a >= 1e15 || step < 1e-6 {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	decimals := 0
+	if step < 1 {
+		decimals = int(math.Ceil(-math.Log10(step) - 1e-9))
+	}
+	s := strconv.FormatFloat(v, 'f', decimals, 64)
+	if math.Abs(v) < 10000 {
+		return s
+	}
+	sign, digits := "", s
+	if v < 0 {
+		sign, digits = "-", s[1:]
+	}
+	intPart, frac, _ := strings.Cut(digits, ".")
+	var b strings.Builder
+	for i, d := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	if frac != "" {
+		return sign + b.String() + "." + frac
+	}
+	return sign + b.String()
+}
+
 // logTicks marks 1…9 × 10ⁿ on a log axis and labels the powers of ten, or,
-// when the range holds fewer than two of them, every mark, so a narrow log
-// axis still has numbers. (plot.LogTicks truncates the lowest decade of
-// ranges below 1.)
+// if the range holds fewer than three of them, the 1, 2 and 5 × 10ⁿ, or, if
+// it holds fewer than three of those, every mark, so the axis always has
+// numbers and is never crowded with them: 0.01, 0.1, 1, 10 or 0.2, 0.5, 1, 2
+// or 2, 3, 4, 5. Labels are written by tickLabel. (plot.LogTicks truncates
+// the lowest decade of ranges below 1.)
 type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []plot.Tick {
@@ -326,27 +406,37 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	lo := int(math.Floor(math.Log10(min)))
 	hi := int(math.Ceil(math.Log10(max)))
 	var ticks []plot.Tick
-	powers := 0
 	for d := lo; d <= hi; d++ {
 		for i := 1; i <= 9; i++ {
 			v := float64(i) * math.Pow10(d)
 			if v < min*(1-1e-9) || v > max*(1+1e-9) {
 				continue
 			}
-			t := plot.Tick{Value: v}
-			if i == 1 {
-				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
-				powers++
-			}
-			ticks = append(ticks, t)
+			ticks = append(ticks, plot.Tick{Value: v})
 		}
 	}
-	if powers < 2 {
-		for i := range ticks {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 3, 64)
+	for _, labelled := range []string{"1", "125", "123456789"} {
+		n := 0
+		for _, t := range ticks {
+			if strings.Contains(labelled, leadingDigit(t.Value)) {
+				n++
+			}
+		}
+		if n >= 3 || labelled == "123456789" {
+			for i, t := range ticks {
+				if strings.Contains(labelled, leadingDigit(t.Value)) {
+					ticks[i].Label = tickLabel(t.Value, t.Value)
+				}
+			}
+			break
 		}
 	}
 	return ticks
+}
+
+// leadingDigit is the first significant digit of v > 0, as a string.
+func leadingDigit(v float64) string {
+	return strconv.FormatFloat(v, 'e', 0, 64)[:1]
 }
 
 // Episode writes to path a PNG of a few-shot episode: the rows of cells as

@@ -7,10 +7,12 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/metagon/metagon/data"
+	"gonum.org/v1/plot"
 )
 
 // checkPNG decodes the PNG at path and fails unless it has a positive size
@@ -306,5 +308,55 @@ func TestDemo(t *testing.T) {
 	}
 	if err := Episode(filepath.Join(dir, "episode.png"), "5-way 1-shot episode", episodeRows()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestTicks: axes are labelled with round numbers written plainly.
+func TestTicks(t *testing.T) {
+	labels := func(ticks []plot.Tick) []string {
+		var l []string
+		for _, t := range ticks {
+			if t.Label != "" {
+				l = append(l, t.Label)
+			}
+		}
+		return l
+	}
+	for _, c := range []struct {
+		m        plot.Ticker
+		min, max float64
+		want     string
+	}{
+		{niceTicks{}, 0, 300, "0 50 100 150 200 250 300"},
+		{niceTicks{}, 1, 12000, "2000 4000 6000 8000 10,000 12,000"},
+		{niceTicks{}, -1.2, 1.3, "-1.0 -0.5 0.0 0.5 1.0"},
+		{logTicks{}, 0.005, 20, "0.01 0.1 1 10"},
+		{logTicks{}, 0.15, 3, "0.2 0.5 1 2"},
+		{logTicks{}, 1.6, 6.2, "2 3 4 5 6"},
+	} {
+		if got := strings.Join(labels(c.m.Ticks(c.min, c.max)), " "); got != c.want {
+			t.Errorf("%T on [%g, %g]: labels %q, want %q", c.m, c.min, c.max, got, c.want)
+		}
+	}
+	// Over ranges of all sizes, a linear axis gets three to seven labels,
+	// none in exponent form, each the number it marks.
+	for k := -4; k <= 7; k++ {
+		for _, f := range []float64{1, 1.3, 2.1, 4.5, 7.7} {
+			lo, hi := -0.3*f*math.Pow10(k), f*math.Pow10(k)
+			var n int
+			for _, tk := range (niceTicks{}).Ticks(lo, hi) {
+				if tk.Label == "" {
+					continue
+				}
+				n++
+				v, err := strconv.ParseFloat(strings.ReplaceAll(tk.Label, ",", ""), 64)
+				if err != nil || strings.ContainsAny(tk.Label, "eE") || math.Abs(v-tk.Value) > 1e-9*(hi-lo) {
+					t.Errorf("[%g, %g]: label %q for %g", lo, hi, tk.Label, tk.Value)
+				}
+			}
+			if n < 3 || n > 7 {
+				t.Errorf("[%g, %g]: %d labels", lo, hi, n)
+			}
+		}
 	}
 }
