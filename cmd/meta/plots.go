@@ -62,7 +62,7 @@ func fits(path string, l metalearn.Learner, c config) error {
 		}
 		panels = append(panels, p)
 	}
-	return plots.SinusoidFits(path, panels)
+	return plots.SinusoidFits(path, runTitle(l.Name(), sinusoids{c}, c), panels)
 }
 
 func accuracyCurve(path, title string, curve []curvePoint) error {
@@ -74,8 +74,8 @@ func accuracyCurve(path, title string, curve []curvePoint) error {
 			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, 100*p.ValidAccPost)
 		}
 	}
-	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)",
-		LegendBottom: true}, train, valid)
+	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)"},
+		train, valid)
 }
 
 // episodePlot shows one held-out episode: the support images, then up to
