@@ -2,30 +2,99 @@ package main
 
 import (
 	"fmt"
-	"image/color"
+	"math"
 
 	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/internal/plots"
 	"github.com/metagon/metagon/metalearn"
 )
 
-// runTitle says what a run's plots show: the learner and the task family.
+// runTitle says what a run's plots show: the algorithm, the task family
+// (data set, ways and shots) and the number of meta-iterations, e.g.
+// "MAML on Omniglot 5-way 1-shot (background split), 40 meta-iterations".
 func runTitle(algorithm string, src taskSource, c config) string {
-	return fmt.Sprintf("%s on %s, %d meta-iterations", algorithm, src.Describe(), c.iterations)
+	return fmt.Sprintf("%s on %s, %d meta-iterations", displayName(algorithm), src.Describe(), c.iterations)
 }
 
+// displayName is how papers write an algorithm's name, e.g. "MAML" for
+// "maml"; names it does not know stay as they are.
+func displayName(algorithm string) string {
+	names := map[string]string{
+		"maml": "MAML", "fomaml": "first-order MAML", "anil": "ANIL", "foanil": "first-order ANIL",
+		"metasgd": "Meta-SGD", "reptile": "Reptile", "protonet": "ProtoNet",
+	}
+	if n, ok := names[algorithm]; ok {
+		return n
+	}
+	return algorithm
+}
+
+// learningCurve draws a regression run's curve: the meta-training query
+// MSE and the validation MSE before and after one adaptation step.
 func learningCurve(path, title string, curve []curvePoint) error {
-	var train, pre, post plots.Series
-	train.Label, pre.Label, post.Label = "meta-train query MSE (after adaptation)", "validation, 0 steps", "validation, 1 step"
+	var it, loss []float64
+	var pre, post plots.Series
+	pre.Label, pre.Dashed, post.Label = "validation, 0 steps", true, "validation, 1 step"
 	for _, p := range curve {
-		train.X, train.Y = append(train.X, float64(p.Iteration)), append(train.Y, p.Loss)
+		it, loss = append(it, float64(p.Iteration)), append(loss, p.Loss)
 		if p.ValidPre > 0 {
 			pre.X, pre.Y = append(pre.X, float64(p.Iteration)), append(pre.Y, p.ValidPre)
 			post.X, post.Y = append(post.X, float64(p.Iteration)), append(post.Y, p.ValidPost)
 		}
 	}
+	series := append(trainSeries("meta-train query MSE (after adaptation)", it, loss), pre, post)
 	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "MSE", LogY: true},
-		train, pre, post)
+		series...)
+}
+
+// accuracyCurve draws a classification run's curve: the meta-training
+// query accuracy and the accuracy on held-out episodes after adaptation.
+func accuracyCurve(path, title string, curve []curvePoint) error {
+	var it, acc []float64
+	var valid plots.Series
+	valid.Label = "held-out episodes (after adaptation)"
+	for _, p := range curve {
+		it, acc = append(it, float64(p.Iteration)), append(acc, 100*p.Accuracy)
+		if p.ValidAccPost > 0 {
+			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, 100*p.ValidAccPost)
+		}
+	}
+	series := append(trainSeries("meta-train query accuracy", it, acc), valid)
+	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)"},
+		series...)
+}
+
+// trainSeries is a meta-training curve, noisy from batch to batch: as it
+// is when short (up to 30 points), and otherwise faint under its running
+// mean over a fifteenth of the points (at least 5), which shows the trend.
+func trainSeries(label string, x, y []float64) []plots.Series {
+	if len(y) <= 30 {
+		return []plots.Series{{Label: label, X: x, Y: y}}
+	}
+	window := max(5, len(y)/15)
+	return []plots.Series{
+		{Label: label, X: x, Y: y, Faint: true},
+		{Label: fmt.Sprintf("running mean of %d points", window), X: x, Y: runningMean(y, window)},
+	}
+}
+
+// runningMean is the mean of the finite values among the window values of
+// y centred on each (fewer at the ends); NaN where there are none.
+func runningMean(y []float64, window int) []float64 {
+	out := make([]float64, len(y))
+	for i := range y {
+		sum, n := 0.0, 0
+		for _, v := range y[max(0, i-window/2):min(len(y), i-window/2+window)] {
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				sum, n = sum+v, n+1
+			}
+		}
+		out[i] = math.NaN()
+		if n > 0 {
+			out[i] = sum / float64(n)
+		}
+	}
+	return out
 }
 
 // fits draws Finn et al.'s Fig. 2: four held-out tasks, the true curve, the
@@ -54,33 +123,22 @@ func fits(path string, l metalearn.Learner, c config) error {
 		return err
 	}
 	for i, r := range res {
-		p := plots.FitPanel{Title: fmt.Sprintf("A=%.2f, φ=%.2f", truth[i].Amplitude, truth[i].Phase), X: xs, True: tasks[i].QueryY,
-			SupportX: truth[i].SupportX, SupportY: truth[i].SupportY}
+		p := plots.FitPanel{Title: fmt.Sprintf("task %d: amplitude %.2f, phase %.2f", i+1, truth[i].Amplitude, truth[i].Phase),
+			X: xs, True: tasks[i].QueryY, SupportX: truth[i].SupportX, SupportY: truth[i].SupportY}
 		p.Fits = append(p.Fits, plots.Series{Label: "pre-update", Y: r.Outputs[0]}, plots.Series{Label: "1 grad step", Y: r.Outputs[1]})
 		if steps > 1 {
 			p.Fits = append(p.Fits, plots.Series{Label: fmt.Sprintf("%d grad steps", steps), Y: r.Outputs[steps]})
 		}
 		panels = append(panels, p)
 	}
-	return plots.SinusoidFits(path, panels)
+	title := runTitle(l.Name(), sinusoids{c}, c) +
+		fmt.Sprintf("\n%d held-out tasks: the model's predictions before and after adapting to each task's %d support points", len(panels), c.shots)
+	return plots.SinusoidFits(path, title, panels)
 }
 
-func accuracyCurve(path, title string, curve []curvePoint) error {
-	var train, valid plots.Series
-	train.Label, valid.Label = "meta-train query accuracy", "held-out episodes (after adaptation)"
-	for _, p := range curve {
-		train.X, train.Y = append(train.X, float64(p.Iteration)), append(train.Y, 100*p.Accuracy)
-		if p.ValidAccPost > 0 {
-			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, 100*p.ValidAccPost)
-		}
-	}
-	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)",
-		LegendBottom: true}, train, valid)
-}
-
-// episodePlot shows one held-out episode: the support images, then up to
-// four queries per class captioned with the prediction after adaptation
-// (green: right, red: wrong).
+// episodePlot shows one held-out episode: the support images, then the
+// first few queries of each class captioned with the prediction after
+// adaptation (green frame: right; red frame and a "wrong" caption: wrong).
 func episodePlot(path string, l metalearn.Learner, src taskSource, c config) error {
 	task := src.Test(1)[0]
 	res, err := metalearn.AdaptAtSteps(l, []metalearn.Task{task}, []int{c.evalSteps})
@@ -91,29 +149,36 @@ func episodePlot(path string, l metalearn.Learner, src taskSource, c config) err
 	ways := c.ways
 	side := src.Spec().Input[1]
 	px := side * side
-	cell := func(x []float64, i int, caption string, border color.Color) plots.Cell {
-		return plots.Cell{Pixels: x[i*px : (i+1)*px], W: side, H: side, Caption: caption, Border: border}
+	cell := func(x []float64, i int, caption string) plots.Cell {
+		return plots.Cell{Pixels: x[i*px : (i+1)*px], W: side, H: side, Caption: caption}
 	}
 	var rows [][]plots.Cell
 	var support []plots.Cell
 	for i, y := range task.SupportY {
-		support = append(support, cell(task.SupportX, i, fmt.Sprintf("class %d", int(y)), nil))
+		support = append(support, cell(task.SupportX, i, fmt.Sprintf("class %d", int(y))))
 	}
 	rows = append(rows, support)
 	perRow := len(support)
+	const perClass = 4
 	var row []plots.Cell
 	shown := make([]int, ways)
+	right := 0
 	for i, y := range task.QueryY {
-		if shown[int(y)] >= 4 {
+		pred, truth := argmax(out[i*ways:(i+1)*ways]), int(y)
+		if pred == truth {
+			right++
+		}
+		if shown[truth] >= perClass {
 			continue
 		}
-		shown[int(y)]++
-		pred := argmax(out[i*ways : (i+1)*ways])
-		border := plots.Green
-		if pred != int(y) {
-			border = plots.Red
+		shown[truth]++
+		q := cell(task.QueryX, i, fmt.Sprintf("pred %d", pred))
+		q.Border = plots.Green
+		if pred != truth {
+			q.Caption = fmt.Sprintf("wrong: %d (true %d)", pred, truth)
+			q.Border, q.CaptionColor = plots.Red, plots.Red
 		}
-		row = append(row, cell(task.QueryX, i, fmt.Sprintf("→ %d", pred), border))
+		row = append(row, q)
 		if len(row) == perRow {
 			rows, row = append(rows, row), nil
 		}
@@ -121,12 +186,27 @@ func episodePlot(path string, l metalearn.Learner, src taskSource, c config) err
 	if len(row) > 0 {
 		rows = append(rows, row)
 	}
-	how := fmt.Sprintf("after %d inner step(s)", c.evalSteps)
-	if c.algorithm == "protonet" {
-		how = "by nearest prototype"
+	how := fmt.Sprintf("after %d inner steps", c.evalSteps)
+	switch {
+	case c.algorithm == "protonet":
+		how = "by the nearest prototype"
+	case c.evalSteps == 1:
+		how = "after 1 inner step"
 	}
-	title := fmt.Sprintf("%s: support (top) and queries with predictions %s, accuracy %.0f%%",
-		l.Name(), how, 100*res[0].Accuracy[len(res[0].Accuracy)-1])
+	nShown, fewest := 0, perClass
+	for _, n := range shown {
+		nShown, fewest = nShown+n, min(fewest, n)
+	}
+	each := fmt.Sprintf("the first %d of each class", perClass)
+	if fewest < perClass {
+		each = fmt.Sprintf("up to %d of each class", perClass)
+	}
+	n := len(task.QueryY)
+	title := runTitle(l.Name(), src, c) + "\n" + fmt.Sprintf(
+		"One held-out episode. Top row: its support set (%d per class). Below: %d of its %d queries (%s), "+
+			"captioned with the class predicted %s; green frame: right, red frame: wrong. "+
+			"Accuracy on all %d queries: %.0f%% (%d right).",
+		len(task.SupportY)/ways, nShown, n, each, how, n, 100*float64(right)/float64(n), right)
 	return plots.Episode(path, title, rows)
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -28,26 +29,31 @@ const DPI = 150
 type Series struct {
 	Label string
 	X, Y  []float64
+	// Dashed draws a LearningCurve series' line dashed, e.g. a baseline
+	// before adaptation. (SinusoidFits dashes every fit.)
+	Dashed bool
+	// Faint draws a LearningCurve series' line thin and light gray, e.g. a
+	// noisy raw curve under its smoothed version; it takes no color from
+	// the palette, so the series after it gets the one it would have had.
+	Faint bool
 }
 
 // CurveOptions sets the labels and scale of a LearningCurve plot.
 type CurveOptions struct {
-	// Title, XLabel and YLabel label the plot and its axes; empty ones are
-	// left out.
+	// Title labels the plot (see Episode for titles of several lines);
+	// XLabel and YLabel label its axes. Empty ones are left out.
 	Title, XLabel, YLabel string
-	// LogY makes the y axis logarithmic; points with y ≤ 0 are then left
-	// out.
+	// LogY makes the y axis logarithmic, and says so in its label; points
+	// with y ≤ 0 are then left out.
 	LogY bool
-	// LegendLeft and LegendBottom move the legend from the top right corner
-	// to the left and/or bottom.
-	LegendLeft, LegendBottom bool
 }
 
 // FitPanel is one panel of a SinusoidFits figure, in the style of Finn et
 // al. 2017, Fig. 2: the true function, the K support points the model
 // adapts on, and the model's predictions.
 type FitPanel struct {
-	// Title labels the panel, e.g. "MAML, K=5"; empty for none.
+	// Title labels the panel, e.g. "task 1: amplitude 2.1, phase 0.5";
+	// empty for none.
 	Title string
 	// X is a dense grid of inputs, e.g. 200 points on [−5, 5].
 	X []float64
@@ -70,15 +76,18 @@ type Cell struct {
 	// are still drawn).
 	Pixels []float64
 	W, H   int
-	// Caption is written under the image; empty for none.
+	// Caption is written under the image, in a smaller font if it is
+	// wider than the cell; empty for none.
 	Caption string
+	// CaptionColor is the caption's color; nil for black.
+	CaptionColor color.Color
 	// Border, if not nil, is drawn as a thick frame around the image, e.g.
 	// green for a correct prediction and red for a wrong one. Cells without
 	// one get a thin gray frame.
 	Border color.Color
 }
 
-// Colors commonly used for Cell.Border.
+// Colors commonly used for Cell.Border and Cell.CaptionColor.
 var (
 	Green = color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff}
 	Red   = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
@@ -107,21 +116,27 @@ var dashes = [][]vg.Length{
 	{vg.Points(10), vg.Points(4)},
 }
 
+// markers are the point shapes of successive LearningCurve series, so that
+// series stay apart in gray print too.
+var markers = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.PyramidGlyph{}, draw.RingGlyph{}}
+
 // LearningCurve writes to path a PNG (6×4 inches) of the series as lines,
-// in distinct colors, with a legend of their labels; series of at most 30
-// points also mark each point. NaN and infinite points (and, with o.LogY,
-// points with y ≤ 0) are left out, so a diverged run does not spoil the
-// plot. It fails if a series' X and Y differ in length.
+// in distinct colors, with a legend of their labels under the axes, where
+// it covers no data; series of at most 30 points (e.g. validation runs)
+// also mark each point, each series with its own shape. Axis ticks are
+// round numbers, and an x axis whose data start near zero starts at zero.
+// NaN and infinite points (and, with o.LogY, points with y ≤ 0) are left
+// out, so a diverged run does not spoil the plot. It fails if a series' X
+// and Y differ in length.
 func LearningCurve(path string, o CurveOptions, series ...Series) error {
 	return render(path, 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) error {
 		p := plot.New()
-		p.Title.Text = o.Title
 		p.X.Label.Text = o.XLabel
-		p.Y.Label.Text = o.YLabel
+		p.X.Tick.Marker = niceTicks{}
+		p.Y.Tick.Marker = niceTicks{}
 		p.Add(plotter.NewGrid())
-		p.Legend.Top = !o.LegendBottom
-		p.Legend.Left = o.LegendLeft
-		n := 0
+		var leg legend
+		n, colors := 0, 0
 		for i, s := range series {
 			xys, err := points(s.X, s.Y, o.LogY)
 			if err != nil {
@@ -131,29 +146,18 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 				continue
 			}
 			n += len(xys)
-			c := palette[i%len(palette)]
-			l, err := plotter.NewLine(xys)
+			thumbs, err := addCurve(p, xys, s, colors)
+			if !s.Faint {
+				colors++
+			}
 			if err != nil {
 				return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
 			}
-			l.Color = c
-			l.Width = vg.Points(1.5)
-			thumbs := []plot.Thumbnailer{l}
-			p.Add(l)
-			if len(xys) <= 30 {
-				sc, err := plotter.NewScatter(xys)
-				if err != nil {
-					return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
-				}
-				sc.Color = c
-				sc.Shape = draw.CircleGlyph{}
-				sc.Radius = vg.Points(2.5)
-				p.Add(sc)
-				thumbs = append(thumbs, sc)
-			}
-			if s.Label != "" {
-				p.Legend.Add(s.Label, thumbs...)
-			}
+			leg.add(s.Label, thumbs...)
+		}
+		yLabel := o.YLabel
+		if o.LogY {
+			yLabel = strings.TrimSpace(yLabel + " (log scale)")
 		}
 		if o.LogY && n > 0 {
 			p.Y.Scale = plot.LogScale{}
@@ -163,18 +167,79 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 				p.Y.Max *= 2
 			}
 		}
-		p.Draw(draw.Crop(dc, vg.Points(6), -vg.Points(10), vg.Points(4), -vg.Points(6)))
+		if p.X.Min > 0 && p.X.Min < 0.2*p.X.Max {
+			p.X.Min = 0
+		}
+		dc = draw.Crop(dc, vg.Points(6), -vg.Points(12), vg.Points(4), -vg.Points(6))
+		dc = drawTitle(dc, o.Title)
+		dc = leg.drawBelow(dc)
+		drawWithYLabel(dc, p, yLabel)
 		return nil
 	})
+}
+
+// drawWithYLabel draws p in c with label along its y axis, centred on the
+// data area. (Plot's own y label would do, but it mistakes the centre of a
+// log axis and then squeezes the data area of long labels.)
+func drawWithYLabel(c draw.Canvas, p *plot.Plot, label string) {
+	if label == "" {
+		p.Draw(c)
+		return
+	}
+	sty := p.Y.Label.TextStyle
+	inner := draw.Crop(c, sty.Height(label)+p.Y.Label.Padding, 0, 0, 0)
+	p.Draw(inner)
+	sty.Rotation += math.Pi / 2
+	x := c.Min.X + sty.Height(label) - sty.FontExtents().Descent
+	data := p.DataCanvas(inner)
+	c.FillText(sty, vg.Point{X: x, Y: data.Center().Y}, label)
+}
+
+// addCurve adds a LearningCurve series to p, drawn from its points xys,
+// and returns the thumbnails of its legend entry. Unless faint, the series
+// gets the i-th palette color and, if sparse, the i-th marker shape.
+func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i int) ([]plot.Thumbnailer, error) {
+	c := palette[i%len(palette)]
+	if s.Faint {
+		c = color.Gray{Y: 0xb4}
+	}
+	l, err := plotter.NewLine(xys)
+	if err != nil {
+		return nil, err
+	}
+	l.Color = c
+	l.Width = vg.Points(2)
+	if s.Faint {
+		l.Width = vg.Points(1)
+	}
+	if s.Dashed {
+		l.Dashes = dashes[1]
+	}
+	p.Add(l)
+	thumbs := []plot.Thumbnailer{l}
+	if len(xys) <= 30 {
+		sc, err := plotter.NewScatter(xys)
+		if err != nil {
+			return nil, err
+		}
+		sc.Color = c
+		sc.Shape = markers[i%len(markers)]
+		sc.Radius = vg.Points(3)
+		p.Add(sc)
+		thumbs = append(thumbs, sc)
+	}
+	return thumbs, nil
 }
 
 // SinusoidFits writes to path a PNG of the panels side by side (up to
 // three), or in a grid (four or more: 2×2, then 3 columns), each panel 4.5×3.5
 // inches and drawn as Finn et al. 2017, Fig. 2: the true function as a solid
-// red line, the support points as filled purple triangles, and the fits as dashed
-// lines in distinct colors, with a legend. NaN and infinite points are left
-// out. It fails if there are no panels or a panel's slices differ in length.
-func SinusoidFits(path string, panels []FitPanel) error {
+// red line, the support points as filled purple triangles, and the fits as
+// dashed lines in distinct colors. The title (see Episode) is on top, and
+// one legend for all panels under them. NaN and infinite points are left
+// out. It fails if there are no panels or a panel's slices differ in
+// length.
+func SinusoidFits(path, title string, panels []FitPanel) error {
 	if len(panels) == 0 {
 		return fmt.Errorf("plot %s: no panels", path)
 	}
@@ -192,18 +257,20 @@ func SinusoidFits(path string, panels []FitPanel) error {
 		for r := range grid {
 			grid[r] = make([]*plot.Plot, cols)
 		}
+		var leg legend
 		for i, fp := range panels {
-			p, err := fitPlot(fp)
+			p, err := fitPlot(fp, &leg)
 			if err != nil {
 				return fmt.Errorf("panel %d (%q): %w", i, fp.Title, err)
 			}
 			grid[i/cols][i%cols] = p
 		}
+		dc = drawTitle(draw.Crop(dc, vg.Points(6), -vg.Points(6), vg.Points(4), -vg.Points(6)), title)
+		dc = leg.drawBelow(dc)
 		t := draw.Tiles{
 			Rows: rows, Cols: cols,
-			PadX: vg.Points(12), PadY: vg.Points(12),
-			PadTop: vg.Points(6), PadBottom: vg.Points(6),
-			PadLeft: vg.Points(6), PadRight: vg.Points(10),
+			PadX: vg.Points(18), PadY: vg.Points(12),
+			PadRight: vg.Points(6),
 		}
 		canvases := plot.Align(grid, t, dc)
 		for r := range grid {
@@ -217,16 +284,15 @@ func SinusoidFits(path string, panels []FitPanel) error {
 	})
 }
 
-// fitPlot builds one SinusoidFits panel.
-func fitPlot(fp FitPanel) (*plot.Plot, error) {
+// fitPlot builds one SinusoidFits panel and adds its entries to leg.
+func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 	p := plot.New()
 	p.Title.Text = fp.Title
 	p.X.Label.Text = "x"
 	p.Y.Label.Text = "y"
+	p.X.Tick.Marker = niceTicks{}
+	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
-	p.Legend.Top = true
-	p.Legend.TextStyle.Font.Size = vg.Points(9)
-	p.Legend.ThumbnailWidth = vg.Points(24)
 	if fp.True != nil {
 		xys, err := points(fp.X, fp.True, false)
 		if err != nil {
@@ -240,7 +306,7 @@ func fitPlot(fp FitPanel) (*plot.Plot, error) {
 			l.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 			l.Width = vg.Points(2)
 			p.Add(l)
-			p.Legend.Add("ground truth", l)
+			leg.add("ground truth", l)
 		}
 	}
 	for i, f := range fp.Fits {
@@ -263,9 +329,7 @@ func fitPlot(fp FitPanel) (*plot.Plot, error) {
 		l.Width = vg.Points(1.75)
 		l.Dashes = dashes[i%len(dashes)]
 		p.Add(l)
-		if f.Label != "" {
-			p.Legend.Add(f.Label, l)
-		}
+		leg.add(f.Label, l)
 	}
 	xys, err := points(fp.SupportX, fp.SupportY, false)
 	if err != nil {
@@ -280,12 +344,7 @@ func fitPlot(fp FitPanel) (*plot.Plot, error) {
 		sc.Color = color.RGBA{R: 0x6a, G: 0x1b, B: 0x9a, A: 0xff}
 		sc.Radius = vg.Points(3.5)
 		p.Add(sc)
-		p.Legend.Add(fmt.Sprintf("support points (K=%d)", len(xys)), sc)
-	}
-	// Leave the top of the panel to the legend.
-	if p.Y.Min < p.Y.Max {
-		n := float64(len(fp.Fits) + 2)
-		p.Y.Max += (p.Y.Max - p.Y.Min) * 0.09 * n
+		leg.add(fmt.Sprintf("support points (K=%d)", len(xys)), sc)
 	}
 	return p, nil
 }
@@ -313,10 +372,85 @@ func points(x, y []float64, positive bool) (plotter.XYs, error) {
 
 func finite(v float64) bool { return !math.IsNaN(v) && !math.IsInf(v, 0) }
 
+// niceTicks marks a linear axis at a round step (1, 2 or 5 × 10ⁿ) that
+// gives three to seven labels, with an unlabelled tick halfway between
+// each two, e.g. 0, 50, 100 … 300 or 0, 2000 … 10,000. Labels are written
+// by tickLabel.
+type niceTicks struct{}
+
+func (niceTicks) Ticks(min, max float64) []plot.Tick {
+	if !(max > min) || !finite(min) || !finite(max) {
+		return nil
+	}
+	step := niceStep((max - min) / 6)
+	half := step / 2
+	var ticks []plot.Tick
+	// At most 20 ticks: beyond 2⁵³, k++ may not change k.
+	for k := math.Ceil(min / half); k*half <= max+half*1e-9 && len(ticks) < 20; k++ {
+		v := k * half
+		if v == 0 {
+			v = 0 // not −0
+		}
+		t := plot.Tick{Value: v}
+		if math.Mod(k, 2) == 0 {
+			t.Label = tickLabel(v, step)
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
+}
+
+// niceStep is the least of 1, 2, 5 or 10 × 10ⁿ that is at least raw > 0.
+func niceStep(raw float64) float64 {
+	mag := math.Pow10(int(math.Floor(math.Log10(raw))))
+	for _, m := range []float64{1, 2, 5} {
+		if m*mag >= raw*(1-1e-9) {
+			return m * mag
+		}
+	}
+	return 10 * mag
+}
+
+// tickLabel writes v, a multiple of step, as a plain number with as many
+// decimals as step needs (0.05 → two) and the thousands of numbers from
+// 10,000 up set apart by commas: "0.05", "1500", "20,000". Numbers too large
+// or small for that are written in exponent form.
+func tickLabel(v, step float64) string {
+	if a := math.Abs(v); a >= 1e15 || step < 1e-6 {
+		return strconv.FormatFloat(v, 'g', 4, 64)
+	}
+	decimals := 0
+	if step < 1 {
+		decimals = int(math.Ceil(-math.Log10(step) - 1e-9))
+	}
+	s := strconv.FormatFloat(v, 'f', decimals, 64)
+	if math.Abs(v) < 10000 {
+		return s
+	}
+	sign, digits := "", s
+	if v < 0 {
+		sign, digits = "-", s[1:]
+	}
+	intPart, frac, _ := strings.Cut(digits, ".")
+	var b strings.Builder
+	for i, d := range intPart {
+		if i > 0 && (len(intPart)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(d)
+	}
+	if frac != "" {
+		return sign + b.String() + "." + frac
+	}
+	return sign + b.String()
+}
+
 // logTicks marks 1…9 × 10ⁿ on a log axis and labels the powers of ten, or,
-// when the range holds fewer than two of them, every mark, so a narrow log
-// axis still has numbers. (plot.LogTicks truncates the lowest decade of
-// ranges below 1.)
+// if the range holds fewer than three of them, the 1, 2 and 5 × 10ⁿ, or, if
+// it holds fewer than three of those, every mark, so the axis always has
+// numbers and is never crowded with them: 0.01, 0.1, 1, 10 or 0.2, 0.5, 1, 2
+// or 2, 3, 4, 5. Labels are written by tickLabel. (plot.LogTicks truncates
+// the lowest decade of ranges below 1.)
 type logTicks struct{}
 
 func (logTicks) Ticks(min, max float64) []plot.Tick {
@@ -326,33 +460,175 @@ func (logTicks) Ticks(min, max float64) []plot.Tick {
 	lo := int(math.Floor(math.Log10(min)))
 	hi := int(math.Ceil(math.Log10(max)))
 	var ticks []plot.Tick
-	powers := 0
 	for d := lo; d <= hi; d++ {
 		for i := 1; i <= 9; i++ {
 			v := float64(i) * math.Pow10(d)
 			if v < min*(1-1e-9) || v > max*(1+1e-9) {
 				continue
 			}
-			t := plot.Tick{Value: v}
-			if i == 1 {
-				t.Label = strconv.FormatFloat(v, 'g', -1, 64)
-				powers++
-			}
-			ticks = append(ticks, t)
+			ticks = append(ticks, plot.Tick{Value: v})
 		}
 	}
-	if powers < 2 {
-		for i := range ticks {
-			ticks[i].Label = strconv.FormatFloat(ticks[i].Value, 'g', 3, 64)
+	for _, labelled := range []string{"1", "125", "123456789"} {
+		n := 0
+		for _, t := range ticks {
+			if strings.Contains(labelled, leadingDigit(t.Value)) {
+				n++
+			}
+		}
+		if n >= 3 || labelled == "123456789" {
+			for i, t := range ticks {
+				if strings.Contains(labelled, leadingDigit(t.Value)) {
+					ticks[i].Label = tickLabel(t.Value, t.Value)
+				}
+			}
+			break
 		}
 	}
 	return ticks
 }
 
+// leadingDigit is the first significant digit of v > 0, as a string.
+func leadingDigit(v float64) string {
+	return strconv.FormatFloat(v, 'e', 0, 64)[:1]
+}
+
+// legend is a legend drawn outside the axes, where it covers no data: its
+// entries sit side by side in rows under the plot, each a thumbnail of a
+// series' style followed by its label.
+type legend []legendEntry
+
+type legendEntry struct {
+	label  string
+	thumbs []plot.Thumbnailer
+}
+
+// Legend text is 9-point; thumbnails are legendThumb wide and entries
+// legendGap apart (vg.Length counts points).
+const (
+	legendThumb vg.Length = 24
+	legendGap   vg.Length = 14
+)
+
+// add appends an entry. An empty label adds none, and neither does a label
+// already there, so panels drawn alike share their entries.
+func (l *legend) add(label string, thumbs ...plot.Thumbnailer) {
+	if label == "" {
+		return
+	}
+	for _, e := range *l {
+		if e.label == label {
+			return
+		}
+	}
+	*l = append(*l, legendEntry{label, thumbs})
+}
+
+// drawBelow draws the legend at the bottom of c, in as many centred rows
+// as its entries need, and returns the part of c above it.
+func (l legend) drawBelow(c draw.Canvas) draw.Canvas {
+	if len(l) == 0 {
+		return c
+	}
+	sty := textStyle(9)
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YCenter
+	width := func(e legendEntry) vg.Length { return legendThumb + vg.Points(4) + sty.Width(e.label) }
+	// Lay the entries out in rows no wider than c.
+	var rows [][]legendEntry
+	var rowW []vg.Length
+	for _, e := range l {
+		last := len(rows) - 1
+		if last < 0 || rowW[last]+legendGap+width(e) > c.Size().X {
+			rows, rowW = append(rows, nil), append(rowW, -legendGap)
+			last++
+		}
+		rows[last] = append(rows[last], e)
+		rowW[last] += legendGap + width(e)
+	}
+	rowH := sty.FontExtents().Height * 1.3
+	for r, row := range rows {
+		y := c.Min.Y + vg.Length(len(rows)-r-1)*rowH
+		x := c.Center().X - rowW[r]/2
+		for _, e := range row {
+			thumb := &draw.Canvas{Canvas: c.Canvas, Rectangle: vg.Rectangle{
+				Min: vg.Point{X: x, Y: y},
+				Max: vg.Point{X: x + legendThumb, Y: y + rowH},
+			}}
+			for _, t := range e.thumbs {
+				t.Thumbnail(thumb)
+			}
+			c.FillText(sty, vg.Point{X: x + legendThumb + vg.Points(4), Y: y + rowH/2}, e.label)
+			x += width(e) + legendGap
+		}
+	}
+	c.Min.Y += vg.Length(len(rows))*rowH + vg.Points(4)
+	return c
+}
+
+// A figure title is the text up to its first newline, a heading in
+// 12-point type, and any lines after that, a subtitle in 9-point type,
+// all centred and word-wrapped to the figure's width.
+type titleLine struct {
+	text  string
+	style text.Style
+}
+
+// titleLines lays out title in lines no wider than width.
+func titleLines(title string, width vg.Length) []titleLine {
+	var lines []titleLine
+	for i, para := range strings.Split(title, "\n") {
+		sty := textStyle(9)
+		if i == 0 {
+			sty = textStyle(12)
+		}
+		line := ""
+		for _, word := range strings.Fields(para) {
+			if line != "" && sty.Width(line+" "+word) > width {
+				lines = append(lines, titleLine{line, sty})
+				line = ""
+			}
+			line = strings.TrimPrefix(line+" "+word, " ")
+		}
+		if line != "" {
+			lines = append(lines, titleLine{line, sty})
+		}
+	}
+	return lines
+}
+
+// titleHeight is the height a title takes at the top of a figure of the
+// given width, with the gap under it: 0 for an empty title.
+func titleHeight(title string, width vg.Length) vg.Length {
+	lines := titleLines(title, width)
+	if len(lines) == 0 {
+		return 0
+	}
+	h := vg.Points(6)
+	for _, l := range lines {
+		h += l.style.FontExtents().Height
+	}
+	return h
+}
+
+// drawTitle draws title (see titleLines) across the top of c and returns
+// the part of c under it.
+func drawTitle(c draw.Canvas, title string) draw.Canvas {
+	y := c.Max.Y
+	for _, l := range titleLines(title, c.Size().X) {
+		c.FillText(l.style, vg.Point{X: c.Center().X, Y: y}, l.text)
+		y -= l.style.FontExtents().Height
+	}
+	c.Max.Y -= titleHeight(title, c.Size().X)
+	return c
+}
+
 // Episode writes to path a PNG of a few-shot episode: the rows of cells as
 // a grid of grayscale images (ink black on white), each with its caption
-// below and its border, under the title. Rows may differ in length. It
-// fails if there are no cells or a cell's Pixels do not hold W×H values.
+// below and its border, under the title. The title's first line is a
+// heading; any lines after it (separated by newlines) are a subtitle in
+// smaller type; both are word-wrapped to the figure's width, as in
+// LearningCurve and SinusoidFits. Rows may differ in length. It fails if
+// there are no cells or a cell's Pixels do not hold W×H values.
 func Episode(path string, title string, rows [][]Cell) error {
 	cols := 0
 	for r, row := range rows {
@@ -374,21 +650,14 @@ func Episode(path string, title string, rows [][]Cell) error {
 	}
 	pad := side / 8
 	captionH := vg.Points(15)
-	titleH := vg.Length(0)
-	if title != "" {
-		titleH = vg.Points(24)
-	}
 	cellW, cellH := side+pad, side+captionH+pad
 	w := vg.Length(cols)*cellW + pad
-	h := vg.Length(len(rows))*cellH + titleH + pad
+	titleH := titleHeight(title, w-2*pad)
+	h := vg.Length(len(rows))*cellH + titleH + 2*pad
 	return render(path, w, h, func(dc draw.Canvas) error {
-		titleStyle := textStyle(12)
-		captionStyle := textStyle(8)
-		if title != "" {
-			dc.FillText(titleStyle, vg.Point{X: w / 2, Y: h - titleH/2}, title)
-		}
+		drawTitle(draw.Crop(dc, pad, -pad, 0, -pad), title)
 		for r, row := range rows {
-			top := h - titleH - vg.Length(r)*cellH - pad
+			top := h - 2*pad - titleH - vg.Length(r)*cellH
 			for c, cell := range row {
 				left := pad + vg.Length(c)*cellW
 				box := vg.Rectangle{
@@ -397,7 +666,14 @@ func Episode(path string, title string, rows [][]Cell) error {
 				}
 				drawCell(dc, box, cell)
 				if cell.Caption != "" {
-					dc.FillText(captionStyle, vg.Point{X: left + side/2, Y: top - side - vg.Points(4.5)}, cell.Caption)
+					sty := textStyle(8)
+					if cw := sty.Width(cell.Caption); cw > cellW {
+						sty.Font.Size = max(sty.Font.Size*cellW/cw, vg.Points(5))
+					}
+					if cell.CaptionColor != nil {
+						sty.Color = cell.CaptionColor
+					}
+					dc.FillText(sty, vg.Point{X: left + side/2, Y: top - side - vg.Points(4.5)}, cell.Caption)
 				}
 			}
 		}

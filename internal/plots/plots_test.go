@@ -7,10 +7,13 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/metagon/metagon/data"
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
 )
 
 // checkPNG decodes the PNG at path and fails unless it has a positive size
@@ -142,7 +145,11 @@ func episodeRows() [][]Cell {
 		if c == 3 {
 			pred, border = 1, Red
 		}
-		query = append(query, Cell{Pixels: glyph(c+1, 20, 28), W: 20, H: 28, Caption: fmt.Sprintf("pred %d", pred), Border: border})
+		q := Cell{Pixels: glyph(c+1, 20, 28), W: 20, H: 28, Caption: fmt.Sprintf("pred %d", pred), Border: border}
+		if pred != c {
+			q.Caption, q.CaptionColor = fmt.Sprintf("wrong: %d (true %d)", pred, c), Red
+		}
+		query = append(query, q)
 	}
 	query = append(query, Cell{Caption: "blank"})
 	return [][]Cell{support, query}
@@ -192,7 +199,7 @@ func TestSinusoidFits(t *testing.T) {
 	dir := t.TempDir()
 	for _, n := range []int{1, 3, 4, 5} {
 		path := filepath.Join(dir, fmt.Sprintf("fits%d.png", n))
-		if err := SinusoidFits(path, fitPanels(n)); err != nil {
+		if err := SinusoidFits(path, "MAML on 10-shot sinusoid", fitPanels(n)); err != nil {
 			t.Fatal(err)
 		}
 		img := checkPNG(t, path)
@@ -202,17 +209,17 @@ func TestSinusoidFits(t *testing.T) {
 			t.Errorf("%d panels: size %v, want %d×%d panels", n, b, cols, rows)
 		}
 	}
-	if err := SinusoidFits(filepath.Join(dir, "x.png"), nil); err == nil {
+	if err := SinusoidFits(filepath.Join(dir, "x.png"), "", nil); err == nil {
 		t.Error("no panels: want an error")
 	}
 	bad := fitPanels(1)
 	bad[0].Fits[1].Y = bad[0].Fits[1].Y[:10]
-	if err := SinusoidFits(filepath.Join(dir, "x.png"), bad); err == nil {
+	if err := SinusoidFits(filepath.Join(dir, "x.png"), "", bad); err == nil {
 		t.Error("short fit: want an error")
 	}
 	// A panel with nothing but NaNs still draws.
 	nan := []FitPanel{{Title: "nan", X: []float64{0, 1}, True: []float64{math.NaN(), math.NaN()}}}
-	if err := SinusoidFits(filepath.Join(dir, "nan.png"), nan); err != nil {
+	if err := SinusoidFits(filepath.Join(dir, "nan.png"), "", nan); err != nil {
 		t.Error(err)
 	}
 }
@@ -269,7 +276,7 @@ func TestUnwritablePath(t *testing.T) {
 		if err := LearningCurve(path, CurveOptions{}, curveSeries()...); err == nil {
 			t.Errorf("LearningCurve(%s): want an error", path)
 		}
-		if err := SinusoidFits(path, fitPanels(1)); err == nil {
+		if err := SinusoidFits(path, "t", fitPanels(1)); err == nil {
 			t.Errorf("SinusoidFits(%s): want an error", path)
 		}
 		if err := Episode(path, "t", episodeRows()); err == nil {
@@ -298,13 +305,115 @@ func TestDemo(t *testing.T) {
 	if err := LearningCurve(filepath.Join(dir, "curve-linear.png"), o, curveSeries()...); err != nil {
 		t.Fatal(err)
 	}
-	if err := SinusoidFits(filepath.Join(dir, "fits2.png"), fitPanels(2)); err != nil {
+	if err := SinusoidFits(filepath.Join(dir, "fits2.png"), "MAML on 5- and 10-shot sinusoids, 70,000 meta-iterations", fitPanels(2)); err != nil {
 		t.Fatal(err)
 	}
-	if err := SinusoidFits(filepath.Join(dir, "fits4.png"), fitPanels(4)); err != nil {
+	if err := SinusoidFits(filepath.Join(dir, "fits4.png"), "MAML on 5- and 10-shot sinusoids, 70,000 meta-iterations\nfour held-out tasks", fitPanels(4)); err != nil {
 		t.Fatal(err)
 	}
-	if err := Episode(filepath.Join(dir, "episode.png"), "5-way 1-shot episode", episodeRows()); err != nil {
+	if err := Episode(filepath.Join(dir, "episode.png"), longTitle, episodeRows()); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// longTitle is a heading and a subtitle, each too long for one line of a
+// 5-way episode figure.
+const longTitle = "ProtoNet on Omniglot 5-way 1-shot (background split), 40000 meta-iterations\n" +
+	"One held-out episode. Top row: its support set (1 per class). Below: 5 of its 75 queries, " +
+	"captioned with the class predicted by the nearest prototype; green frame: right, red frame: wrong."
+
+// TestEpisodeTitleFits: a long title wraps inside the figure instead of
+// running off its edges (no ink in the outermost pixel columns).
+func TestEpisodeTitleFits(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "ep.png")
+	if err := Episode(path, longTitle, episodeRows()); err != nil {
+		t.Fatal(err)
+	}
+	img := checkPNG(t, path)
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for _, x := range []int{b.Min.X, b.Max.X - 1} {
+			if r, g, bl, _ := img.At(x, y).RGBA(); r < 0xc000 || g < 0xc000 || bl < 0xc000 {
+				t.Fatalf("ink at the edge, pixel (%d, %d)", x, y)
+			}
+		}
+	}
+}
+
+// TestTitleLines: titles wrap at word boundaries to the width, keep every
+// word in order, and set the heading larger than the subtitle.
+func TestTitleLines(t *testing.T) {
+	width := vg.Points(200)
+	lines := titleLines(longTitle, width)
+	heading, sub, _ := strings.Cut(longTitle, "\n")
+	var words []string
+	for i, l := range lines {
+		if w := l.style.Width(l.text); w > width {
+			t.Errorf("line %d %q is %v wide, want at most %v", i, l.text, w, width)
+		}
+		words = append(words, strings.Fields(l.text)...)
+	}
+	if got, want := strings.Join(words, " "), strings.Join(strings.Fields(heading+" "+sub), " "); got != want {
+		t.Errorf("words %q, want %q", got, want)
+	}
+	nHeading := len(titleLines(heading, width))
+	if nHeading < 2 || len(lines) <= nHeading {
+		t.Fatalf("%d heading lines of %d, want the heading wrapped and a subtitle", nHeading, len(lines))
+	}
+	if big, small := lines[0].style.Font.Size, lines[nHeading].style.Font.Size; big <= small {
+		t.Errorf("heading %v, subtitle %v: want the heading larger", big, small)
+	}
+	if titleHeight("", width) != 0 || len(titleLines("", width)) != 0 {
+		t.Error("an empty title takes room")
+	}
+}
+
+// TestTicks: axes are labelled with round numbers written plainly.
+func TestTicks(t *testing.T) {
+	labels := func(ticks []plot.Tick) []string {
+		var l []string
+		for _, t := range ticks {
+			if t.Label != "" {
+				l = append(l, t.Label)
+			}
+		}
+		return l
+	}
+	for _, c := range []struct {
+		m        plot.Ticker
+		min, max float64
+		want     string
+	}{
+		{niceTicks{}, 0, 300, "0 50 100 150 200 250 300"},
+		{niceTicks{}, 1, 12000, "2000 4000 6000 8000 10,000 12,000"},
+		{niceTicks{}, -1.2, 1.3, "-1.0 -0.5 0.0 0.5 1.0"},
+		{logTicks{}, 0.005, 20, "0.01 0.1 1 10"},
+		{logTicks{}, 0.15, 3, "0.2 0.5 1 2"},
+		{logTicks{}, 1.6, 6.2, "2 3 4 5 6"},
+	} {
+		if got := strings.Join(labels(c.m.Ticks(c.min, c.max)), " "); got != c.want {
+			t.Errorf("%T on [%g, %g]: labels %q, want %q", c.m, c.min, c.max, got, c.want)
+		}
+	}
+	// Over ranges of all sizes, a linear axis gets three to seven labels,
+	// none in exponent form, each the number it marks.
+	for k := -4; k <= 7; k++ {
+		for _, f := range []float64{1, 1.3, 2.1, 4.5, 7.7} {
+			lo, hi := -0.3*f*math.Pow10(k), f*math.Pow10(k)
+			var n int
+			for _, tk := range (niceTicks{}).Ticks(lo, hi) {
+				if tk.Label == "" {
+					continue
+				}
+				n++
+				v, err := strconv.ParseFloat(strings.ReplaceAll(tk.Label, ",", ""), 64)
+				if err != nil || strings.ContainsAny(tk.Label, "eE") || math.Abs(v-tk.Value) > 1e-9*(hi-lo) {
+					t.Errorf("[%g, %g]: label %q for %g", lo, hi, tk.Label, tk.Value)
+				}
+			}
+			if n < 3 || n > 7 {
+				t.Errorf("[%g, %g]: %d labels", lo, hi, n)
+			}
+		}
 	}
 }
