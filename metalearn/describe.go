@@ -12,23 +12,17 @@ type Describer interface {
 	Describe() string
 }
 
-// Describe says how the gradient-based learners (MAML, FOMAML, ANIL)
-// adapt and meta-learn.
-func (e *engine) Describe() string {
-	inner := fmt.Sprintf("%s, α = %g", plural(e.opts.InnerSteps, "inner SGD step"), e.opts.InnerLR)
-	if e.adapted != nil {
-		inner += " on " + strings.Join(e.adaptedNames(), ", ") + " only"
+// Describe says how a Gradient learner (MAML, FOMAML, Meta-SGD, ANIL)
+// adapts and meta-learns.
+func (l *Gradient) Describe() string {
+	inner := fmt.Sprintf("%s, %s", plural(l.opts.InnerSteps, "inner step"), l.rule.Describe())
+	if l.adapted != nil {
+		inner += " on " + strings.Join(l.adaptedNames(), ", ") + " only"
 	}
-	return inner + "; " + outer(e)
-}
-
-// Describe says how Meta-SGD adapts: with learned per-weight rates.
-func (l *MetaSGD) Describe() string {
-	rates := "learned per-weight α"
-	if l.perStep {
-		rates += " per step"
+	if l.firstOrder {
+		inner += ", first order"
 	}
-	return fmt.Sprintf("%s with %s (from %g); %s", plural(l.opts.InnerSteps, "inner step"), rates, l.opts.InnerLR, outer(l.engine))
+	return inner + "; " + outer(l.base)
 }
 
 // Describe says how Reptile trains its tasks and moves toward them.
@@ -53,7 +47,7 @@ func (l *Reptile) Describe() string {
 
 // Describe says how ProtoNet classifies: it has no inner loop.
 func (p *ProtoNet) Describe() string {
-	s := fmt.Sprintf("no inner steps: nearest class prototype; %s", outer(p.engine))
+	s := fmt.Sprintf("no inner steps: nearest class prototype; %s", outer(p.base))
 	if p.opts.LRHalvingEvery > 0 {
 		s += fmt.Sprintf(", halved every %d episodes", p.opts.LRHalvingEvery)
 	}
@@ -61,7 +55,7 @@ func (p *ProtoNet) Describe() string {
 }
 
 // outer names the meta-optimizer and its learning rate.
-func outer(e *engine) string {
+func outer(e *base) string {
 	st := e.opts.Outer.State()
 	return fmt.Sprintf("outer %s, lr %g", e.opts.Outer.Name(), st.LR)
 }

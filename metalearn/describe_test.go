@@ -35,7 +35,7 @@ func TestDescribe(t *testing.T) {
 		want []string
 		not  []string
 	}{
-		{maml, []string{"3 inner SGD steps", "α = 0.02", "outer adam, lr 0.001"}, nil},
+		{maml, []string{"3 inner steps, SGD, α = 0.02", "outer adam, lr 0.001"}, nil},
 		{anil, []string{"on w3, b3 only"}, nil},
 		{rep, []string{"3 inner steps of Adam (carried", "ε = 0.5 annealed to 0 over 70"}, []string{"outer adam"}},
 		{proto, []string{"no inner steps", "lr 0.003"}, []string{"α"}},

@@ -42,18 +42,14 @@ func randomTask(rng *rand.Rand, s Spec) Task {
 }
 
 // checkMetaGradient compares the learner's meta-gradient for one task with
-// finite differences of its meta-objective.
-func checkMetaGradient(t *testing.T, e *engine, task Task) graph.CheckResult {
+// finite differences of its meta-objective, through the public Objective.
+func checkMetaGradient(t *testing.T, l *Gradient, task Task) graph.CheckResult {
 	t.Helper()
-	w, err := e.worker(0)
+	obj, err := l.Objective()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := w.compileMeta(); err != nil {
-		t.Fatal(err)
-	}
-	feeds := map[*G.Node][]float64{w.sup.x: task.SupportX, w.sup.y: task.SupportY, w.qry.x: task.QueryX, w.qry.y: task.QueryY}
-	res, err := graph.CheckGradient(w.loss, w.p.Nodes(), graph.CheckOptions{Eps: 1e-6, Feeds: feeds})
+	res, err := graph.CheckGradient(obj.Loss, obj.Params, graph.CheckOptions{Eps: 1e-6, Feeds: obj.Feeds(task)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,7 +66,7 @@ func TestMAMLMetaGradient(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		res := checkMetaGradient(t, l.engine, task)
+		res := checkMetaGradient(t, l, task)
 		t.Logf("MAML, %d inner steps: max rel err %.2e over %d meta-parameters", steps, res.MaxRelErr, res.Checked)
 		if res.MaxRelErr > 1e-5 {
 			t.Errorf("MAML %d steps: max rel err %.2e > 1e-5 (%s)", steps, res.MaxRelErr, res.Worst)
@@ -97,7 +93,7 @@ func TestMetaSGDMetaGradient(t *testing.T) {
 				}
 			}
 		}
-		res := checkMetaGradient(t, l.engine, task)
+		res := checkMetaGradient(t, l, task)
 		t.Logf("Meta-SGD (per step %v): max rel err %.2e over %d meta-parameters (α included)", perStep, res.MaxRelErr, res.Checked)
 		if res.MaxRelErr > 1e-5 {
 			t.Errorf("Meta-SGD per step %v: max rel err %.2e > 1e-5 (%s)", perStep, res.MaxRelErr, res.Worst)
@@ -117,40 +113,25 @@ func TestFOMAMLIsQueryGradientAtAdaptedWeights(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := l.worker(0)
-	if err := w.compileMeta(); err != nil {
-		t.Fatal(err)
-	}
-	if err := feed(w.meta, w.sup, w.qry, task); err != nil {
-		t.Fatal(err)
-	}
-	if err := w.meta.Run(); err != nil {
-		t.Fatal(err)
-	}
-	// adapted weights, stepped outside the graph
-	a, err := w.adaptGraph(smallSpec.Support, smallSpec.Query)
+	mg, err := l.TaskGradient(task)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.start(l.engine, task); err != nil {
+	// adapted weights, stepped outside the graph
+	adapted, err := l.AdaptedWeights(task, steps)
+	if err != nil {
 		t.Fatal(err)
-	}
-	for s := 0; s < steps; s++ {
-		if err := a.gradients(); err != nil {
-			t.Fatal(err)
-		}
-		l.innerStep(a.curAdapt, a.gradVals, s)
 	}
 	// the query gradient at the adapted weights, in a fresh graph
 	g := G.NewGraph()
 	p := graph.NewParams(g, tensor.Float64)
-	for i, name := range l.modelNames {
-		if _, err := p.AddValue(name, a.cur[i]); err != nil {
+	for i, v := range adapted {
+		if _, err := p.AddValue(l.Params().List[i].Name, v); err != nil {
 			t.Fatal(err)
 		}
 	}
 	qry := smallSpec.newSet(g, tensor.Float64, "q", smallSpec.Query)
-	loss := smallSpec.loss(l.model.Forward(p.Weights(), qry.x), qry.y)
+	loss := smallSpec.loss(l.Model().Forward(p.Weights(), qry.x), qry.y)
 	grads, err := graph.Grad(loss, p.Nodes()...)
 	if err != nil {
 		t.Fatal(err)
@@ -165,10 +146,10 @@ func TestFOMAMLIsQueryGradientAtAdaptedWeights(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := range grads {
-		want, got := r.Float64s(grads[i]), w.meta.Float64s(w.grads[i])
+		want, got := r.Float64s(grads[i]), mg.Grads[i]
 		for k := range want {
 			if math.Abs(want[k]-got[k]) > 1e-12*math.Max(1, math.Abs(want[k])) {
-				t.Fatalf("%s[%d]: FOMAML meta-gradient %.15g, query gradient at adapted weights %.15g", l.modelNames[i], k, got[k], want[k])
+				t.Fatalf("%s[%d]: FOMAML meta-gradient %.15g, query gradient at adapted weights %.15g", l.Params().List[i].Name, k, got[k], want[k])
 			}
 		}
 	}
@@ -184,16 +165,11 @@ func TestANILBodyDoesNotAdapt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, _ := l.worker(0)
-	var adapted graph.Weights
-	var unrollErr error
-	if err := graph.Build(func() {
-		w.sup = smallSpec.newSet(w.g, tensor.Float64, "s", smallSpec.Support)
-		adapted, unrollErr = l.unroll(w.modelWeights(), w.sup, 2, func(_, _ int, g *G.Node) *G.Node { return graph.Scale(g, 0.1) }, false)
-	}); err != nil || unrollErr != nil {
-		t.Fatal(err, unrollErr)
+	obj, err := l.Objective()
+	if err != nil {
+		t.Fatal(err)
 	}
-	theta := w.modelWeights()
+	theta, adapted := obj.Adapted[0], obj.Adapted[2]
 	for i, name := range theta.Names {
 		same := adapted.Nodes[i] == theta.Nodes[i]
 		if head := name == "w3" || name == "b3"; head == same {
@@ -201,32 +177,23 @@ func TestANILBodyDoesNotAdapt(t *testing.T) {
 		}
 	}
 	// numerically: adapting moves only the head
-	a, err := w.adaptGraph(smallSpec.Support, smallSpec.Query)
+	after, err := l.AdaptedWeights(task, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := a.start(l.engine, task); err != nil {
-		t.Fatal(err)
-	}
-	for s := 0; s < 2; s++ {
-		if err := a.gradients(); err != nil {
-			t.Fatal(err)
-		}
-		l.innerStep(a.curAdapt, a.gradVals, s)
-	}
-	for i, name := range l.modelNames {
-		before, after := l.params.Get(name).Value.Float64s(), a.cur[i].Float64s()
+	for i, v := range after {
+		name := l.Params().List[i].Name
+		before := l.Params().Get(name).Value.Float64s()
 		moved := 0.0
 		for k := range before {
-			moved = math.Max(moved, math.Abs(after[k]-before[k]))
+			moved = math.Max(moved, math.Abs(v.Float64s()[k]-before[k]))
 		}
 		if head := name == "w3" || name == "b3"; head != (moved > 0) {
 			t.Errorf("%s: inner loop moved it by %g (head %v)", name, moved, head)
 		}
 	}
 	// and the meta-gradient still reaches the body
-	l.engine.workers = nil
-	res := checkMetaGradient(t, l.engine, task)
+	res := checkMetaGradient(t, l, task)
 	if res.MaxRelErr > 1e-5 {
 		t.Errorf("ANIL meta-gradient: max rel err %.2e (%s)", res.MaxRelErr, res.Worst)
 	}

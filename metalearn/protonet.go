@@ -25,10 +25,18 @@ import (
 // are no running statistics). ProtoNet does not adapt by gradient steps:
 // Adapt reports a single entry per task.
 type ProtoNet struct {
-	*engine
-	opts   ProtoNetOptions
-	graphs []map[[3]int]*protoGraph // per worker, by (support, query, ways)
-	steps  int
+	*base
+	opts    ProtoNetOptions
+	workers []*protoWorker
+	steps   int
+}
+
+// protoWorker is one goroutine's graph: a mirror of the parameters and the
+// compiled episode graphs, by (support, query, ways).
+type protoWorker struct {
+	g      *G.ExprGraph
+	p      *graph.Params
+	graphs map[[3]int]*protoGraph
 }
 
 // ProtoNetOptions configures ProtoNet. Options.Spec gives the training
@@ -69,30 +77,30 @@ func NewProtoNet(m models.Model, o ProtoNetOptions) (*ProtoNet, error) {
 	if o.Spec.Classes < 2 {
 		return nil, fmt.Errorf("protonet: episodes need at least 2 ways, got %d", o.Spec.Classes)
 	}
-	e, err := newEngine("protonet", m, o.Options)
+	b, err := newBase("protonet", m, o.Options)
 	if err != nil {
 		return nil, err
 	}
-	return &ProtoNet{engine: e, opts: o}, nil
+	return &ProtoNet{base: b, opts: o}, nil
 }
 
 // episodeGraph returns worker k's graph for episodes of the given shape,
 // building it on first use. With withGrads it also holds the gradients.
 func (l *ProtoNet) episodeGraph(k, support, query, ways int, withGrads bool) (*protoGraph, error) {
 	key := [3]int{support, query, ways}
-	if pg, ok := l.graphs[k][key]; ok && (pg.grads != nil || !withGrads) {
+	w := l.workers[k]
+	if pg, ok := w.graphs[key]; ok && (pg.grads != nil || !withGrads) {
 		return pg, nil
 	}
-	w := l.workers[k]
-	dt := l.engine.opts.Dtype
+	dt := l.base.opts.Dtype
 	pg := &protoGraph{avgBuf: make([]float64, ways*support)}
 	name := fmt.Sprintf("proto.%d.%d.%d.%v", support, query, ways, withGrads)
 	err := graph.Build(func() {
-		shape := append([]int{support + query}, l.engine.opts.Spec.Input...)
+		shape := append([]int{support + query}, l.base.opts.Spec.Input...)
 		pg.x = G.NewTensor(w.g, dt, len(shape), G.WithShape(shape...), G.WithName(name+".x"))
 		pg.avg = G.NewTensor(w.g, dt, 2, G.WithShape(ways, support), G.WithName(name+".avg"))
 		pg.yq = G.NewTensor(w.g, dt, 1, G.WithShape(query), G.WithName(name+".yq"))
-		emb := l.model.Forward(w.modelWeights(), pg.x)
+		emb := l.model.Forward(l.modelWeightsOf(w.p), pg.x)
 		protos := graph.MatMul(pg.avg, graph.Slice(emb, 0, 0, support))
 		pg.logits = graph.Neg(graph.SquaredDistances(graph.Slice(emb, 0, support, support+query), protos))
 		pg.loss = graph.CrossEntropy(pg.logits, pg.yq)
@@ -110,13 +118,13 @@ func (l *ProtoNet) episodeGraph(k, support, query, ways int, withGrads bool) (*p
 	if pg.run, err = graph.NewRunner(outs...); err != nil {
 		return nil, fmt.Errorf("protonet: compile episode graph: %w", err)
 	}
-	l.graphs[k][key] = pg
+	w.graphs[key] = pg
 	return pg, nil
 }
 
 // episodeShape checks a task and returns its (support, query, ways).
 func (l *ProtoNet) episodeShape(t Task) (int, int, int, error) {
-	in := l.engine.opts.Spec.inputSize()
+	in := l.base.opts.Spec.inputSize()
 	if len(t.SupportX)%in != 0 || len(t.QueryX)%in != 0 {
 		return 0, 0, 0, fmt.Errorf("protonet: task images are not multiples of %d values", in)
 	}
@@ -199,12 +207,12 @@ func (l *ProtoNet) MetaStep(tasks []Task) (Stats, error) {
 		for i, g := range pg.grads {
 			grads[i] = pg.run.Value(g)
 		}
-		if err := l.engine.opts.Outer.Step(l.params.Values(), grads); err != nil {
+		if err := l.base.opts.Outer.Step(l.params.Values(), grads); err != nil {
 			return st, fmt.Errorf("protonet: %w", err)
 		}
 		l.steps++
 		if h := l.opts.LRHalvingEvery; h > 0 && l.steps%h == 0 {
-			if s, ok := l.engine.opts.Outer.(graph.LRSetter); ok {
+			if s, ok := l.base.opts.Outer.(graph.LRSetter); ok {
 				s.SetLR(s.GetLR() / 2)
 			}
 		}
@@ -244,8 +252,7 @@ func (l *ProtoNet) Adapt(tasks []Task, _ int) ([]Adaptation, error) {
 		return nil, err
 	}
 	res := make([]Adaptation, len(tasks))
-	err := l.parallel(len(tasks), func(w *worker, i int) error {
-		k := l.workerIndex(w)
+	err := parallel(l.base.opts.Workers, len(tasks), func(k, i int) error {
 		s, q, ways, err := l.episodeShape(tasks[i])
 		if err != nil {
 			return err
@@ -274,21 +281,9 @@ func (l *ProtoNet) Adapt(tasks []Task, _ int) ([]Adaptation, error) {
 // ensureWorkers creates every worker and its graph cache up front, so that
 // goroutines never grow the shared slices.
 func (l *ProtoNet) ensureWorkers() error {
-	if _, err := l.worker(l.engine.opts.Workers - 1); err != nil {
-		return err
-	}
-	for len(l.graphs) < len(l.workers) {
-		l.graphs = append(l.graphs, map[[3]int]*protoGraph{})
+	for len(l.workers) < l.base.opts.Workers {
+		g, p := l.mirror()
+		l.workers = append(l.workers, &protoWorker{g: g, p: p, graphs: map[[3]int]*protoGraph{}})
 	}
 	return nil
-}
-
-// workerIndex returns w's position among the engine's workers.
-func (e *engine) workerIndex(w *worker) int {
-	for i, x := range e.workers {
-		if x == w {
-			return i
-		}
-	}
-	return -1
 }

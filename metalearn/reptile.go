@@ -75,7 +75,7 @@ func NewReptile(m models.Model, o ReptileOptions) (*Reptile, error) {
 	if o.Outer == nil {
 		o.Outer = graph.NewSGD(o.OuterLR)
 	}
-	e, err := newEngine("reptile", m, o.Options)
+	e, err := newEngine("reptile", m, o.Options, nil)
 	if err != nil {
 		return nil, err
 	}

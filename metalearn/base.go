@@ -1,0 +1,126 @@
+package metalearn
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/models"
+	G "gorgonia.org/gorgonia"
+)
+
+// base is what every learner of this package has: its name, the model,
+// the meta-parameters and the options. It implements the Learner methods
+// that only read them.
+type base struct {
+	name   string
+	model  models.Model
+	opts   Options
+	params *graph.Params
+	// modelNames are the model's own weights, in order (meta-parameters
+	// may hold more, such as Meta-SGD's learning rates).
+	modelNames []string
+}
+
+// newBase checks o, fills its defaults and initialises m's weights.
+func newBase(name string, m models.Model, o Options) (*base, error) {
+	o = o.withDefaults()
+	if o.Spec.Support < 1 || o.Spec.Query < 1 {
+		return nil, fmt.Errorf("%s: support and query sets need at least one example (got %d and %d)", name, o.Spec.Support, o.Spec.Query)
+	}
+	b := &base{name: name, model: m, opts: o, params: graph.NewParams(G.NewGraph(), o.Dtype)}
+	if err := m.Init(b.params, o.Seed); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	for _, p := range b.params.List {
+		b.modelNames = append(b.modelNames, p.Name)
+	}
+	for _, n := range o.ZeroHead {
+		if b.params.Get(n) == nil {
+			return nil, fmt.Errorf("%s: zero head: model %s has no weight %q", name, m.Name(), n)
+		}
+	}
+	b.zeroHead()
+	return b, nil
+}
+
+// Name identifies the algorithm, e.g. "maml" or "fomaml".
+func (b *base) Name() string { return b.name }
+
+// Model returns the meta-learned network.
+func (b *base) Model() models.Model { return b.model }
+
+// Params returns the meta-parameters.
+func (b *base) Params() *graph.Params { return b.params }
+
+// Optimizer returns the outer optimizer.
+func (b *base) Optimizer() graph.Optimizer { return b.opts.Outer }
+
+// zeroHead sets the Options.ZeroHead weights to zero.
+func (b *base) zeroHead() {
+	for _, n := range b.opts.ZeroHead {
+		v := b.params.Get(n).Value
+		graph.SetFloat64s(v, make([]float64, v.Shape().TotalSize()))
+	}
+}
+
+// mirror returns a graph of its own holding a mirror of the
+// meta-parameters, for one worker goroutine.
+func (b *base) mirror() (*G.ExprGraph, *graph.Params) {
+	g := G.NewGraph()
+	return g, b.params.Mirror(g)
+}
+
+// modelWeightsOf returns the model's weights among p's (not Meta-SGD's
+// rates), in model order.
+func (b *base) modelWeightsOf(p *graph.Params) graph.Weights {
+	all := p.Weights()
+	mw := graph.Weights{}
+	for _, n := range b.modelNames {
+		mw.Names = append(mw.Names, n)
+		mw.Nodes = append(mw.Nodes, all.Get(n))
+	}
+	return mw
+}
+
+// parallel runs fn(k, i) for every i in [0, n) on up to workers
+// goroutines, k being the goroutine's index (so fn can use per-goroutine
+// state without locks), and returns the first error. Which goroutine runs
+// which i is not fixed: results must not depend on k.
+func parallel(workers, n int, fn func(k, i int) error) error {
+	nw := min(workers, n)
+	next := make(chan int, n)
+	for i := 0; i < n; i++ {
+		next <- i
+	}
+	close(next)
+	errs := make([]error, nw)
+	var wg sync.WaitGroup
+	for k := 0; k < nw; k++ {
+		wg.Add(1)
+		go func(k int) {
+			defer wg.Done()
+			for i := range next {
+				if errs[k] == nil {
+					errs[k] = fn(k, i)
+				}
+			}
+		}(k)
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// mean returns the mean of xs.
+func mean(xs []float64) float64 {
+	s := 0.0
+	for _, x := range xs {
+		s += x
+	}
+	return s / float64(len(xs))
+}

@@ -1,0 +1,214 @@
+package metalearn
+
+import (
+	"fmt"
+	"math"
+
+	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/models"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// engine is the machinery of the optimization-based learners (Gradient,
+// Reptile): one worker (graphs and runners) per goroutine, the inner loop
+// run outside the graph (adapt.go), and a deterministic reduction of
+// per-task meta-gradients.
+type engine struct {
+	*base
+	// adapted lists the weights that move in the inner loop (ANIL adapts
+	// only the head); nil means every model weight.
+	adapted map[string]bool
+	// rule moves the adapted weights in the inner loop.
+	rule InnerRule
+
+	// buildMeta adds the meta-objective of one task to a worker's graph
+	// (Gradient sets it; Reptile has none).
+	buildMeta func(w *worker) (*Objective, error)
+
+	workers []*worker
+	slots   [][][]float64 // per task, per meta-parameter
+	mean    []*tensor.Dense
+}
+
+// worker is one goroutine's graphs.
+type worker struct {
+	e   *engine
+	g   *G.ExprGraph
+	p   *graph.Params // mirrors the engine's meta-parameters
+	obj *Objective    // the compiled meta-objective, once built
+	run *graph.Runner
+
+	adapt map[[2]int]*adaptGraph
+}
+
+func newEngine(name string, m models.Model, o Options, rule InnerRule) (*engine, error) {
+	b, err := newBase(name, m, o)
+	if err != nil {
+		return nil, err
+	}
+	if rule == nil {
+		rule = SGD{LR: b.opts.InnerLR}
+	}
+	return &engine{base: b, rule: rule}, nil
+}
+
+// isAdapted reports whether the inner loop moves weight name.
+func (e *engine) isAdapted(name string) bool { return e.adapted == nil || e.adapted[name] }
+
+// adaptedNames lists the weights the inner loop moves, in model order.
+func (e *engine) adaptedNames() []string {
+	var ns []string
+	for _, n := range e.modelNames {
+		if e.isAdapted(n) {
+			ns = append(ns, n)
+		}
+	}
+	return ns
+}
+
+// innerStep applies the rule to the adapted weights (cur, grads in
+// adaptedNames order) at inner step s, outside the graph.
+func (e *engine) innerStep(cur, grads []*tensor.Dense, s int) {
+	for k, name := range e.adaptedNames() {
+		e.rule.Apply(e.params, name, s, cur[k], grads[k])
+	}
+}
+
+// worker returns worker i, building it on first use.
+func (e *engine) worker(i int) *worker {
+	for len(e.workers) <= i {
+		g, p := e.mirror()
+		e.workers = append(e.workers, &worker{e: e, g: g, p: p, adapt: map[[2]int]*adaptGraph{}})
+	}
+	return e.workers[i]
+}
+
+// parallel runs fn on the engine's workers for i in [0, n).
+func (e *engine) parallel(n int, fn func(w *worker, i int) error) error {
+	if n == 0 {
+		return nil
+	}
+	e.worker(min(e.opts.Workers, n) - 1)
+	return parallel(e.opts.Workers, n, func(k, i int) error { return fn(e.workers[k], i) })
+}
+
+// compileMeta builds and compiles a worker's meta-objective graph.
+func (w *worker) compileMeta() error {
+	if w.run != nil {
+		return nil
+	}
+	e := w.e
+	err := graph.Build(func() {
+		var err error
+		if w.obj, err = e.buildMeta(w); err != nil {
+			panic(&graph.ShapeError{Msg: err.Error()})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("%s: build meta-graph: %w", e.name, err)
+	}
+	w.run, err = graph.NewRunner(append([]*G.Node{w.obj.Loss, w.obj.Outputs}, w.obj.Grads...)...)
+	if err != nil {
+		return fmt.Errorf("%s: compile meta-graph: %w", e.name, err)
+	}
+	return nil
+}
+
+// feed copies a task into a runner's support and query inputs.
+func feed(r *graph.Runner, sup, qry setNodes, t Task) error {
+	for _, f := range []struct {
+		n *G.Node
+		v []float64
+	}{{sup.x, t.SupportX}, {sup.y, t.SupportY}, {qry.x, t.QueryX}, {qry.y, t.QueryY}} {
+		if err := r.Feed(f.n, f.v); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// metaStep is the gradient-based meta-update: each task's meta-gradient
+// is computed on some worker and stored in the task's slot; the slots are
+// then averaged in task order, so the result does not depend on the
+// number of workers.
+func (e *engine) metaStep(tasks []Task) (Stats, error) {
+	if len(tasks) == 0 {
+		return Stats{}, fmt.Errorf("%s: empty meta-batch", e.name)
+	}
+	for _, t := range tasks {
+		if err := e.opts.Spec.check(t); err != nil {
+			return Stats{}, fmt.Errorf("%s: %w", e.name, err)
+		}
+	}
+	e.ensureSlots(len(tasks))
+	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
+	err := e.parallel(len(tasks), func(w *worker, i int) error {
+		if err := w.runMeta(tasks[i]); err != nil {
+			return err
+		}
+		losses[i] = w.run.Scalar(w.obj.Loss)
+		accs[i] = e.opts.Spec.accuracy(w.run.Float64s(w.obj.Outputs), tasks[i].QueryY)
+		for j, g := range w.obj.Grads {
+			graph.ToFloat64s(e.slots[i][j], w.run.Value(g))
+		}
+		return nil
+	})
+	if err != nil {
+		return Stats{}, fmt.Errorf("%s: %w", e.name, err)
+	}
+	st := Stats{Loss: mean(losses), Accuracy: mean(accs)}
+	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+		return st, fmt.Errorf("%s: meta-loss is %v: the meta-parameters were not updated (try lower learning rates)", e.name, st.Loss)
+	}
+	e.averageSlots(len(tasks))
+	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
+		return st, fmt.Errorf("%s: %w", e.name, err)
+	}
+	e.zeroHead()
+	return st, nil
+}
+
+// runMeta runs the worker's meta-objective on t.
+func (w *worker) runMeta(t Task) error {
+	if err := w.compileMeta(); err != nil {
+		return err
+	}
+	if err := feed(w.run, w.obj.support, w.obj.query, t); err != nil {
+		return err
+	}
+	return w.run.Run()
+}
+
+// ensureSlots allocates per-task gradient slots and the mean gradient.
+func (e *engine) ensureSlots(n int) {
+	for len(e.slots) < n {
+		s := make([][]float64, len(e.params.List))
+		for j, p := range e.params.List {
+			s[j] = make([]float64, p.Value.Shape().TotalSize())
+		}
+		e.slots = append(e.slots, s)
+	}
+	if e.mean == nil {
+		for _, p := range e.params.List {
+			e.mean = append(e.mean, tensor.New(tensor.Of(e.opts.Dtype), tensor.WithShape(p.Value.Shape()...)))
+		}
+	}
+}
+
+// averageSlots writes the mean of the first n slots into e.mean, adding
+// the tasks in order.
+func (e *engine) averageSlots(n int) {
+	for j := range e.params.List {
+		acc := make([]float64, len(e.slots[0][j]))
+		for i := 0; i < n; i++ {
+			for k, v := range e.slots[i][j] {
+				acc[k] += v
+			}
+		}
+		for k := range acc {
+			acc[k] /= float64(n)
+		}
+		graph.SetFloat64s(e.mean[j], acc)
+	}
+}

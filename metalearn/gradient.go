@@ -1,0 +1,171 @@
+package metalearn
+
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/models"
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Gradient is an optimization-based meta-learner whose meta-gradient flows
+// through the unrolled inner loop (Unroll): for each task,
+//
+//	θ′ = Unroll(θ; support),   meta-gradient = ∇_θ L_query(θ′)
+//
+// averaged over the meta-batch and applied by the outer optimizer. MAML,
+// first-order MAML, Meta-SGD and ANIL are configurations of it (maml.go,
+// metasgd.go, anil.go): they differ only in the inner rule, which weights
+// adapt, and whether second-order terms are kept.
+type Gradient struct {
+	*engine
+	firstOrder bool
+}
+
+// GradientOptions configures a Gradient learner beyond Options.
+type GradientOptions struct {
+	Options
+	// Rule is the inner update; nil means SGD with α = Options.InnerLR.
+	Rule InnerRule
+	// Adapt names the weights the inner loop moves; nil means all.
+	Adapt []string
+	// FirstOrder drops the second-order terms of the meta-gradient.
+	FirstOrder bool
+}
+
+// NewGradient returns a Gradient learner named name for model m.
+func NewGradient(name string, m models.Model, o GradientOptions) (*Gradient, error) {
+	e, err := newEngine(name, m, o.Options, o.Rule)
+	if err != nil {
+		return nil, err
+	}
+	if o.Adapt != nil {
+		e.adapted = map[string]bool{}
+		for _, n := range o.Adapt {
+			if e.params.Get(n) == nil {
+				return nil, fmt.Errorf("%s: adapted weight %q is not a weight of %s (have %v)", name, n, m.Name(), e.modelNames)
+			}
+			e.adapted[n] = true
+		}
+		if len(e.adapted) == 0 {
+			return nil, fmt.Errorf("%s: no weights to adapt", name)
+		}
+	}
+	if err := e.rule.Init(e.params, e.adaptedNames(), e.opts.InnerSteps); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	l := &Gradient{engine: e, firstOrder: o.FirstOrder}
+	e.buildMeta = func(w *worker) (*Objective, error) { return l.objective(w.g, w.p) }
+	return l, nil
+}
+
+// MetaStep takes one meta-gradient step on the batch of tasks.
+func (l *Gradient) MetaStep(tasks []Task) (Stats, error) { return l.metaStep(tasks) }
+
+// Objective is one task's meta-objective as graph nodes: the support and
+// query inputs, the adapted weights after each inner step, the query
+// outputs and loss at θ_S, and the meta-gradient — ∂Loss/∂(each
+// meta-parameter), differentiable again.
+type Objective struct {
+	SupportX, SupportY, QueryX, QueryY *G.Node
+	// Adapted holds θ₀ (the meta-parameters) … θ_S.
+	Adapted []graph.Weights
+	Outputs *G.Node
+	Loss    *G.Node
+	// Params are the meta-parameters and Grads their gradients, in Params
+	// order.
+	Params, Grads []*G.Node
+
+	support, query setNodes
+}
+
+// Feeds returns the inputs of task t, for graph.CheckGradient or a
+// Runner.
+func (o *Objective) Feeds(t Task) map[*G.Node][]float64 {
+	return map[*G.Node][]float64{o.SupportX: t.SupportX, o.SupportY: t.SupportY, o.QueryX: t.QueryX, o.QueryY: t.QueryY}
+}
+
+// objective builds the meta-objective on g over p, a mirror of the
+// meta-parameters.
+func (l *Gradient) objective(g *G.ExprGraph, p *graph.Params) (*Objective, error) {
+	spec, model := l.opts.Spec, l.model
+	o := &Objective{support: spec.newSet(g, l.opts.Dtype, "support", spec.Support), query: spec.newSet(g, l.opts.Dtype, "query", spec.Query)}
+	o.SupportX, o.SupportY, o.QueryX, o.QueryY = o.support.x, o.support.y, o.query.x, o.query.y
+	var adapt []string
+	if l.adapted != nil {
+		adapt = l.adaptedNames()
+	}
+	var err error
+	o.Adapted, err = Unroll(l.modelWeightsOf(p), p.Weights(), func(w graph.Weights) *G.Node {
+		return spec.loss(model.Forward(w, o.SupportX), o.SupportY)
+	}, UnrollOptions{Steps: l.opts.InnerSteps, Rule: l.rule, Adapt: adapt, FirstOrder: l.firstOrder})
+	if err != nil {
+		return nil, err
+	}
+	o.Outputs = model.Forward(o.Adapted[len(o.Adapted)-1], o.QueryX)
+	o.Loss = spec.loss(o.Outputs, o.QueryY)
+	o.Params = p.Nodes()
+	o.Grads, err = graph.Grad(o.Loss, o.Params...)
+	return o, err
+}
+
+// Objective builds one task's meta-objective in a graph of its own, over a
+// mirror of the current meta-parameters: the nodes a user composes with
+// (see Unroll), checks with graph.CheckGradient, or runs with a Runner.
+func (l *Gradient) Objective() (obj *Objective, err error) {
+	g, p := l.mirror()
+	err = graph.Build(func() {
+		var e error
+		if obj, e = l.objective(g, p); e != nil {
+			panic(&graph.ShapeError{Msg: e.Error()})
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("%s: build objective: %w", l.name, err)
+	}
+	return obj, nil
+}
+
+// MetaGradient is one task's meta-objective and meta-gradient at the
+// current meta-parameters.
+type MetaGradient struct {
+	// Loss is the query loss after the inner loop.
+	Loss float64
+	// Grads[j] is ∂Loss/∂(meta-parameter j), in Params order, flattened.
+	Grads [][]float64
+}
+
+// TaskGradient computes one task's meta-gradient ∇_θ L_query(θ′(θ))
+// without changing anything: what MetaStep averages over a meta-batch.
+func (l *Gradient) TaskGradient(t Task) (MetaGradient, error) {
+	if err := l.opts.Spec.check(t); err != nil {
+		return MetaGradient{}, fmt.Errorf("%s: %w", l.name, err)
+	}
+	w := l.worker(0)
+	if err := w.runMeta(t); err != nil {
+		return MetaGradient{}, fmt.Errorf("%s: %w", l.name, err)
+	}
+	mg := MetaGradient{Loss: w.run.Scalar(w.obj.Loss)}
+	for _, g := range w.obj.Grads {
+		v := make([]float64, g.Shape().TotalSize())
+		graph.ToFloat64s(v, w.run.Value(g))
+		mg.Grads = append(mg.Grads, v)
+	}
+	return mg, nil
+}
+
+// AdaptedWeights runs steps inner steps on t's support set, outside the
+// graph, and returns the model's weights after them, in model order (as
+// Model().Init creates them): the fine-tuned network for t.
+func (e *engine) AdaptedWeights(t Task, steps int) ([]*tensor.Dense, error) {
+	_, a, err := e.innerLoop(e.worker(0), t, nil, []int{steps}, e.innerStep)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", e.name, err)
+	}
+	out := make([]*tensor.Dense, len(a.cur))
+	for i, c := range a.cur {
+		out[i] = c.Clone().(*tensor.Dense)
+	}
+	return out, nil
+}

@@ -1,0 +1,119 @@
+package metalearn
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/metagon/metagon/models"
+)
+
+// TaskSource is where a run's tasks come from: a family of regression
+// tasks or episodes of a labelled data set. Training, validation and test
+// tasks are disjoint seeded streams, indexed so that a resumed run sees
+// the same tasks as an uninterrupted one.
+type TaskSource interface {
+	// Describe names the tasks, e.g. "Omniglot 5-way 1-shot (background
+	// split)".
+	Describe() string
+	// Spec is the shape of the meta-training tasks.
+	Spec() Spec
+	// Model is the network the source's tasks are usually learnt with;
+	// with embedding, without its classifier head.
+	Model(embedding bool) models.Model
+	// Head names the model's classifier head (or last layer).
+	Head() []string
+	// Train returns the n tasks of meta-iteration it.
+	Train(it, n int) []Task
+	// Valid returns the fixed validation tasks.
+	Valid() []Task
+	// Test returns the first n held-out evaluation tasks.
+	Test(n int) []Task
+}
+
+// FunctionSource is a regression TaskSource whose test tasks sample known
+// functions, so that plots can draw the truth.
+type FunctionSource interface {
+	TaskSource
+	// TestFunction returns the true function of test task i, its support
+	// set and a caption naming it.
+	TestFunction(i int) (f func(float64) float64, support Task, caption string)
+}
+
+// SourceConfig is what a registered task source is built from.
+type SourceConfig struct {
+	// Settings are the run's resolved settings (ways, shots, queries...).
+	Settings
+	// Seed draws the task streams.
+	Seed uint64
+	// DataDir is where the data set's files are ("" : the source's own
+	// search, e.g. $OMNIGLOT_DIR).
+	DataDir string
+	// Split, Rotations and Resize are data-set options (Omniglot: the
+	// class split, 90° rotations as new classes, the resize filter).
+	Split     string
+	Rotations bool
+	Resize    string
+}
+
+// Stream numbers the disjoint task streams of a seed: training,
+// validation and test tasks.
+func (c SourceConfig) Stream(s uint64) uint64 { return c.Seed*1000 + s }
+
+// The streams of SourceConfig.Stream.
+const (
+	TrainStream = iota
+	ValidStream
+	TestStream
+)
+
+// SourceEntry is a registered task source.
+type SourceEntry struct {
+	New func(SourceConfig) (TaskSource, error)
+	// Summary is one line for help texts.
+	Summary string
+	// Defaults are the source's settings (Resolve).
+	Defaults Settings
+	// Classification reports whether the tasks are N-way episodes.
+	Classification bool
+}
+
+var sources = map[string]SourceEntry{}
+
+// RegisterSource makes a task source available by name. It panics on a
+// duplicate name.
+func RegisterSource(name string, e SourceEntry) {
+	regMu.Lock()
+	defer regMu.Unlock()
+	if _, dup := sources[name]; dup {
+		panic("metalearn: task source " + name + " registered twice")
+	}
+	sources[name] = e
+}
+
+// LookupSource returns the task source registered under name.
+func LookupSource(name string) (SourceEntry, error) {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	e, ok := sources[name]
+	if !ok {
+		return e, fmt.Errorf("unknown task source %q (have %s)", name, strings.Join(sourceNames(), ", "))
+	}
+	return e, nil
+}
+
+// Sources lists the registered task sources, sorted.
+func Sources() []string {
+	regMu.RLock()
+	defer regMu.RUnlock()
+	return sourceNames()
+}
+
+func sourceNames() []string {
+	var ns []string
+	for n := range sources {
+		ns = append(ns, n)
+	}
+	sort.Strings(ns)
+	return ns
+}

@@ -1,0 +1,109 @@
+package metalearn
+
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/data"
+	"github.com/metagon/metagon/models"
+)
+
+// omniglotTasks are N-way K-shot episodes of Omniglot characters (Lake et
+// al. 2015): training episodes from the split's training classes,
+// validation and test episodes from its test classes (validation only
+// monitors progress; nothing is selected on it).
+type omniglotTasks struct {
+	c                  SourceConfig
+	size               int
+	train, valid, test *data.Sampler
+}
+
+func init() {
+	RegisterSource("omniglot", SourceEntry{
+		Summary:        "Omniglot N-way K-shot episodes (the canonical zips in -data or $OMNIGLOT_DIR)",
+		Classification: true,
+		// Finn et al.'s code: 5-way 1-shot, one query per class in
+		// training and 15 at evaluation, meta-batch 32, α = 0.4.
+		Defaults: Settings{Ways: 5, Shots: 1, Queries: 1, EvalQueries: 15, MetaBatch: 32, InnerLR: 0.4,
+			Iterations: 2000, CheckpointEvery: 200, Dtype: "float32"},
+		New: newOmniglotTasks,
+	})
+}
+
+func newOmniglotTasks(c SourceConfig) (TaskSource, error) {
+	switch {
+	case c.Ways < 2 || c.TrainWays < 2:
+		return nil, fmt.Errorf("omniglot: -ways %d, -train-ways %d: want at least 2", c.Ways, c.TrainWays)
+	}
+	dir, err := data.FindOmniglotDir(c.DataDir)
+	if err != nil {
+		return nil, err
+	}
+	split := c.Split
+	if split == "" {
+		split = "background"
+	}
+	o, err := data.LoadOmniglot(dir, data.OmniglotOptions{Filter: c.Resize})
+	if err != nil {
+		return nil, err
+	}
+	trainClasses, testClasses, err := o.Split(split, c.Rotations)
+	if err != nil {
+		return nil, err
+	}
+	c.Split = split
+	t := &omniglotTasks{c: c, size: o.Size}
+	if t.train, err = data.NewSampler(trainClasses, data.EpisodeOptions{Ways: c.TrainWays, Shots: c.TrainShots, Queries: c.Queries}, c.Stream(TrainStream)); err != nil {
+		return nil, fmt.Errorf("training episodes (%s split): %w", split, err)
+	}
+	evalOpts := data.EpisodeOptions{Ways: c.Ways, Shots: c.Shots, Queries: c.EvalQueries}
+	if t.valid, err = data.NewSampler(testClasses, evalOpts, c.Stream(ValidStream)); err != nil {
+		return nil, fmt.Errorf("evaluation episodes (%s split): %w", split, err)
+	}
+	if t.test, err = data.NewSampler(testClasses, evalOpts, c.Stream(TestStream)); err != nil {
+		return nil, fmt.Errorf("evaluation episodes (%s split): %w", split, err)
+	}
+	return t, nil
+}
+
+func (t *omniglotTasks) Describe() string {
+	resize := ""
+	if t.c.Resize != "" && t.c.Resize != data.FilterArea {
+		resize = ", " + t.c.Resize + " resize"
+	}
+	return fmt.Sprintf("Omniglot %d-way %d-shot (%s split%s)", t.c.Ways, t.c.Shots, t.c.Split, resize)
+}
+
+func (t *omniglotTasks) Spec() Spec {
+	return Spec{Support: t.c.TrainWays * t.c.TrainShots, Query: t.c.TrainWays * t.c.Queries,
+		Input: []int{1, t.size, t.size}, Classes: t.c.TrainWays}
+}
+
+// Model is Conv-4 with a head of one output per way, or without a head
+// (the embedding of metric learners).
+func (t *omniglotTasks) Model(embedding bool) models.Model {
+	classes := t.c.Ways
+	if embedding {
+		classes = 0
+	}
+	return &models.Conv4{InChannels: 1, Height: t.size, Width: t.size, Classes: classes}
+}
+
+func (t *omniglotTasks) Head() []string { return []string{"fc.w", "fc.b"} }
+
+func (t *omniglotTasks) Train(it, n int) []Task { return episodes(t.train, uint64(it*n), n) }
+
+func (t *omniglotTasks) Valid() []Task { return episodes(t.valid, 0, 100) }
+
+func (t *omniglotTasks) Test(n int) []Task { return episodes(t.test, 0, n) }
+
+// episodes converts episodes first..first+n−1 of s to tasks.
+func episodes(s *data.Sampler, first uint64, n int) []Task {
+	ts := make([]Task, n)
+	for i := range ts {
+		e := s.Episode(first + uint64(i))
+		var t Task
+		t.SupportX, t.SupportY, t.QueryX, t.QueryY = e.Task64()
+		ts[i] = t
+	}
+	return ts
+}
