@@ -7,11 +7,11 @@ import (
 	"github.com/metagon/metagon/models"
 )
 
-// omniglotTasks are N-way K-shot episodes of Omniglot characters (Lake et
+// omniglotSource are N-way K-shot episodes of Omniglot characters (Lake et
 // al. 2015): training episodes from the split's training classes,
 // validation and test episodes from its test classes (validation only
 // monitors progress; nothing is selected on it).
-type omniglotTasks struct {
+type omniglotSource struct {
 	c                  SourceConfig
 	size               int
 	train, valid, test *data.Sampler
@@ -25,11 +25,11 @@ func init() {
 		// training and 15 at evaluation, meta-batch 32, α = 0.4.
 		Defaults: Settings{Ways: 5, Shots: 1, Queries: 1, EvalQueries: 15, MetaBatch: 32, InnerLR: 0.4,
 			Iterations: 2000, CheckpointEvery: 200, Dtype: "float32"},
-		New: newOmniglotTasks,
+		New: newOmniglotSource,
 	})
 }
 
-func newOmniglotTasks(c SourceConfig) (TaskSource, error) {
+func newOmniglotSource(c SourceConfig) (TaskSource, error) {
 	switch {
 	case c.Ways < 2 || c.TrainWays < 2:
 		return nil, fmt.Errorf("omniglot: -ways %d, -train-ways %d: want at least 2", c.Ways, c.TrainWays)
@@ -51,7 +51,7 @@ func newOmniglotTasks(c SourceConfig) (TaskSource, error) {
 		return nil, err
 	}
 	c.Split = split
-	t := &omniglotTasks{c: c, size: o.Size}
+	t := &omniglotSource{c: c, size: o.Size}
 	if t.train, err = data.NewSampler(trainClasses, data.EpisodeOptions{Ways: c.TrainWays, Shots: c.TrainShots, Queries: c.Queries}, c.Stream(TrainStream)); err != nil {
 		return nil, fmt.Errorf("training episodes (%s split): %w", split, err)
 	}
@@ -65,7 +65,7 @@ func newOmniglotTasks(c SourceConfig) (TaskSource, error) {
 	return t, nil
 }
 
-func (t *omniglotTasks) Describe() string {
+func (t *omniglotSource) Describe() string {
 	resize := ""
 	if t.c.Resize != "" && t.c.Resize != data.FilterArea {
 		resize = ", " + t.c.Resize + " resize"
@@ -73,14 +73,14 @@ func (t *omniglotTasks) Describe() string {
 	return fmt.Sprintf("Omniglot %d-way %d-shot (%s split%s)", t.c.Ways, t.c.Shots, t.c.Split, resize)
 }
 
-func (t *omniglotTasks) Spec() Spec {
+func (t *omniglotSource) Spec() Spec {
 	return Spec{Support: t.c.TrainWays * t.c.TrainShots, Query: t.c.TrainWays * t.c.Queries,
 		Input: []int{1, t.size, t.size}, Classes: t.c.TrainWays}
 }
 
 // Model is Conv-4 with a head of one output per way, or without a head
 // (the embedding of metric learners).
-func (t *omniglotTasks) Model(embedding bool) models.Model {
+func (t *omniglotSource) Model(embedding bool) models.Model {
 	classes := t.c.Ways
 	if embedding {
 		classes = 0
@@ -88,13 +88,13 @@ func (t *omniglotTasks) Model(embedding bool) models.Model {
 	return &models.Conv4{InChannels: 1, Height: t.size, Width: t.size, Classes: classes}
 }
 
-func (t *omniglotTasks) Head() []string { return []string{"fc.w", "fc.b"} }
+func (t *omniglotSource) Head() []string { return []string{"fc.w", "fc.b"} }
 
-func (t *omniglotTasks) Train(it, n int) []Task { return episodes(t.train, uint64(it*n), n) }
+func (t *omniglotSource) Train(it, n int) []Task { return episodes(t.train, uint64(it*n), n) }
 
-func (t *omniglotTasks) Valid() []Task { return episodes(t.valid, 0, 100) }
+func (t *omniglotSource) Valid() []Task { return episodes(t.valid, 0, 100) }
 
-func (t *omniglotTasks) Test(n int) []Task { return episodes(t.test, 0, n) }
+func (t *omniglotSource) Test(n int) []Task { return episodes(t.test, 0, n) }
 
 // episodes converts episodes first..first+n−1 of s to tasks.
 func episodes(s *data.Sampler, first uint64, n int) []Task {
