@@ -236,3 +236,42 @@ func metaTrainSmall(t *testing.T, l Learner, rng *rand.Rand, iterations, batch i
 	}
 	return all
 }
+
+// TestLSLRMetaGradient checks the meta-gradient of MAML with MAML++'s
+// per-layer per-step learned rates, with respect to the weights and the
+// rates, and that Apply (outside the graph) matches Update (in it).
+func TestLSLRMetaGradient(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 13))
+	task := randomTask(rng, smallSpec)
+	l, err := NewGradient("maml++", smallModel(), GradientOptions{Options: Options{Spec: smallSpec, InnerSteps: 3, InnerLR: 0.1, Seed: 3}, Rule: &PerLayerPerStep{Init0: 0.1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rates := 0
+	for _, p := range l.Params().List {
+		if len(p.Name) > 5 && p.Name[:5] == "lslr." {
+			p.Value.Float64s()[0] = 0.05 + 0.1*rng.Float64()
+			rates++
+		}
+	}
+	if want := 3 * 6; rates != want { // 3 steps × 6 weight tensors
+		t.Fatalf("%d learned rates, want %d", rates, want)
+	}
+	res := checkMetaGradient(t, l, task)
+	t.Logf("LSLR: max rel err %.2e over %d meta-parameters (rates included)", res.MaxRelErr, res.Checked)
+	if res.MaxRelErr > 1e-5 {
+		t.Errorf("LSLR: max rel err %.2e > 1e-5 (%s)", res.MaxRelErr, res.Worst)
+	}
+	// the query loss after 3 steps outside the graph equals the graph's
+	mg, err := l.TaskGradient(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ad, err := l.Adapt([]Task{task}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := ad[0].Loss[3]; math.Abs(got-mg.Loss) > 1e-12*math.Max(1, math.Abs(mg.Loss)) {
+		t.Errorf("query loss after 3 steps: %.15g outside the graph, %.15g in it", got, mg.Loss)
+	}
+}
