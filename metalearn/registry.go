@@ -63,8 +63,9 @@ func (c Config) DtypeOf() tensor.Dtype {
 type LearnerEntry struct {
 	// New builds the learner.
 	New func(Config) (Learner, error)
-	// Summary is one line for help texts, with the paper.
-	Summary string
+	// Title is how papers write the name, e.g. "MAML"; Summary one line
+	// for help texts, with the paper.
+	Title, Summary string
 	// Defaults are the learner's settings: Defaults[""] its own, and
 	// Defaults[source] those of the paper's experiments on that task
 	// source. See Resolve for the order.
@@ -125,30 +126,42 @@ func learnerNames() []string {
 // that task source.
 func init() {
 	Register("maml", LearnerEntry{
+		Title:   "MAML",
 		Summary: "MAML, second order (Finn et al. 2017)",
 		New: func(c Config) (Learner, error) {
 			return NewMAML(c.Model, MAMLOptions{Options: c.adam(), FirstOrder: c.FirstOrder})
 		},
 	})
 	Register("fomaml", LearnerEntry{
+		Title:   "first-order MAML",
 		Summary: "first-order MAML (Finn et al. 2017)",
 		New: func(c Config) (Learner, error) {
 			return NewMAML(c.Model, MAMLOptions{Options: c.adam(), FirstOrder: true})
 		},
 	})
 	Register("metasgd", LearnerEntry{
+		Title:   "Meta-SGD",
 		Summary: "Meta-SGD: learned per-weight inner rates (Li et al. 2017)",
 		New: func(c Config) (Learner, error) {
 			return NewMetaSGD(c.Model, MetaSGDOptions{Options: c.adam()})
 		},
 	})
 	Register("anil", LearnerEntry{
+		Title:   "ANIL",
 		Summary: "ANIL: only the head adapts (Raghu et al. 2020)",
 		New: func(c Config) (Learner, error) {
 			return NewANIL(c.Model, c.Head, MAMLOptions{Options: c.adam(), FirstOrder: c.FirstOrder})
 		},
 	})
+	Register("foanil", LearnerEntry{
+		Title:   "first-order ANIL",
+		Summary: "first-order ANIL",
+		New: func(c Config) (Learner, error) {
+			return NewANIL(c.Model, c.Head, MAMLOptions{Options: c.adam(), FirstOrder: true})
+		},
+	})
 	Register("reptile", LearnerEntry{
+		Title:   "Reptile",
 		Summary: "Reptile (Nichol et al. 2018)",
 		Defaults: map[string]Settings{
 			"": {InnerSteps: 5, OuterLR: 0.1, Init: "torch"},
@@ -164,6 +177,7 @@ func init() {
 		},
 	})
 	Register("protonet", LearnerEntry{
+		Title:       "ProtoNet",
 		Summary:     "Prototypical Networks (Snell et al. 2017)",
 		NoInnerLoop: true,
 		Embedding:   true,

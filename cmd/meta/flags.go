@@ -11,6 +11,7 @@ import (
 	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
+	"github.com/metagon/metagon/metalearn"
 )
 
 // config is the parsed command line. Zero values of the numeric flags mean
@@ -52,28 +53,27 @@ type config struct {
 	dataDir     string
 	rotations   bool
 	resize      string
-}
 
-var (
-	algorithms = []string{"maml", "fomaml", "metasgd", "anil", "reptile", "protonet"}
-	datasets   = []string{"sinusoid", "omniglot"}
-)
+	// learner and source are the registered learner and task source.
+	learner metalearn.LearnerEntry
+	source  metalearn.SourceEntry
+}
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.algorithm, "algorithm", "maml", "meta-learner: "+strings.Join(algorithms, ", "))
-	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task family: sinusoid (no data needed) or omniglot")
+	fs.StringVar(&c.algorithm, "algorithm", "maml", "meta-learner: "+strings.Join(metalearn.Learners(), ", "))
+	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task source: "+strings.Join(metalearn.Sources(), ", ")+" (sinusoid needs no data)")
 	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot); 0: 10 or 1")
 	fs.IntVar(&c.trainShots, "train-shots", 0, "support examples per class (omniglot) or per task (sinusoid) in meta-training; 0: -shots, or 10 for reptile on omniglot (Nichol et al.)")
 	fs.IntVar(&c.queries, "queries", 0, "query examples per task (sinusoid) or per class in training episodes (omniglot); 0: the default")
-	fs.IntVar(&c.ways, "ways", 5, "omniglot: classes per evaluation episode")
+	fs.IntVar(&c.ways, "ways", 0, "classification sources: classes per evaluation episode (0: 5)")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
 	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, 5 reptile on omniglot)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
-	fs.IntVar(&c.evalSteps, "eval-steps", -1, "inner steps at evaluation; the table reports 0, 1 and this (-1: 10, or 50 for reptile on omniglot)")
+	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot; 0 for learners without an inner loop)")
 	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
@@ -84,7 +84,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
-	fs.BoolVar(&c.firstOrder, "first-order", false, "first-order MAML/ANIL (drop second-order terms)")
+	fs.BoolVar(&c.firstOrder, "first-order", false, "maml, anil: drop second-order terms (fomaml, foanil)")
 	fs.StringVar(&c.out, "out", "runs/meta", "output directory for metrics.json and plots")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically every -checkpoint-every iterations, at the end and on Ctrl-C or SIGTERM")
 	fs.IntVar(&c.ckptEvery, "checkpoint-every", 0, "iterations between checkpoints (0: 5000 sinusoid, 200 omniglot)")
@@ -118,20 +118,58 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.evalEvery < 0 {
 		return c, cli.Usagef("-eval-every %d: want 0 (10 validations per run) or more", c.evalEvery)
 	}
-	if c.algorithm == "fomaml" {
-		c.algorithm, c.firstOrder = "maml", true
+	var err error
+	if c.learner, err = metalearn.LookupLearner(c.algorithm); err != nil {
+		return c, cli.Usagef("-algorithm %q: want one of %s", c.algorithm, strings.Join(metalearn.Learners(), ", "))
 	}
-	if !contains(algorithms, c.algorithm) {
-		return c, cli.Usagef("-algorithm %q: want one of %s", c.algorithm, strings.Join(algorithms, ", "))
+	if c.source, err = metalearn.LookupSource(c.dataset); err != nil {
+		return c, cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(metalearn.Sources(), ", "))
 	}
-	if !contains(datasets, c.dataset) {
-		return c, cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(datasets, ", "))
+	if c.learner.Embedding && !c.source.Classification {
+		return c, cli.Usagef("-algorithm %s classifies episodes by distances: use it with a classification source, not %s", c.algorithm, c.dataset)
 	}
-	if c.algorithm == "protonet" && c.dataset != "omniglot" {
-		return c, cli.Usagef("-algorithm protonet classifies: use it with -dataset omniglot")
-	}
-	c.defaults()
+	c.resolve(set)
 	return c, cli.AsUsage(c.validate())
+}
+
+// settings returns the settings the command line sets (zero: not set).
+func (c *config) settings(set map[string]bool) metalearn.Settings {
+	s := metalearn.Settings{Ways: c.ways, Shots: c.shots, TrainWays: c.trainWays, TrainShots: c.trainShots,
+		Queries: c.queries, EvalQueries: c.evalQueries, MetaBatch: c.metaBatch, InnerSteps: c.innerSteps,
+		EvalSteps: c.evalSteps, InnerLR: c.innerLR, OuterLR: c.outerLR, InnerBatch: c.innerBatch,
+		Iterations: c.iterations, CheckpointEvery: c.ckptEvery, Dtype: c.dtype, Init: c.init}
+	if set["inner-adam"] {
+		s.InnerOptimizer = map[bool]string{true: "adam", false: "sgd"}[c.innerAdam]
+	}
+	return s
+}
+
+// resolve fills every setting the command line leaves unset with the
+// registered defaults of the learner on the task source (metalearn.Resolve).
+// A 0 given explicitly where 0 means something (-eval-steps 0: no
+// adaptation; -inner-batch 0: the whole support set) is kept.
+func (c *config) resolve(set map[string]bool) {
+	s := metalearn.Resolve(c.settings(set), c.learner, c.source, c.dataset)
+	if set["eval-steps"] && !c.learner.NoInnerLoop {
+		s.EvalSteps = c.evalSteps
+	}
+	if set["inner-batch"] {
+		s.InnerBatch = c.innerBatch
+	}
+	c.ways, c.shots, c.trainWays, c.trainShots = s.Ways, s.Shots, s.TrainWays, s.TrainShots
+	c.queries, c.evalQueries, c.metaBatch, c.innerSteps, c.evalSteps = s.Queries, s.EvalQueries, s.MetaBatch, s.InnerSteps, s.EvalSteps
+	c.innerLR, c.outerLR, c.innerBatch, c.innerAdam = s.InnerLR, s.OuterLR, s.InnerBatch, s.InnerOptimizer == "adam"
+	c.iterations, c.ckptEvery, c.dtype, c.init = s.Iterations, s.CheckpointEvery, s.Dtype, s.Init
+	if c.evalEvery == 0 {
+		c.evalEvery = max(c.iterations/10, 1)
+	}
+}
+
+// resolved returns the run's resolved settings.
+func (c config) resolved() metalearn.Settings {
+	s := c.settings(nil)
+	s.InnerOptimizer = map[bool]string{true: "adam", false: "sgd"}[c.innerAdam]
+	return s
 }
 
 // fromCheckpoint takes what the run in -checkpoint was (algorithm, data
@@ -145,9 +183,6 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 	}
 	if alg := ck.Meta["algorithm"]; alg != "" && !set["algorithm"] && !set["first-order"] {
 		c.algorithm = alg
-		if base, ok := strings.CutPrefix(alg, "fo"); ok && slices.Contains(algorithms, base) {
-			c.algorithm, c.firstOrder = base, true // foanil
-		}
 	}
 	if d := ck.Meta["dataset"]; d != "" && !set["dataset"] {
 		c.dataset = d
@@ -159,116 +194,19 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 	}
 }
 
-// defaults fills every zero flag with the value for the dataset and
-// algorithm (the papers' settings where they give one).
-func (c *config) defaults() {
-	omni, reptile, proto := c.dataset == "omniglot", c.algorithm == "reptile", c.algorithm == "protonet"
-	set := func(v *int, sinusoid, omniglot int) {
-		if *v == 0 {
-			*v = sinusoid
-			if omni {
-				*v = omniglot
-			}
-		}
-	}
-	set(&c.shots, 10, 1)
-	if c.trainShots == 0 {
-		c.trainShots = c.shots
-		if reptile && omni {
-			c.trainShots = 10 // Nichol et al. train 1-shot Omniglot on 10-shot episodes
-		}
-	}
-	if c.queries == 0 {
-		c.queries = c.shots
-		if omni {
-			c.queries = 1 // Finn et al.'s code: one query per class in training
-			if proto {
-				c.queries = 5 // Snell et al.
-			}
-		}
-	}
-	if c.trainWays == 0 {
-		c.trainWays = c.ways
-		if proto {
-			c.trainWays = 60
-		}
-	}
-	set(&c.evalQueries, c.queries, 15)
-	switch {
-	case proto:
-		set(&c.metaBatch, 1, 1)
-	case reptile && omni:
-		set(&c.metaBatch, 25, 5)
-	default:
-		set(&c.metaBatch, 25, 32)
-	}
-	if reptile {
-		set(&c.innerSteps, 5, 5)
-	} else {
-		set(&c.innerSteps, 1, 1)
-	}
-	if c.evalSteps < 0 {
-		c.evalSteps = 10
-		switch {
-		case proto:
-			c.evalSteps = 0
-		case reptile && omni:
-			c.evalSteps = 50 // Nichol et al.'s 50 test-time Adam steps
-		}
-	}
-	if c.innerLR == 0 {
-		c.innerLR = 0.01 // Reptile diverged (NaN after ~6,600 iterations) at 0.02 on sinusoids
-		if omni {
-			c.innerLR = 0.4
-			if reptile {
-				c.innerLR, c.innerAdam = 0.001, true
-			}
-		}
-	}
-	if c.innerBatch == 0 && reptile && omni {
-		c.innerBatch = 10
-	}
-	if c.outerLR == 0 {
-		c.outerLR = 1e-3
-		if reptile {
-			c.outerLR = 0.1
-			if omni {
-				c.outerLR = 1
-			}
-		}
-	}
-	set(&c.iterations, 40000, 2000)
-	set(&c.ckptEvery, 5000, 200)
-	if c.evalEvery == 0 {
-		c.evalEvery = max(c.iterations/10, 1)
-	}
-	if c.dtype == "" {
-		c.dtype = "float64"
-		if omni {
-			c.dtype = "float32"
-		}
-	}
-	if c.init == "" {
-		c.init = "finn"
-		if reptile {
-			c.init = "torch"
-		}
-	}
-}
-
 func (c *config) validate() error {
 	switch {
-	case c.init != "finn" && c.init != "torch":
+	case c.init != "" && c.init != "finn" && c.init != "torch":
 		return fmt.Errorf("-init %q: want finn or torch", c.init)
-	case c.zeroHead && c.algorithm == "protonet":
-		return fmt.Errorf("-zero-head: protonet has no classifier head to zero")
+	case c.zeroHead && c.learner.Embedding:
+		return fmt.Errorf("-zero-head: %s has no classifier head to zero", c.algorithm)
 	case c.innerBatch < 0:
 		return fmt.Errorf("-inner-batch %d: want 0 (whole support set) or more", c.innerBatch)
 	case c.shots < 1 || c.trainShots < 1 || c.queries < 1 || c.evalQueries < 1:
 		return fmt.Errorf("-shots %d, -train-shots %d, -queries %d, -eval-queries %d: want at least 1 each", c.shots, c.trainShots, c.queries, c.evalQueries)
-	case c.dataset == "omniglot" && (c.ways < 2 || c.trainWays < 2):
+	case c.source.Classification && (c.ways < 2 || c.trainWays < 2):
 		return fmt.Errorf("-ways %d, -train-ways %d: want at least 2", c.ways, c.trainWays)
-	case c.dataset == "omniglot" && c.algorithm != "protonet" && c.trainWays != c.ways:
+	case c.source.Classification && !c.learner.Embedding && c.trainWays != c.ways:
 		return fmt.Errorf("-train-ways %d differs from -ways %d: %s's classifier head has one output per way", c.trainWays, c.ways, c.algorithm)
 	case c.metaBatch < 1:
 		return fmt.Errorf("-meta-batch %d: want at least 1", c.metaBatch)
@@ -298,13 +236,4 @@ func (c *config) validate() error {
 		return fmt.Errorf("-resize %q: want one of %s", c.resize, strings.Join(data.OmniglotFilters, ", "))
 	}
 	return nil
-}
-
-func contains(xs []string, x string) bool {
-	for _, v := range xs {
-		if v == x {
-			return true
-		}
-	}
-	return false
 }

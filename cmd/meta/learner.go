@@ -8,43 +8,28 @@ import (
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/metalearn"
 	"github.com/sirupsen/logrus"
-	"gorgonia.org/tensor"
 )
 
-// newLearner builds the learner the flags ask for on src's tasks.
-func newLearner(c config, src taskSource) (metalearn.Learner, error) {
-	dt := tensor.Float64
-	if c.dtype == "float32" {
-		dt = tensor.Float32
-	}
-	o := metalearn.Options{
+// newLearner builds the registered learner the flags name on src's
+// tasks, with src's model (without its head for embedding learners).
+func newLearner(c config, src metalearn.TaskSource) (metalearn.Learner, error) {
+	return c.learner.New(metalearn.Config{
+		Model:      src.Model(c.learner.Embedding),
 		Spec:       src.Spec(),
-		InnerSteps: c.innerSteps,
-		InnerLR:    c.innerLR,
+		Settings:   c.resolved(),
+		Head:       src.Head(),
+		ZeroHead:   c.zeroHead,
+		FirstOrder: c.firstOrder,
+		FreshAdam:  c.freshAdam,
 		Workers:    c.workers,
-		Dtype:      dt,
 		Seed:       c.seed,
-	}
-	if c.zeroHead {
-		o.ZeroHead = src.Head()
-	}
-	m := src.Model()
-	switch c.algorithm {
-	case "maml":
-		o.Outer = graph.NewAdam(c.outerLR)
-		return metalearn.NewMAML(m, metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
-	case "metasgd":
-		o.Outer = graph.NewAdam(c.outerLR)
-		return metalearn.NewMetaSGD(m, metalearn.MetaSGDOptions{Options: o})
-	case "anil":
-		o.Outer = graph.NewAdam(c.outerLR)
-		return metalearn.NewANIL(m, src.Head(), metalearn.MAMLOptions{Options: o, FirstOrder: c.firstOrder})
-	case "reptile":
-		return metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, OuterLR: c.outerLR, Iterations: c.iterations, InnerAdam: c.innerAdam, CarryAdam: c.innerAdam && !c.freshAdam, InnerBatch: c.innerBatch})
-	case "protonet":
-		return metalearn.NewProtoNet(m, metalearn.ProtoNetOptions{Options: o, LR: c.outerLR})
-	}
-	return nil, fmt.Errorf("unknown algorithm %q", c.algorithm)
+	})
+}
+
+// newSource builds the registered task source the flags name.
+func newSource(c config) (metalearn.TaskSource, error) {
+	return c.source.New(metalearn.SourceConfig{Settings: c.resolved(), Seed: c.seed, DataDir: c.dataDir,
+		Split: c.split, Rotations: c.rotations, Resize: c.resize})
 }
 
 // learnerKey names what a checkpoint holds: algorithm and model.

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/internal/plots"
 	"github.com/metagon/metagon/metalearn"
 )
@@ -12,19 +11,15 @@ import (
 // runTitle says what a run's plots show: the algorithm, the task family
 // (data set, ways and shots) and the number of meta-iterations, e.g.
 // "MAML on Omniglot 5-way 1-shot (background split), 40 meta-iterations".
-func runTitle(algorithm string, src taskSource, c config) string {
+func runTitle(algorithm string, src metalearn.TaskSource, c config) string {
 	return fmt.Sprintf("%s on %s, %d meta-iterations", displayName(algorithm), src.Describe(), c.iterations)
 }
 
-// displayName is how papers write an algorithm's name, e.g. "MAML" for
-// "maml"; names it does not know stay as they are.
+// displayName is how papers write an algorithm's name (its registered
+// Title, e.g. "MAML" for "maml"); a learner without one keeps its name.
 func displayName(algorithm string) string {
-	names := map[string]string{
-		"maml": "MAML", "fomaml": "first-order MAML", "anil": "ANIL", "foanil": "first-order ANIL",
-		"metasgd": "Meta-SGD", "reptile": "Reptile", "protonet": "ProtoNet",
-	}
-	if n, ok := names[algorithm]; ok {
-		return n
+	if e, err := metalearn.LookupLearner(algorithm); err == nil && e.Title != "" {
+		return e.Title
 	}
 	return algorithm
 }
@@ -97,9 +92,23 @@ func runningMean(y []float64, window int) []float64 {
 	return out
 }
 
-// fits draws Finn et al.'s Fig. 2: four held-out tasks, the true curve, the
-// K support points, and the model before and after 1 and 10 steps.
-func fits(path string, l metalearn.Learner, c config) error {
+// finalPlot picks the plot of an adapted learner that src's tasks allow:
+// an episode of grey images for classification, the fitted functions for a
+// FunctionSource, none otherwise.
+func finalPlot(l metalearn.Learner, src metalearn.TaskSource, c config) (string, func(path string) error) {
+	if in := src.Spec().Input; src.Spec().Classes > 0 && len(in) == 3 && in[0] == 1 {
+		return "episode", func(p string) error { return episodePlot(p, l, src, c) }
+	}
+	if fs, ok := src.(metalearn.FunctionSource); ok {
+		return "fits", func(p string) error { return fits(p, l, fs, c) }
+	}
+	return "", nil
+}
+
+// fits draws Finn et al.'s Fig. 2 for a source whose tasks sample known
+// functions: four held-out tasks, the true curve, the K support points,
+// and the model before and after 1 and 10 steps.
+func fits(path string, l metalearn.Learner, src metalearn.FunctionSource, c config) error {
 	const grid = 200
 	xs := make([]float64, grid)
 	for i := range xs {
@@ -107,15 +116,15 @@ func fits(path string, l metalearn.Learner, c config) error {
 	}
 	var panels []plots.FitPanel
 	var tasks []metalearn.Task
-	var truth []data.SinusoidTask
+	var captions []string
 	for i := 0; i < 4; i++ {
-		t := data.SinusoidTaskAt(stream(c, testStream), uint64(i), c.shots, 1, data.SinusoidOptions{})
-		truth = append(truth, t)
+		f, sup, caption := src.TestFunction(i)
 		ys := make([]float64, grid)
 		for j, x := range xs {
-			ys[j] = t.F(x)
+			ys[j] = f(x)
 		}
-		tasks = append(tasks, metalearn.Task{SupportX: t.SupportX, SupportY: t.SupportY, QueryX: xs, QueryY: ys})
+		tasks = append(tasks, metalearn.Task{SupportX: sup.SupportX, SupportY: sup.SupportY, QueryX: xs, QueryY: ys})
+		captions = append(captions, caption)
 	}
 	steps := max(c.evalSteps, 1)
 	res, err := l.Adapt(tasks, steps)
@@ -123,15 +132,15 @@ func fits(path string, l metalearn.Learner, c config) error {
 		return err
 	}
 	for i, r := range res {
-		p := plots.FitPanel{Title: fmt.Sprintf("task %d: amplitude %.2f, phase %.2f", i+1, truth[i].Amplitude, truth[i].Phase),
-			X: xs, True: tasks[i].QueryY, SupportX: truth[i].SupportX, SupportY: truth[i].SupportY}
+		p := plots.FitPanel{Title: fmt.Sprintf("task %d: %s", i+1, captions[i]),
+			X: xs, True: tasks[i].QueryY, SupportX: tasks[i].SupportX, SupportY: tasks[i].SupportY}
 		p.Fits = append(p.Fits, plots.Series{Label: "pre-update", Y: r.Outputs[0]}, plots.Series{Label: "1 grad step", Y: r.Outputs[1]})
 		if steps > 1 {
 			p.Fits = append(p.Fits, plots.Series{Label: fmt.Sprintf("%d grad steps", steps), Y: r.Outputs[steps]})
 		}
 		panels = append(panels, p)
 	}
-	title := runTitle(l.Name(), sinusoids{c}, c) +
+	title := runTitle(l.Name(), src, c) +
 		fmt.Sprintf("\n%d held-out tasks: the model's predictions before and after adapting to each task's %d support points", len(panels), c.shots)
 	return plots.SinusoidFits(path, title, panels)
 }
@@ -139,7 +148,7 @@ func fits(path string, l metalearn.Learner, c config) error {
 // episodePlot shows one held-out episode: the support images, then the
 // first few queries of each class captioned with the prediction after
 // adaptation (green frame: right; red frame and a "wrong" caption: wrong).
-func episodePlot(path string, l metalearn.Learner, src taskSource, c config) error {
+func episodePlot(path string, l metalearn.Learner, src metalearn.TaskSource, c config) error {
 	task := src.Test(1)[0]
 	res, err := metalearn.AdaptAtSteps(l, []metalearn.Task{task}, []int{c.evalSteps})
 	if err != nil {
@@ -188,8 +197,8 @@ func episodePlot(path string, l metalearn.Learner, src taskSource, c config) err
 	}
 	how := fmt.Sprintf("after %d inner steps", c.evalSteps)
 	switch {
-	case c.algorithm == "protonet":
-		how = "by the nearest prototype"
+	case c.learner.NoInnerLoop:
+		how = "without inner steps"
 	case c.evalSteps == 1:
 		how = "after 1 inner step"
 	}

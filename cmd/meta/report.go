@@ -80,7 +80,7 @@ const (
 // saveProgress writes metrics.json and the learning curve as they stand
 // during training, so that a long run that is stopped keeps its curve
 // (and a resumed one continues it, see resumeCurve).
-func (r *report) saveProgress(c config, src taskSource) error {
+func (r *report) saveProgress(c config, src metalearn.TaskSource) error {
 	r.Files = map[string]string{}
 	if err := r.drawCurve(c, src); err != nil {
 		return err
@@ -89,7 +89,7 @@ func (r *report) saveProgress(c config, src taskSource) error {
 }
 
 // drawCurve draws learning_curve.png unless plots are off.
-func (r *report) drawCurve(c config, src taskSource) error {
+func (r *report) drawCurve(c config, src metalearn.TaskSource) error {
 	if c.noPlots || len(r.Curve) == 0 {
 		return nil
 	}
@@ -126,7 +126,7 @@ func (r *report) resumeCurve(c config, start int) {
 // write saves the record and the plots into c.out: metrics.json, the
 // curve and the final plot of a training run, or eval.json and
 // eval_<plot>.png for -eval.
-func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logrus.Logger) error {
+func (r *report) write(c config, l metalearn.Learner, src metalearn.TaskSource, log *logrus.Logger) error {
 	r.Files = map[string]string{}
 	record, prefix := metricsFile, ""
 	if c.evalOnly {
@@ -135,11 +135,7 @@ func (r *report) write(c config, l metalearn.Learner, src taskSource, log *logru
 	} else if err := r.drawCurve(c, src); err != nil {
 		return err
 	}
-	if !c.noPlots {
-		name, draw := "fits", func(p string) error { return fits(p, l, c) }
-		if src.Spec().Classes > 0 {
-			name, draw = "episode", func(p string) error { return episodePlot(p, l, src, c) }
-		}
+	if name, draw := finalPlot(l, src, c); draw != nil && !c.noPlots {
 		p := filepath.Join(c.out, prefix+name+".png")
 		if err := draw(p); err != nil {
 			return err

@@ -14,16 +14,6 @@ import (
 	"github.com/sirupsen/logrus"
 )
 
-// Task streams: training tasks, validation tasks and test tasks are
-// disjoint streams of the same seeded family.
-const (
-	trainStream = iota
-	validStream
-	testStream
-)
-
-func stream(c config, s uint64) uint64 { return c.seed*1000 + s }
-
 // curvePoint is one point of the learning curve. Validation fields are
 // zero at points without a validation.
 type curvePoint struct {
@@ -116,7 +106,7 @@ func describe(l metalearn.Learner) string {
 // It stops early, saving what it has, on an interrupt (SIGINT, SIGTERM), a
 // failed meta-step (a NaN or infinite meta-loss) and a non-finite
 // validation loss.
-func loop(ctx context.Context, l metalearn.Learner, src taskSource, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
+func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
 	bar := progress.New(stderr, l.Name(), c.iterations)
 	window, accWindow := stats.Running{}, stats.Running{}
 	classify := src.Spec().Classes > 0
@@ -237,7 +227,7 @@ func validation(l metalearn.Learner, valid []metalearn.Task, c config, p *curveP
 // state goes beside it in CHECKPOINT.failed for inspection: after a failed
 // meta-step (NaN meta-loss) the meta-parameters are those before it,
 // untouched; after a diverged validation, the diverged ones.
-func stop(l metalearn.Learner, src taskSource, c config, it int, rep *report, cause error, log *logrus.Logger) error {
+func stop(l metalearn.Learner, src metalearn.TaskSource, c config, it int, rep *report, cause error, log *logrus.Logger) error {
 	what := fmt.Errorf("interrupted after %d iterations", it)
 	if cause != nil {
 		what = fmt.Errorf("iteration %d: %w", it+1, cause)
