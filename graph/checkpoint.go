@@ -8,6 +8,8 @@ import (
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
@@ -86,18 +88,41 @@ func (c *Checkpoint) validate() error {
 			return fmt.Errorf("parameter %d: name %q appears twice", i, st.Name)
 		}
 		seen[st.Name] = true
-		n := 1
-		for _, d := range st.Shape {
-			if d < 0 {
-				return fmt.Errorf("parameter %q: negative dimension in shape %v", st.Name, st.Shape)
-			}
-			n *= d
+		n, err := elementCount(st.Shape)
+		if err != nil {
+			return fmt.Errorf("parameter %q: %w", st.Name, err)
 		}
 		if len(st.Data) != n {
 			return fmt.Errorf("parameter %q: shape %v needs %d values, has %d", st.Name, st.Shape, n, len(st.Data))
 		}
 	}
 	return nil
+}
+
+// elementCount returns the number of elements of a tensor of the given
+// shape. It fails on a negative dimension, and on a product larger than
+// math.MaxInt, which no slice can hold: the product is computed with
+// overflow checks, so a shape such as [1<<32 1<<32] cannot wrap around to a
+// small count. A shape with a zero dimension has no elements, whatever the
+// other dimensions are.
+func elementCount(shape []int) (int, error) {
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+	}
+	if slices.Contains(shape, 0) {
+		return 0, nil
+	}
+	n := 1
+	for _, d := range shape {
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > math.MaxInt {
+			return 0, fmt.Errorf("shape %v has more than %d elements", shape, math.MaxInt)
+		}
+		n = int(lo)
+	}
+	return n, nil
 }
 
 // Restore copies the values of checkpoint c into p, converting float64 to
