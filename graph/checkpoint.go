@@ -3,7 +3,6 @@ package graph
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"hash/crc32"
@@ -13,22 +12,20 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gorgonia.org/tensor"
 )
 
-// checkpointMagic opens every checkpoint file.
-const checkpointMagic = "metagon-checkpoint v1\n"
-
-// checkpointCRCLen is the length of the trailing checksum.
-const checkpointCRCLen = 4
-
 // Checkpoint is a saved training state: parameter values, optional optimizer
 // state and free-form metadata.
 //
-// On disk (see SaveCheckpoint) it is the line "metagon-checkpoint v1\n",
-// then the encoding/gob encoding of the struct, then the big-endian CRC-32
-// (IEEE) of the gob bytes, so that truncated or corrupt files are detected.
+// On disk (see SaveCheckpoint) it is the line "metagon-checkpoint v2\n",
+// then the fields in a fixed binary layout (checkpoint_v2.go), then the
+// big-endian CRC-32 (IEEE) of those bytes, so that truncated or corrupt files
+// are detected. The layout has one encoding per checkpoint: saving the same
+// checkpoint twice gives byte-identical files. LoadCheckpoint also reads the
+// older gob-based "metagon-checkpoint v1" files (checkpoint_v1.go).
 type Checkpoint struct {
 	// Model names the model the parameters belong to, e.g. "mlp-784-30-10".
 	Model string
@@ -200,19 +197,6 @@ func paramNames(ps []*Param) []string {
 	return out
 }
 
-// encodeCheckpoint returns the file contents for c.
-func encodeCheckpoint(c *Checkpoint) ([]byte, error) {
-	var body bytes.Buffer
-	if err := gob.NewEncoder(&body).Encode(c); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	out := make([]byte, 0, len(checkpointMagic)+body.Len()+checkpointCRCLen)
-	out = append(out, checkpointMagic...)
-	out = append(out, body.Bytes()...)
-	out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(body.Bytes()))
-	return out, nil
-}
-
 // saveHook, when set (by tests), runs after the data is written to the
 // temporary file and before it is synced; an error aborts the save.
 var saveHook func(tmp *os.File) error
@@ -307,41 +291,57 @@ func LoadCheckpoint(path string) (c *Checkpoint, err error) {
 	return c, nil
 }
 
-// decodeCheckpoint parses file contents; its errors read well after the
-// file name ("<path> is not a metagon checkpoint").
-func decodeCheckpoint(data []byte) (c *Checkpoint, err error) {
-	switch {
-	case len(data) == 0:
+// checkpointFormats are the header lines this build reads, newest first,
+// with the decoder of the bytes between the header and the checksum. A
+// decoder gets the file up to the checksum and the offset where the body
+// starts; its errors are reported as "is corrupt (decode: <error>)".
+var checkpointFormats = []struct {
+	magic  string
+	decode func(data []byte, start int) (*Checkpoint, error)
+}{
+	{checkpointMagic, decodeV2},
+	{checkpointMagicV1, func(data []byte, start int) (*Checkpoint, error) { return decodeV1(data[start:]) }},
+}
+
+// decodeCheckpoint parses file contents, in any format of checkpointFormats;
+// its errors read well after the file name ("<path> is not a metagon
+// checkpoint").
+func decodeCheckpoint(data []byte) (*Checkpoint, error) {
+	if len(data) == 0 {
 		return nil, errors.New("is empty, not a metagon checkpoint")
-	case len(data) < len(checkpointMagic) && bytes.HasPrefix([]byte(checkpointMagic), data):
-		return nil, fmt.Errorf("is truncated (%d bytes, inside the header)", len(data))
-	case !bytes.HasPrefix(data, []byte(checkpointMagic)):
+	}
+	var decode func([]byte, int) (*Checkpoint, error)
+	start := 0
+	for _, f := range checkpointFormats {
+		if bytes.HasPrefix(data, []byte(f.magic)) {
+			decode, start = f.decode, len(f.magic)
+			break
+		}
+		if len(data) < len(f.magic) && bytes.HasPrefix([]byte(f.magic), data) {
+			return nil, fmt.Errorf("is truncated (%d bytes, inside the header)", len(data))
+		}
+	}
+	if decode == nil {
 		if bytes.HasPrefix(data, []byte("metagon-checkpoint ")) {
 			line, _, _ := bytes.Cut(data, []byte("\n"))
-			return nil, fmt.Errorf("has unsupported format %q (this build reads %q)", line, checkpointMagic[:len(checkpointMagic)-1])
+			var known []string
+			for _, f := range checkpointFormats {
+				known = append(known, fmt.Sprintf("%q", f.magic[:len(f.magic)-1]))
+			}
+			return nil, fmt.Errorf("has unsupported format %q (this build reads %s)", line, strings.Join(known, " and "))
 		}
 		return nil, errors.New("is not a metagon checkpoint (bad header)")
 	}
-	rest := data[len(checkpointMagic):]
-	if len(rest) < checkpointCRCLen {
+	if len(data)-start < checkpointCRCLen {
 		return nil, fmt.Errorf("is truncated (%d bytes, no checksum)", len(data))
 	}
-	body, sum := rest[:len(rest)-checkpointCRCLen], rest[len(rest)-checkpointCRCLen:]
-	if crc32.ChecksumIEEE(body) != binary.BigEndian.Uint32(sum) {
+	end := len(data) - checkpointCRCLen
+	if crc32.ChecksumIEEE(data[start:end]) != binary.BigEndian.Uint32(data[end:]) {
 		return nil, fmt.Errorf("is truncated or corrupt (checksum mismatch, %d bytes)", len(data))
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			c, err = nil, fmt.Errorf("is corrupt (decoder panic: %v)", r)
-		}
-	}()
-	r := bytes.NewReader(body)
-	c = new(Checkpoint)
-	if err := gob.NewDecoder(r).Decode(c); err != nil {
+	c, err := decode(data[:end], start)
+	if err != nil {
 		return nil, fmt.Errorf("is corrupt (decode: %w)", err)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("is corrupt (%d unexpected bytes after the data)", r.Len())
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("is corrupt: %w", err)

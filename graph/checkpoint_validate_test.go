@@ -70,7 +70,8 @@ func TestCheckpointValidateShapeOverflow(t *testing.T) {
 			// could) is rejected when loaded.
 			data, err := encodeCheckpoint(c)
 			if err != nil {
-				t.Fatal(err)
+				check("encode", err) // the format cannot hold a negative dimension
+				return
 			}
 			_, err = decodeCheckpoint(data)
 			check("decode", err)
