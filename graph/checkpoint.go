@@ -202,10 +202,17 @@ func paramNames(ps []*Param) []string {
 var saveHook func(tmp *os.File) error
 
 // SaveCheckpoint writes c to path atomically: it writes a temporary file in
-// the same directory, syncs and closes it, then renames it over path. On any
-// error the temporary file is removed and path is left as it was, so path
-// never holds a half-written checkpoint. Missing parent directories are
-// created (mode 0755); the file is created with mode 0644.
+// the same directory, syncs it, then renames it over path. On any error the
+// temporary file is removed and path is left as it was, so path never holds
+// a half-written checkpoint. Missing parent directories are created (mode
+// 0755); the file is created with mode 0644.
+//
+// A process killed during a save leaves its temporary file (".<base>.tmp-"
+// and digits) behind. Each save first removes those of path's checkpoint
+// that no live save is writing: on Unix, those that no process holds
+// locked (a save locks its temporary file until the rename, and the lock
+// dies with the process); elsewhere, those unmodified for an hour. See
+// checkpoint_tmp.go.
 func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if c == nil {
 		return fmt.Errorf("save checkpoint %s: nil checkpoint", path)
@@ -224,7 +231,8 @@ func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if err = os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	removeStaleTemps(dir, base)
+	tmp, err := createTemp(dir, base)
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
@@ -252,16 +260,25 @@ func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("save checkpoint %s: sync: %w", path, err)
 	}
-	closed = true
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("save checkpoint %s: close: %w", path, err)
-	}
 	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
 		err = fmt.Errorf("save checkpoint %s: path is a directory", path)
 		return err
 	}
+	if !tempLocks {
+		closed = true
+		if err = tmp.Close(); err != nil {
+			return fmt.Errorf("save checkpoint %s: close: %w", path, err)
+		}
+	}
 	if err = os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
+	}
+	if !closed {
+		// Closing drops the lock that kept other saves from removing the
+		// temporary file until the rename. Sync has written everything,
+		// so closing cannot fail in a way that matters.
+		closed = true
+		_ = tmp.Close()
 	}
 	// Make the rename durable; failing to sync the directory is not fatal
 	// since the file itself is complete either way.
