@@ -3,30 +3,29 @@ package graph
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/gob"
 	"errors"
 	"fmt"
 	"hash/crc32"
 	"io/fs"
+	"math"
+	"math/bits"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 
 	"gorgonia.org/tensor"
 )
 
-// checkpointMagic opens every checkpoint file.
-const checkpointMagic = "metagon-checkpoint v1\n"
-
-// checkpointCRCLen is the length of the trailing checksum.
-const checkpointCRCLen = 4
-
 // Checkpoint is a saved training state: parameter values, optional optimizer
 // state and free-form metadata.
 //
-// On disk (see SaveCheckpoint) it is the line "metagon-checkpoint v1\n",
-// then the encoding/gob encoding of the struct, then the big-endian CRC-32
-// (IEEE) of the gob bytes, so that truncated or corrupt files are detected.
+// On disk (see SaveCheckpoint) it is the line "metagon-checkpoint v2\n",
+// then the fields in a fixed binary layout (checkpoint_v2.go), then the
+// big-endian CRC-32 (IEEE) of those bytes, so that truncated or corrupt files
+// are detected. The layout has one encoding per checkpoint: saving the same
+// checkpoint twice gives byte-identical files. LoadCheckpoint also reads the
+// older gob-based "metagon-checkpoint v1" files (checkpoint_v1.go).
 type Checkpoint struct {
 	// Model names the model the parameters belong to, e.g. "mlp-784-30-10".
 	Model string
@@ -86,18 +85,41 @@ func (c *Checkpoint) validate() error {
 			return fmt.Errorf("parameter %d: name %q appears twice", i, st.Name)
 		}
 		seen[st.Name] = true
-		n := 1
-		for _, d := range st.Shape {
-			if d < 0 {
-				return fmt.Errorf("parameter %q: negative dimension in shape %v", st.Name, st.Shape)
-			}
-			n *= d
+		n, err := elementCount(st.Shape)
+		if err != nil {
+			return fmt.Errorf("parameter %q: %w", st.Name, err)
 		}
 		if len(st.Data) != n {
 			return fmt.Errorf("parameter %q: shape %v needs %d values, has %d", st.Name, st.Shape, n, len(st.Data))
 		}
 	}
 	return nil
+}
+
+// elementCount returns the number of elements of a tensor of the given
+// shape. It fails on a negative dimension, and on a product larger than
+// math.MaxInt, which no slice can hold: the product is computed with
+// overflow checks, so a shape such as [1<<32 1<<32] cannot wrap around to a
+// small count. A shape with a zero dimension has no elements, whatever the
+// other dimensions are.
+func elementCount(shape []int) (int, error) {
+	for _, d := range shape {
+		if d < 0 {
+			return 0, fmt.Errorf("negative dimension in shape %v", shape)
+		}
+	}
+	if slices.Contains(shape, 0) {
+		return 0, nil
+	}
+	n := 1
+	for _, d := range shape {
+		hi, lo := bits.Mul64(uint64(n), uint64(d))
+		if hi != 0 || lo > math.MaxInt {
+			return 0, fmt.Errorf("shape %v has more than %d elements", shape, math.MaxInt)
+		}
+		n = int(lo)
+	}
+	return n, nil
 }
 
 // Restore copies the values of checkpoint c into p, converting float64 to
@@ -175,28 +197,22 @@ func paramNames(ps []*Param) []string {
 	return out
 }
 
-// encodeCheckpoint returns the file contents for c.
-func encodeCheckpoint(c *Checkpoint) ([]byte, error) {
-	var body bytes.Buffer
-	if err := gob.NewEncoder(&body).Encode(c); err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
-	}
-	out := make([]byte, 0, len(checkpointMagic)+body.Len()+checkpointCRCLen)
-	out = append(out, checkpointMagic...)
-	out = append(out, body.Bytes()...)
-	out = binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(body.Bytes()))
-	return out, nil
-}
-
 // saveHook, when set (by tests), runs after the data is written to the
 // temporary file and before it is synced; an error aborts the save.
 var saveHook func(tmp *os.File) error
 
 // SaveCheckpoint writes c to path atomically: it writes a temporary file in
-// the same directory, syncs and closes it, then renames it over path. On any
-// error the temporary file is removed and path is left as it was, so path
-// never holds a half-written checkpoint. Missing parent directories are
-// created (mode 0755); the file is created with mode 0644.
+// the same directory, syncs it, then renames it over path. On any error the
+// temporary file is removed and path is left as it was, so path never holds
+// a half-written checkpoint. Missing parent directories are created (mode
+// 0755); the file is created with mode 0644.
+//
+// A process killed during a save leaves its temporary file (".<base>.tmp-"
+// and digits) behind. Each save first removes those of path's checkpoint
+// that no live save is writing: on Unix, those that no process holds
+// locked (a save locks its temporary file until the rename, and the lock
+// dies with the process); elsewhere, those unmodified for an hour. See
+// checkpoint_tmp.go.
 func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if c == nil {
 		return fmt.Errorf("save checkpoint %s: nil checkpoint", path)
@@ -215,7 +231,8 @@ func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if err = os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
-	tmp, err := os.CreateTemp(dir, "."+base+".tmp-*")
+	removeStaleTemps(dir, base)
+	tmp, err := createTemp(dir, base)
 	if err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
 	}
@@ -243,16 +260,25 @@ func SaveCheckpoint(path string, c *Checkpoint) (err error) {
 	if err = tmp.Sync(); err != nil {
 		return fmt.Errorf("save checkpoint %s: sync: %w", path, err)
 	}
-	closed = true
-	if err = tmp.Close(); err != nil {
-		return fmt.Errorf("save checkpoint %s: close: %w", path, err)
-	}
 	if fi, serr := os.Stat(path); serr == nil && fi.IsDir() {
 		err = fmt.Errorf("save checkpoint %s: path is a directory", path)
 		return err
 	}
+	if !tempLocks {
+		closed = true
+		if err = tmp.Close(); err != nil {
+			return fmt.Errorf("save checkpoint %s: close: %w", path, err)
+		}
+	}
 	if err = os.Rename(tmpName, path); err != nil {
 		return fmt.Errorf("save checkpoint %s: %w", path, err)
+	}
+	if !closed {
+		// Closing drops the lock that kept other saves from removing the
+		// temporary file until the rename. Sync has written everything,
+		// so closing cannot fail in a way that matters.
+		closed = true
+		_ = tmp.Close()
 	}
 	// Make the rename durable; failing to sync the directory is not fatal
 	// since the file itself is complete either way.
@@ -282,41 +308,57 @@ func LoadCheckpoint(path string) (c *Checkpoint, err error) {
 	return c, nil
 }
 
-// decodeCheckpoint parses file contents; its errors read well after the
-// file name ("<path> is not a metagon checkpoint").
-func decodeCheckpoint(data []byte) (c *Checkpoint, err error) {
-	switch {
-	case len(data) == 0:
+// checkpointFormats are the header lines this build reads, newest first,
+// with the decoder of the bytes between the header and the checksum. A
+// decoder gets the file up to the checksum and the offset where the body
+// starts; its errors are reported as "is corrupt (decode: <error>)".
+var checkpointFormats = []struct {
+	magic  string
+	decode func(data []byte, start int) (*Checkpoint, error)
+}{
+	{checkpointMagic, decodeV2},
+	{checkpointMagicV1, func(data []byte, start int) (*Checkpoint, error) { return decodeV1(data[start:]) }},
+}
+
+// decodeCheckpoint parses file contents, in any format of checkpointFormats;
+// its errors read well after the file name ("<path> is not a metagon
+// checkpoint").
+func decodeCheckpoint(data []byte) (*Checkpoint, error) {
+	if len(data) == 0 {
 		return nil, errors.New("is empty, not a metagon checkpoint")
-	case len(data) < len(checkpointMagic) && bytes.HasPrefix([]byte(checkpointMagic), data):
-		return nil, fmt.Errorf("is truncated (%d bytes, inside the header)", len(data))
-	case !bytes.HasPrefix(data, []byte(checkpointMagic)):
+	}
+	var decode func([]byte, int) (*Checkpoint, error)
+	start := 0
+	for _, f := range checkpointFormats {
+		if bytes.HasPrefix(data, []byte(f.magic)) {
+			decode, start = f.decode, len(f.magic)
+			break
+		}
+		if len(data) < len(f.magic) && bytes.HasPrefix([]byte(f.magic), data) {
+			return nil, fmt.Errorf("is truncated (%d bytes, inside the header)", len(data))
+		}
+	}
+	if decode == nil {
 		if bytes.HasPrefix(data, []byte("metagon-checkpoint ")) {
 			line, _, _ := bytes.Cut(data, []byte("\n"))
-			return nil, fmt.Errorf("has unsupported format %q (this build reads %q)", line, checkpointMagic[:len(checkpointMagic)-1])
+			var known []string
+			for _, f := range checkpointFormats {
+				known = append(known, fmt.Sprintf("%q", f.magic[:len(f.magic)-1]))
+			}
+			return nil, fmt.Errorf("has unsupported format %q (this build reads %s)", line, strings.Join(known, " and "))
 		}
 		return nil, errors.New("is not a metagon checkpoint (bad header)")
 	}
-	rest := data[len(checkpointMagic):]
-	if len(rest) < checkpointCRCLen {
+	if len(data)-start < checkpointCRCLen {
 		return nil, fmt.Errorf("is truncated (%d bytes, no checksum)", len(data))
 	}
-	body, sum := rest[:len(rest)-checkpointCRCLen], rest[len(rest)-checkpointCRCLen:]
-	if crc32.ChecksumIEEE(body) != binary.BigEndian.Uint32(sum) {
+	end := len(data) - checkpointCRCLen
+	if crc32.ChecksumIEEE(data[start:end]) != binary.BigEndian.Uint32(data[end:]) {
 		return nil, fmt.Errorf("is truncated or corrupt (checksum mismatch, %d bytes)", len(data))
 	}
-	defer func() {
-		if r := recover(); r != nil {
-			c, err = nil, fmt.Errorf("is corrupt (decoder panic: %v)", r)
-		}
-	}()
-	r := bytes.NewReader(body)
-	c = new(Checkpoint)
-	if err := gob.NewDecoder(r).Decode(c); err != nil {
+	c, err := decode(data[:end], start)
+	if err != nil {
 		return nil, fmt.Errorf("is corrupt (decode: %w)", err)
-	}
-	if r.Len() != 0 {
-		return nil, fmt.Errorf("is corrupt (%d unexpected bytes after the data)", r.Len())
 	}
 	if err := c.validate(); err != nil {
 		return nil, fmt.Errorf("is corrupt: %w", err)
