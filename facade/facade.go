@@ -171,8 +171,20 @@ func TrainSeedNetwork(mnistDir string, epochs int, seed uint64) (*TrainResult, e
 	return res, nil
 }
 
-// SinusoidAlgorithms lists the algorithms MetaTrainSinusoid accepts.
-var SinusoidAlgorithms = []string{"maml", "fomaml", "metasgd", "anil", "reptile"}
+// SinusoidAlgorithms lists the algorithms MetaTrainSinusoid accepts: the
+// registered learners that adapt a regression model (all but the metric
+// learners).
+var SinusoidAlgorithms = sinusoidAlgorithms()
+
+func sinusoidAlgorithms() []string {
+	var names []string
+	for _, n := range metalearn.Learners() {
+		if e, _ := metalearn.LookupLearner(n); !e.Embedding {
+			names = append(names, n)
+		}
+	}
+	return names
+}
 
 // SinusoidResult is the outcome of MetaTrainSinusoid: the paper-style
 // evaluation on 600 held-out tasks and the fits on one of them.
@@ -215,34 +227,17 @@ func MetaTrainSinusoid(algorithm string, iterations int, seed uint64) (res *Sinu
 	if iterations < 0 {
 		return nil, fmt.Errorf("iterations is %d, want at least 0", iterations)
 	}
-	const k, q, metaBatch, evalTasks = 10, 10, 25, 600
-	o := metalearn.Options{Spec: metalearn.SinusoidSpec(k, q), InnerLR: 0.01, Seed: seed}
-	m := models.SinusoidMLP()
-	var l metalearn.Learner
-	switch algorithm {
-	case "maml", "fomaml":
-		l, err = metalearn.NewMAML(m, metalearn.MAMLOptions{Options: o, FirstOrder: algorithm == "fomaml"})
-	case "metasgd":
-		l, err = metalearn.NewMetaSGD(m, metalearn.MetaSGDOptions{Options: o})
-	case "anil":
-		l, err = metalearn.NewANIL(m, []string{"w3", "b3"}, metalearn.MAMLOptions{Options: o})
-	case "reptile":
-		m.WeightInit, m.BiasInit = models.TorchDefaultInit, models.TorchDefaultInit
-		l, err = metalearn.NewReptile(m, metalearn.ReptileOptions{Options: o, Iterations: iterations})
-	default:
-		return nil, fmt.Errorf("unknown algorithm %q (have %v)", algorithm, SinusoidAlgorithms)
-	}
+	const evalTasks = 600
+	l, src, cfg, err := registered(algorithm, "sinusoid", metalearn.Settings{}, "", seed)
 	if err != nil {
 		return nil, err
 	}
+	cfg.Iterations = iterations
 	start := time.Now()
 	res = &SinusoidResult{Algorithm: algorithm, Iterations: iterations}
-	// Training tasks come from stream 2·seed+1, evaluation tasks from
-	// 2·seed+2, so they never overlap.
-	trainSeed, evalSeed := 2*seed+1, 2*seed+2
 	sum, n := 0.0, 0
 	for it := 0; it < iterations; it++ {
-		st, err := l.MetaStep(metalearn.SinusoidTasks(trainSeed, uint64(it*metaBatch), metaBatch, k, q))
+		st, err := l.MetaStep(src.Train(it, cfg.MetaBatch))
 		if err != nil {
 			return nil, fmt.Errorf("iteration %d: %w", it, err)
 		}
@@ -252,7 +247,7 @@ func MetaTrainSinusoid(algorithm string, iterations int, seed uint64) (res *Sinu
 			sum, n = 0, 0
 		}
 	}
-	ev, err := metalearn.Evaluate(l, metalearn.SinusoidTasks(evalSeed, 0, evalTasks, k, q), 10)
+	ev, err := metalearn.Evaluate(l, src.Test(evalTasks), 10)
 	if err != nil {
 		return nil, err
 	}
@@ -261,7 +256,8 @@ func MetaTrainSinusoid(algorithm string, iterations int, seed uint64) (res *Sinu
 	res.Post10MSE, res.Post10CI = ev.Loss[10].Mean, ev.Loss[10].CI95
 	res.Table = ev.Table(0, 1, 10)
 
-	t := data.SinusoidTaskAt(evalSeed, evalTasks, k, 0, data.SinusoidOptions{})
+	// one held-out task beyond the evaluated ones
+	t := data.SinusoidTaskAt(metalearn.SourceConfig{Seed: seed}.Stream(metalearn.TestStream), evalTasks, cfg.Shots, 0, data.SinusoidOptions{})
 	res.Amplitude, res.Phase, res.SupportX, res.SupportY = t.Amplitude, t.Phase, t.SupportX, t.SupportY
 	const grid = 200
 	for i := 0; i < grid; i++ {
@@ -298,51 +294,39 @@ func protoNetOmniglot(dir string, episodes, evalEpisodes int, seed uint64) (accu
 	if episodes < 0 {
 		return 0, 0, fmt.Errorf("episodes is %d, want at least 0", episodes)
 	}
-	dir, err = data.FindOmniglotDir(dir)
-	if err != nil {
-		return 0, 0, err
-	}
-	o, err := data.LoadOmniglot(dir, data.OmniglotOptions{})
-	if err != nil {
-		return 0, 0, err
-	}
-	train, test, err := o.Split("background", true)
-	if err != nil {
-		return 0, 0, err
-	}
-	const ways, shots, queries = 30, 1, 5
-	ts, err := data.NewSampler(train, data.EpisodeOptions{Ways: ways, Shots: shots, Queries: queries}, 2*seed+1)
-	if err != nil {
-		return 0, 0, err
-	}
-	es, err := data.NewSampler(test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, 2*seed+2)
-	if err != nil {
-		return 0, 0, err
-	}
-	spec := metalearn.Spec{Support: ways * shots, Query: ways * queries, Input: []int{1, o.Size, o.Size}, Classes: ways}
-	l, err := metalearn.NewProtoNet(&models.Conv4{InChannels: 1, Height: o.Size, Width: o.Size},
-		metalearn.ProtoNetOptions{Options: metalearn.Options{Spec: spec, Seed: seed, Dtype: tensor.Float32}})
+	l, src, _, err := registered("protonet", "omniglot", metalearn.Settings{TrainWays: 30, Queries: 5, Ways: 5, Shots: 1, EvalQueries: 15}, dir, seed)
 	if err != nil {
 		return 0, 0, err
 	}
 	for ep := 0; ep < episodes; ep++ {
-		if _, err := l.MetaStep(episodeTasks(ts, uint64(ep), 1)); err != nil {
+		if _, err := l.MetaStep(src.Train(ep, 1)); err != nil {
 			return 0, 0, fmt.Errorf("episode %d: %w", ep, err)
 		}
 	}
-	ev, err := metalearn.Evaluate(l, episodeTasks(es, 0, evalEpisodes), 0)
+	ev, err := metalearn.Evaluate(l, src.Test(evalEpisodes), 0)
 	if err != nil {
 		return 0, 0, err
 	}
 	return ev.Accuracy[0].Mean, ev.Accuracy[0].CI95, nil
 }
 
-// episodeTasks converts episodes first..first+n−1 of s to tasks.
-func episodeTasks(s *data.Sampler, first uint64, n int) []metalearn.Task {
-	ts := make([]metalearn.Task, n)
-	for i := range ts {
-		e := s.Episode(first + uint64(i))
-		ts[i].SupportX, ts[i].SupportY, ts[i].QueryX, ts[i].QueryY = e.Task64()
+// registered builds the registered learner algorithm on the registered
+// task source, with the settings the registry resolves for the pair
+// (set overrides them): the same construction cmd/meta uses, so a facade
+// run and a command-line run with the same seed see the same tasks.
+func registered(algorithm, source string, set metalearn.Settings, dataDir string, seed uint64) (metalearn.Learner, metalearn.TaskSource, metalearn.Settings, error) {
+	le, err := metalearn.LookupLearner(algorithm)
+	if err != nil {
+		return nil, nil, set, err
 	}
-	return ts
+	se, err := metalearn.LookupSource(source)
+	if err != nil {
+		return nil, nil, set, err
+	}
+	if le.Embedding && !se.Classification {
+		return nil, nil, set, fmt.Errorf("%s classifies episodes: it does not run on %s", algorithm, source)
+	}
+	s := metalearn.Resolve(set, le, se, source)
+	l, src, err := metalearn.Setup(metalearn.Run{Learner: algorithm, Source: source, Settings: s, DataDir: dataDir, Rotations: true, Seed: seed})
+	return l, src, s, err
 }

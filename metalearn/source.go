@@ -18,11 +18,10 @@ type TaskSource interface {
 	Describe() string
 	// Spec is the shape of the meta-training tasks.
 	Spec() Spec
-	// Model is the network the source's tasks are usually learnt with;
-	// with embedding, without its classifier head.
-	Model(embedding bool) models.Model
-	// Head names the model's classifier head (or last layer).
-	Head() []string
+	// Model names the registered model the source's tasks are usually
+	// learnt with and the Spec its tasks need: the input shape and the
+	// outputs (with embedding, no classifier head). See SourceModel.
+	Model(embedding bool) (name string, spec models.Spec)
 	// Train returns the n tasks of meta-iteration it.
 	Train(it, n int) []Task
 	// Valid returns the fixed validation tasks.
@@ -38,6 +37,27 @@ type FunctionSource interface {
 	// TestFunction returns the true function of test task i, its support
 	// set and a caption naming it.
 	TestFunction(i int) (f func(float64) float64, support Task, caption string)
+}
+
+// SourceModel builds the network for src's tasks: the registered model
+// name (empty: the source's own), shaped for src's tasks and with the
+// options opts sets (Filters, Hidden, Init; zero: the source's or the
+// model's defaults).
+func SourceModel(src TaskSource, embedding bool, name string, opts models.Spec) (models.Model, error) {
+	def, spec := src.Model(embedding)
+	if name == "" {
+		name = def
+	}
+	if opts.Filters != 0 {
+		spec.Filters = opts.Filters
+	}
+	if opts.Hidden != nil {
+		spec.Hidden = opts.Hidden
+	}
+	if opts.Init != "" {
+		spec.Init = opts.Init
+	}
+	return models.New(name, spec)
 }
 
 // SourceConfig is what a registered task source is built from.

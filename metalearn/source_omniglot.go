@@ -80,15 +80,9 @@ func (t *omniglotSource) Spec() Spec {
 
 // Model is Conv-4 with a head of one output per way, or without a head
 // (the embedding of metric learners).
-func (t *omniglotSource) Model(embedding bool) models.Model {
-	classes := t.c.Ways
-	if embedding {
-		classes = 0
-	}
-	return &models.Conv4{InChannels: 1, Height: t.size, Width: t.size, Classes: classes}
+func (t *omniglotSource) Model(embedding bool) (string, models.Spec) {
+	return "conv4", models.Spec{Input: []int{1, t.size, t.size}, Outputs: t.c.Ways, Embedding: embedding}
 }
-
-func (t *omniglotSource) Head() []string { return []string{"fc.w", "fc.b"} }
 
 func (t *omniglotSource) Train(it, n int) []Task { return episodes(t.train, uint64(it*n), n) }
 

@@ -27,16 +27,13 @@ func (s sinusoids) Spec() Spec { return SinusoidSpec(s.c.TrainShots, s.c.Queries
 
 // Model is Finn et al.'s 1-40-40-1 ReLU network; Init "torch" draws it as
 // PyTorch's nn.Linear does (Reptile's code).
-func (s sinusoids) Model(bool) models.Model {
-	m := models.SinusoidMLP()
-	if s.c.Init == "torch" {
-		m.WeightInit, m.BiasInit = models.TorchDefaultInit, models.TorchDefaultInit
-		m.ModelName += "-torchinit"
+func (s sinusoids) Model(bool) (string, models.Spec) {
+	init := s.c.Init
+	if init == "finn" {
+		init = "" // the model's own
 	}
-	return m
+	return "sinusoid-mlp", models.Spec{Input: []int{1}, Outputs: 1, Init: init}
 }
-
-func (s sinusoids) Head() []string { return []string{"w3", "b3"} }
 
 func (s sinusoids) Train(it, n int) []Task {
 	return SinusoidTasks(s.c.Stream(TrainStream), uint64(it*n), n, s.c.TrainShots, s.c.Queries)

@@ -10,7 +10,7 @@ import (
 // BenchmarkConv4Step times one Adam step of Conv-4 (64 filters) on a batch
 // of 32 MNIST-sized images, forward and backward.
 func BenchmarkConv4Step(b *testing.B) {
-	m, _ := New("conv4")
+	m, _ := New("conv4", Spec{})
 	tr, err := NewTrainer(m, graph.NewAdam(1e-3), TrainerOptions{Seed: 1})
 	if err != nil {
 		b.Fatal(err)

@@ -7,7 +7,7 @@
 // adapted weights θ − α∇L(θ) inside the meta-gradient graph.
 //
 //	g := gorgonia.NewGraph()
-//	m, _ := models.New("mlp")                 // 784-100-10 ReLU
+//	m, _ := models.New("mlp", models.Spec{})  // 784-100-10 ReLU; Spec sets shapes and options
 //	p := graph.NewParams(g, tensor.Float64)
 //	_ = m.Init(p, 1)                          // seeded
 //	x := gorgonia.NewMatrix(g, tensor.Float64, gorgonia.WithShape(32, 784), gorgonia.WithName("x"))

@@ -87,7 +87,7 @@ func TestMLPAdamLearnsMNIST(t *testing.T) {
 		t.Skip("trains on MNIST")
 	}
 	train, test := loadMNIST(t)
-	m, _ := New("mlp")
+	m, _ := New("mlp", Spec{})
 	tr, err := NewTrainer(m, graph.NewAdam(1e-3), TrainerOptions{Seed: 1})
 	if err != nil {
 		t.Fatal(err)

@@ -25,23 +25,53 @@ type Model interface {
 	OutputSize() int
 }
 
-var registry = map[string]func() Model{}
+// Spec asks a registered model for a shape and options. Zero fields
+// mean the model's defaults (New(name, Spec{}) is the model as
+// registered, e.g. "mlp" 784-100-10); a model that cannot take what is
+// asked returns an error naming it.
+type Spec struct {
+	// Input is one example's shape, e.g. [1 28 28] or [1].
+	Input []int
+	// Outputs is the width of the output: classes or regression targets.
+	Outputs int
+	// Embedding asks for the network without its classifier head (the
+	// embedding of metric learners); Outputs is then ignored.
+	Embedding bool
+	// Filters is the number of filters per convolutional layer.
+	Filters int
+	// Hidden lists the hidden layer widths of an MLP.
+	Hidden []int
+	// Init names a weight initialisation the model knows (e.g. "torch":
+	// PyTorch's default U(±1/√fan-in)); "" is the model's own.
+	Init string
+}
 
-// Register makes a model constructor available by name to New.
-func Register(name string, ctor func() Model) {
+// Constructor builds a registered model for a Spec.
+type Constructor func(Spec) (Model, error)
+
+var registry = map[string]Constructor{}
+
+// Register makes a model constructor available by name to New. It panics
+// on a duplicate name.
+func Register(name string, ctor Constructor) {
 	if _, dup := registry[name]; dup {
 		panic("models: duplicate registration of " + name)
 	}
 	registry[name] = ctor
 }
 
-// New returns a fresh model of the registered name.
-func New(name string) (Model, error) {
+// New returns a fresh model of the registered name for s (zero fields:
+// the model's defaults).
+func New(name string, s Spec) (Model, error) {
 	ctor, ok := registry[name]
 	if !ok {
 		return nil, fmt.Errorf("unknown model %q (have %s)", name, strings.Join(Names(), ", "))
 	}
-	return ctor(), nil
+	m, err := ctor(s)
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	return m, nil
 }
 
 // Names lists the registered models, sorted.
@@ -55,12 +85,110 @@ func Names() []string {
 }
 
 func init() {
-	Register("seed", func() Model { return SeedNetwork() })
-	Register("mlp", func() Model {
-		return &MLP{Sizes: []int{784, 100, 10}, Hidden: ReLUActivation}
+	Register("seed", func(s Spec) (Model, error) {
+		m := SeedNetwork()
+		return m, s.mlp(m, []int{784, 30, 10}, "seed")
 	})
-	Register("conv4", func() Model {
-		return &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10}
+	Register("mlp", func(s Spec) (Model, error) {
+		m := &MLP{Hidden: ReLUActivation}
+		return m, s.mlp(m, []int{784, 100, 10}, "")
 	})
-	Register("sinusoid-mlp", func() Model { return SinusoidMLP() })
+	Register("sinusoid-mlp", func(s Spec) (Model, error) {
+		m := SinusoidMLP()
+		return m, s.mlp(m, []int{1, 40, 40, 1}, "sinusoid-mlp")
+	})
+	Register("conv4", func(s Spec) (Model, error) {
+		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters}
+		switch in := s.Input; len(in) {
+		case 0:
+		case 3:
+			m.InChannels, m.Height, m.Width = in[0], in[1], in[2]
+		default:
+			return nil, fmt.Errorf("takes images (C, H, W), not inputs of shape %v", in)
+		}
+		if s.Outputs > 0 {
+			m.Classes = s.Outputs
+		}
+		if s.Embedding {
+			m.Classes = 0
+		}
+		if len(s.Hidden) > 0 {
+			return nil, fmt.Errorf("has no hidden-layer sizes to set (it has -filters)")
+		}
+		if s.Init != "" {
+			return nil, fmt.Errorf("init %q: conv4 has one initialisation (PyTorch's)", s.Init)
+		}
+		return m, nil
+	})
+}
+
+// mlp shapes m from s over the defaults def (input, hidden..., output):
+// the input is flattened. A prefix other than "" names the model
+// "<prefix>-<sizes>", as the registered defaults are named.
+func (s Spec) mlp(m *MLP, def []int, prefix string) error {
+	switch {
+	case s.Embedding:
+		return fmt.Errorf("an MLP has no embedding form (use conv4)")
+	case s.Filters > 0:
+		return fmt.Errorf("has no filters to set (it has hidden sizes)")
+	}
+	sizes := append([]int(nil), def...)
+	if len(s.Input) > 0 {
+		sizes[0] = graph.Size(s.Input)
+	}
+	if len(s.Hidden) > 0 {
+		sizes = append(append([]int{sizes[0]}, s.Hidden...), sizes[len(sizes)-1])
+	}
+	if s.Outputs > 0 {
+		sizes[len(sizes)-1] = s.Outputs
+	}
+	m.Sizes = sizes
+	if prefix != "" {
+		m.ModelName = prefix
+		for _, n := range sizes {
+			m.ModelName += fmt.Sprintf("-%d", n)
+		}
+	}
+	switch s.Init {
+	case "":
+	case "torch":
+		m.WeightInit, m.BiasInit = TorchDefaultInit, TorchDefaultInit
+		if m.ModelName != "" {
+			m.ModelName += "-torchinit"
+		}
+	default:
+		return fmt.Errorf("init %q: want torch or the default", s.Init)
+	}
+	return nil
+}
+
+// Headed is a Model with a classifier head (or last layer) that some
+// learners treat apart: ANIL adapts only it; the zeroing trick starts every
+// task with it at zero.
+type Headed interface {
+	Model
+	// Head names the head's weights; none for a model without a head.
+	Head() []string
+}
+
+// Head names the last layer's weight and bias.
+func (m *MLP) Head() []string {
+	n := len(m.Sizes) - 1
+	return []string{fmt.Sprintf("w%d", n), fmt.Sprintf("b%d", n)}
+}
+
+// Head names the linear head's weights, none without a head.
+func (m *Conv4) Head() []string {
+	if m.Classes == 0 {
+		return nil
+	}
+	return []string{"fc.w", "fc.b"}
+}
+
+// HeadOf returns m's head (see Headed), nil if it has none.
+func HeadOf(m Model) []string {
+	if h, ok := m.(Headed); ok {
+		return h.Head()
+	}
+	return nil
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/metalearn"
+	"github.com/metagon/metagon/models"
 )
 
 // config is the parsed command line. Zero values of the numeric flags mean
@@ -53,6 +54,9 @@ type config struct {
 	dataDir     string
 	rotations   bool
 	resize      string
+	model       string
+	filters     int
+	hidden      []int
 
 	// learner and source are the registered learner and task source.
 	learner metalearn.LearnerEntry
@@ -96,6 +100,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations (0: 10 per run)")
 	fs.StringVar(&c.dtype, "dtype", "", "element type: float64 or float32 (empty: float64 sinusoid, float32 omniglot)")
 	fs.BoolVar(&c.noPlots, "no-plots", false, "do not write PNG plots")
+	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the task source's, conv4 for omniglot, sinusoid-mlp for sinusoid)")
+	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
+	fs.Func("hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's)", func(v string) error {
+		h, err := parseSizes(v)
+		c.hidden = h
+		return err
+	})
 	fs.StringVar(&c.init, "init", "", "sinusoid weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
 	fs.StringVar(&c.split, "split", "background", "omniglot split: background (Lake: background/evaluation sets) or vinyals (1200/423 characters)")
 	fs.StringVar(&c.dataDir, "data", "", "omniglot: directory with images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR)")
@@ -170,6 +181,19 @@ func (c config) resolved() metalearn.Settings {
 	s := c.settings(nil)
 	s.InnerOptimizer = map[bool]string{true: "adam", false: "sgd"}[c.innerAdam]
 	return s
+}
+
+// parseSizes reads comma-separated positive widths, e.g. "40,40".
+func parseSizes(v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: want positive widths separated by commas, e.g. 40,40", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // fromCheckpoint takes what the run in -checkpoint was (algorithm, data

@@ -7,29 +7,19 @@ import (
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/metalearn"
+	"github.com/metagon/metagon/models"
 	"github.com/sirupsen/logrus"
 )
 
-// newLearner builds the registered learner the flags name on src's
-// tasks, with src's model (without its head for embedding learners).
-func newLearner(c config, src metalearn.TaskSource) (metalearn.Learner, error) {
-	return c.learner.New(metalearn.Config{
-		Model:      src.Model(c.learner.Embedding),
-		Spec:       src.Spec(),
-		Settings:   c.resolved(),
-		Head:       src.Head(),
-		ZeroHead:   c.zeroHead,
-		FirstOrder: c.firstOrder,
-		FreshAdam:  c.freshAdam,
-		Workers:    c.workers,
-		Seed:       c.seed,
+// setup builds the run the flags describe: the registered task source,
+// model and learner (metalearn.Setup).
+func setup(c config) (metalearn.Learner, metalearn.TaskSource, error) {
+	return metalearn.Setup(metalearn.Run{
+		Learner: c.algorithm, Source: c.dataset, Settings: c.resolved(),
+		Model: c.model, ModelOptions: models.Spec{Filters: c.filters, Hidden: c.hidden},
+		DataDir: c.dataDir, Split: c.split, Rotations: c.rotations, Resize: c.resize,
+		ZeroHead: c.zeroHead, FirstOrder: c.firstOrder, FreshAdam: c.freshAdam, Workers: c.workers, Seed: c.seed,
 	})
-}
-
-// newSource builds the registered task source the flags name.
-func newSource(c config) (metalearn.TaskSource, error) {
-	return c.source.New(metalearn.SourceConfig{Settings: c.resolved(), Seed: c.seed, DataDir: c.dataDir,
-		Split: c.split, Rotations: c.rotations, Resize: c.resize})
 }
 
 // learnerKey names what a checkpoint holds: algorithm and model.

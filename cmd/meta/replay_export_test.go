@@ -32,11 +32,7 @@ func TestExportReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	src, err := newSource(c)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := newLearner(c, src)
+	l, src, err := setup(c)
 	if err != nil {
 		t.Fatal(err)
 	}

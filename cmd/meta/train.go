@@ -30,11 +30,7 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if err := c.checkOutputs(); err != nil {
 		return err
 	}
-	src, err := newSource(c)
-	if err != nil {
-		return err
-	}
-	l, err := newLearner(c, src)
+	l, src, err := setup(c)
 	if err != nil {
 		return err
 	}

@@ -110,7 +110,7 @@ func (c config) check() error {
 		return cli.Usagef("-overwrite needs -checkpoint FILE (the file to replace)")
 	}
 	if c.set["model"] {
-		if _, err := models.New(c.model); err != nil {
+		if _, err := models.New(c.model, models.Spec{}); err != nil {
 			return cli.Usagef("-model: %v", err)
 		}
 	}

@@ -260,7 +260,7 @@ func TestBadInput(t *testing.T) {
 	// the registered models that take MNIST, and why the sinusoid one does not
 	var fit []string
 	for _, name := range models.Names() {
-		m, _ := models.New(name)
+		m, _ := models.New(name, models.Spec{})
 		if graph.Size(m.InputShape()) == 28*28 && m.OutputSize() == 10 {
 			fit = append(fit, name)
 		}
@@ -410,7 +410,7 @@ func TestCheckpointResume(t *testing.T) {
 	if ckp, err = graph.LoadCheckpoint(ck); err != nil {
 		t.Fatal(err)
 	}
-	mlp, _ := models.New("mlp")
+	mlp, _ := models.New("mlp", models.Spec{})
 	if !strings.HasPrefix(out.String(), "epoch 3: test accuracy") || strings.Count(out.String(), "\n") != 1 || ckp.Meta["epoch"] != "3" || ckp.Model != mlp.Name() {
 		t.Errorf("-resume without -model: output %q, checkpoint of %s at epoch %q; want epoch 3 only, of %s", out.String(), ckp.Model, ckp.Meta["epoch"], mlp.Name())
 	}

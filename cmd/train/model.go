@@ -29,7 +29,7 @@ func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, error) {
 		}
 		c.model = name
 	}
-	m, err := models.New(c.model)
+	m, err := models.New(c.model, models.Spec{})
 	if err != nil {
 		return nil, cli.Usagef("-model: %v", err)
 	}
@@ -47,7 +47,7 @@ func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, error) {
 func registeredName(model string) (string, error) {
 	var have []string
 	for _, name := range models.Names() {
-		m, err := models.New(name)
+		m, err := models.New(name, models.Spec{})
 		if err != nil {
 			return "", err
 		}
@@ -79,7 +79,7 @@ func misfit(m models.Model) string {
 func mnistModels() []string {
 	var fit []string
 	for _, name := range models.Names() {
-		if m, err := models.New(name); err == nil && fitsMNIST(m) {
+		if m, err := models.New(name, models.Spec{}); err == nil && fitsMNIST(m) {
 			fit = append(fit, name)
 		}
 	}

@@ -1,0 +1,50 @@
+package metalearn
+
+import "github.com/metagon/metagon/models"
+
+// Run names a meta-training run: the learner and task source by their
+// registered names, their resolved Settings (see Resolve) and the rest of
+// what building them needs. cmd/meta and the facade build every run with
+// Setup, so a run is the same wherever it is started.
+type Run struct {
+	Learner, Source string
+	Settings        Settings
+	// Model is a registered model name ("" : the source's own) and
+	// ModelOptions its options (Filters, Hidden, Init; zero: defaults).
+	Model        string
+	ModelOptions models.Spec
+	// DataDir, Split, Rotations and Resize go to the task source.
+	DataDir, Split, Resize string
+	Rotations              bool
+	// ZeroHead, FirstOrder and FreshAdam go to the learner (see Config).
+	ZeroHead, FirstOrder, FreshAdam bool
+	Workers                         int
+	Seed                            uint64
+}
+
+// Setup builds r's task source, model and learner.
+func Setup(r Run) (Learner, TaskSource, error) {
+	le, err := LookupLearner(r.Learner)
+	if err != nil {
+		return nil, nil, err
+	}
+	se, err := LookupSource(r.Source)
+	if err != nil {
+		return nil, nil, err
+	}
+	src, err := se.New(SourceConfig{Settings: r.Settings, Seed: r.Seed, DataDir: r.DataDir,
+		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize})
+	if err != nil {
+		return nil, nil, err
+	}
+	m, err := SourceModel(src, le.Embedding, r.Model, r.ModelOptions)
+	if err != nil {
+		return nil, nil, err
+	}
+	l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: r.Settings, Head: models.HeadOf(m),
+		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Workers: r.Workers, Seed: r.Seed})
+	if err != nil {
+		return nil, nil, err
+	}
+	return l, src, nil
+}
