@@ -35,9 +35,10 @@ type Checkpoint struct {
 	Params []SavedTensor
 	// Optimizer is the optimizer state, or nil when none was saved.
 	Optimizer *OptimizerState
-	// Inner is the state of an inner-loop optimizer that a meta-learner
-	// carries from task to task (Reptile with a carried Adam), or nil.
-	Inner *OptimizerState
+	// States holds named optimizer states that a learner carries besides
+	// Optimizer (an inner-loop optimizer kept from task to task, say); the
+	// learner that wrote them reads them back. Nil or empty when none.
+	States map[string]OptimizerState
 
 	// source is the file the checkpoint was loaded from, for messages.
 	source string

@@ -29,7 +29,7 @@ func FuzzLoadCheckpoint(f *testing.F) {
 		f.Fatal(err)
 	}
 	bare := goldenCheckpoint()
-	bare.Optimizer, bare.Inner = nil, nil
+	bare.Optimizer, bare.States = nil, nil
 	tiny := &Checkpoint{Model: "m", Meta: map[string]string{"k": "v"},
 		Params: []SavedTensor{{Name: "w", Shape: []int{2}, Dtype: "float64", Data: []float64{1.5, -2}}}}
 	valid := [][]byte{golden}

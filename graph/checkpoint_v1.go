@@ -48,7 +48,11 @@ func decodeV1(body []byte) (c *Checkpoint, err error) {
 	if r.Len() != 0 {
 		return nil, fmt.Errorf("%d unexpected bytes after the data", r.Len())
 	}
-	return &Checkpoint{Model: w.Model, Meta: w.Meta, Params: w.Params, Optimizer: w.Optimizer, Inner: w.Inner}, nil
+	c = &Checkpoint{Model: w.Model, Meta: w.Meta, Params: w.Params, Optimizer: w.Optimizer}
+	if w.Inner != nil { // v1's one carried state: Reptile's inner Adam
+		c.States = map[string]OptimizerState{"inner": *w.Inner}
+	}
+	return c, nil
 }
 
 // The v1 decoder hands the body to encoding/gob, which sizes some

@@ -120,7 +120,7 @@ func TestCheckpointV1EdgeFilesLoad(t *testing.T) {
 	// The size checks must accept every v1 file, including sparse ones.
 	cases := map[string]*Checkpoint{
 		"empty":                    {},
-		"empty inner state only":   {Inner: &OptimizerState{}},
+		"empty inner state only":   {States: map[string]OptimizerState{"inner": {}}},
 		"empty optimizer only":     {Optimizer: &OptimizerState{Slots: [][][]float64{nil, {nil, {}}}}},
 		"scalar and empty tensors": {Params: []SavedTensor{{Name: "s", Data: []float64{2}}, {Name: "e", Shape: []int{0, 3}}}},
 		"empty strings":            {Meta: map[string]string{"": ""}, Params: []SavedTensor{{Shape: []int{1}, Data: []float64{0}}}},

@@ -51,7 +51,11 @@ func encodeCheckpoint(c *Checkpoint) ([]byte, error) {
 		}
 		floats += len(st.Data)
 	}
-	for _, s := range []*OptimizerState{c.Optimizer, c.Inner} {
+	states := []*OptimizerState{c.Optimizer}
+	for _, s := range c.States {
+		states = append(states, &s)
+	}
+	for _, s := range states {
 		if s != nil {
 			for _, kind := range s.Slots {
 				for _, buf := range kind {
@@ -81,7 +85,12 @@ func encodeCheckpoint(c *Checkpoint) ([]byte, error) {
 		out = appendFloats(out, st.Data)
 	}
 	out = appendOptimizerState(out, c.Optimizer)
-	out = appendOptimizerState(out, c.Inner)
+	out = binary.AppendUvarint(out, uint64(len(c.States)))
+	for _, k := range slices.Sorted(maps.Keys(c.States)) {
+		s := c.States[k]
+		out = appendString(out, k)
+		out = appendOptimizerState(out, &s)
+	}
 
 	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(out[start:])), nil
 }
@@ -166,7 +175,15 @@ func decodeV2(data []byte, start int) (*Checkpoint, error) {
 	}
 
 	c.Optimizer = r.optimizerState()
-	c.Inner = r.optimizerState()
+	for n := r.count("named optimizer states", 2); n > 0 && r.err == nil; n-- {
+		name := r.string()
+		if st := r.optimizerState(); st != nil {
+			if c.States == nil {
+				c.States = map[string]OptimizerState{}
+			}
+			c.States[name] = *st
+		}
+	}
 	if r.err == nil && r.off != len(r.data) {
 		r.err = fmt.Errorf("%d unexpected bytes after the data", len(r.data)-r.off)
 	}

@@ -222,28 +222,6 @@ func (l *ProtoNet) MetaStep(tasks []Task) (Stats, error) {
 	return st, nil
 }
 
-// SetEpisodes tells the learning-rate schedule how many episodes were
-// already trained (after resuming from a checkpoint whose optimizer state
-// already holds the halved rate).
-func (l *ProtoNet) SetEpisodes(n int) { l.steps = n }
-
-// AdaptAt implements StepAdapter. ProtoNet has no inner loop: every
-// number of steps in at reports the same classification (see Adapt).
-func (l *ProtoNet) AdaptAt(tasks []Task, at []int) ([]Adaptation, error) {
-	if err := checkSteps(at); err != nil {
-		return nil, fmt.Errorf("protonet: adapt: %w", err)
-	}
-	res, err := l.Adapt(tasks, 0)
-	for i, r := range res {
-		rep := Adaptation{Steps: at}
-		for range at {
-			rep.Loss, rep.Accuracy = append(rep.Loss, r.Loss[0]), append(rep.Accuracy, r.Accuracy[0])
-			rep.Outputs = append(rep.Outputs, r.Outputs[0])
-		}
-		res[i] = rep
-	}
-	return res, err
-}
 
 // Adapt classifies each task's queries by its support prototypes. There is
 // no inner loop: each Adaptation has one entry, whatever steps is.

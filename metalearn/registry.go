@@ -76,6 +76,9 @@ type LearnerEntry struct {
 	// Embedding asks for the model without its classifier head: the
 	// learner classifies by distances between embeddings.
 	Embedding bool
+	// Anneals marks a learner whose schedule spans Settings.Iterations
+	// (Reptile's ε), so that resuming with another length changes it.
+	Anneals bool
 }
 
 var (
@@ -163,6 +166,7 @@ func init() {
 	Register("reptile", LearnerEntry{
 		Title:   "Reptile",
 		Summary: "Reptile (Nichol et al. 2018)",
+		Anneals: true,
 		Defaults: map[string]Settings{
 			"": {InnerSteps: 5, OuterLR: 0.1, Init: "torch"},
 			// Nichol et al.: 10-shot training episodes, 5 Adam steps

@@ -31,10 +31,8 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 	ck := l.Params().Snapshot(learnerKey(l))
 	st := l.Optimizer().State()
 	ck.Optimizer = &st
-	if r, ok := l.(*metalearn.Reptile); ok {
-		if in := r.InnerState(); in.Kind != "" {
-			ck.Inner = &in
-		}
+	if s, ok := l.(metalearn.Stateful); ok {
+		s.SaveState(ck)
 	}
 	ck.Meta["iteration"] = strconv.Itoa(iteration)
 	ck.Meta["iterations"] = strconv.Itoa(c.iterations)
@@ -81,19 +79,13 @@ func loadCheckpoint(l metalearn.Learner, c config, log *logrus.Logger) (int, err
 	if err != nil {
 		return 0, fmt.Errorf("checkpoint %s: iteration %q is not a number", path, ck.Meta["iteration"])
 	}
-	switch r := l.(type) {
-	case *metalearn.Reptile:
-		r.SetIteration(it)
-		if ck.Inner != nil {
-			if err := r.SetInnerState(*ck.Inner); err != nil {
-				return 0, fmt.Errorf("restore %s: %w", path, err)
-			}
+	if s, ok := l.(metalearn.Stateful); ok {
+		if err := s.LoadState(ck, it); err != nil {
+			return 0, fmt.Errorf("restore %s: %w", path, err)
 		}
-		if planned := ck.Meta["iterations"]; c.resume && planned != "" && planned != strconv.Itoa(c.iterations) {
-			log.Warnf("%s was started for %s iterations; reptile anneals ε over -iterations, so from iteration %d on it follows the schedule of %d", path, planned, it, c.iterations)
-		}
-	case *metalearn.ProtoNet:
-		r.SetEpisodes(it)
+	}
+	if planned := ck.Meta["iterations"]; c.resume && c.learner.Anneals && planned != "" && planned != strconv.Itoa(c.iterations) {
+		log.Warnf("%s was started for %s iterations; %s anneals over -iterations, so from iteration %d on it follows the schedule of %d", path, planned, l.Name(), it, c.iterations)
 	}
 	return it, nil
 }

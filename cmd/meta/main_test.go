@@ -190,10 +190,11 @@ func TestReptileCheckpointKeepsInnerAdam(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if ck.Meta["iteration"] != want || ck.Inner == nil || ck.Inner.Kind != "adam" {
-			t.Fatalf("checkpoint at iteration %s with inner state %+v; want iteration %s and an Adam state", ck.Meta["iteration"], ck.Inner, want)
+		inner, ok := ck.States["inner"]
+		if ck.Meta["iteration"] != want || !ok || inner.Kind != "adam" {
+			t.Fatalf("checkpoint at iteration %s with inner state %+v; want iteration %s and an Adam state", ck.Meta["iteration"], inner, want)
 		}
-		return ck.Inner.Step
+		return inner.Step
 	}
 	if _, err := runMeta(t, args("4")...); err != nil {
 		t.Fatal(err)
@@ -214,8 +215,8 @@ func TestReptileCheckpointKeepsInnerAdam(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ck.Inner != nil {
-		t.Errorf("-fresh-adam checkpoint has an inner state %+v, want none", ck.Inner)
+	if inner, ok := ck.States["inner"]; ok {
+		t.Errorf("-fresh-adam checkpoint has an inner state %+v, want none", inner)
 	}
 }
 
