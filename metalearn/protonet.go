@@ -222,7 +222,6 @@ func (l *ProtoNet) MetaStep(tasks []Task) (Stats, error) {
 	return st, nil
 }
 
-
 // Adapt classifies each task's queries by its support prototypes. There is
 // no inner loop: each Adaptation has one entry, whatever steps is.
 func (l *ProtoNet) Adapt(tasks []Task, _ int) ([]Adaptation, error) {
