@@ -15,4 +15,8 @@
 //
 // Models are looked up by name (New, Names) so that the command-line tools
 // can offer every registered model.
+//
+// Conv4 and MLP have PyTorch equivalents (TorchNamer; the modules are in
+// scripts/torch_models.py): SaveTorchNPZ and LoadTorchNPZ move their weights
+// to and from .npz archives keyed by state_dict names in PyTorch's layouts.
 package models

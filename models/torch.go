@@ -1,0 +1,64 @@
+package models
+
+import "fmt"
+
+// TorchParam maps one metagon parameter to its PyTorch state_dict entry.
+type TorchParam struct {
+	// Name is the metagon parameter, e.g. "fc.w".
+	Name string
+	// Torch is the state_dict key, e.g. "fc.weight".
+	Torch string
+	// Transpose says that the two layouts are each other's transpose: a
+	// metagon linear weight is (in, out), PyTorch's nn.Linear weight is
+	// (out, in). Only two-dimensional parameters are transposed.
+	Transpose bool
+}
+
+// TorchNamer is a Model whose weights have PyTorch equivalents: the module
+// classes of scripts/torch_models.py, whose state_dict holds exactly the
+// entries TorchParams lists. SaveTorchNPZ and LoadTorchNPZ use it.
+type TorchNamer interface {
+	Model
+	// TorchParams lists every parameter of the model with its PyTorch
+	// name and layout, in the model's parameter order.
+	TorchParams() []TorchParam
+}
+
+// TorchParams maps Conv-4 to scripts/torch_models.py's Conv4: block i
+// (0 to 3) has blocks.i.conv.weight (F, C, 3, 3), the same layout as
+// metagon's conv{i+1}.w, and the batch norm's blocks.i.bn.weight and
+// blocks.i.bn.bias, metagon's bn{i+1}.scale and bn{i+1}.shift. The head,
+// when there is one, is fc.weight, the transpose of fc.w — PyTorch's
+// (classes, features) — and fc.bias. The convolutions have no bias, and
+// batch norm keeps no running statistics (track_running_stats=False), so
+// the state_dict has no other entries.
+func (m *Conv4) TorchParams() []TorchParam {
+	var ps []TorchParam
+	for i := 1; i <= 4; i++ {
+		block := fmt.Sprintf("blocks.%d.", i-1)
+		ps = append(ps,
+			TorchParam{Name: fmt.Sprintf("conv%d.w", i), Torch: block + "conv.weight"},
+			TorchParam{Name: fmt.Sprintf("bn%d.scale", i), Torch: block + "bn.weight"},
+			TorchParam{Name: fmt.Sprintf("bn%d.shift", i), Torch: block + "bn.bias"})
+	}
+	if m.Classes > 0 {
+		ps = append(ps,
+			TorchParam{Name: "fc.w", Torch: "fc.weight", Transpose: true},
+			TorchParam{Name: "fc.b", Torch: "fc.bias"})
+	}
+	return ps
+}
+
+// TorchParams maps an MLP to scripts/torch_models.py's MLP, whose layers
+// are an nn.ModuleList of nn.Linear: metagon's w{i} (in, out) is
+// layers.{i-1}.weight, stored (out, in), and b{i} is layers.{i-1}.bias.
+func (m *MLP) TorchParams() []TorchParam {
+	var ps []TorchParam
+	for i := 1; i < len(m.Sizes); i++ {
+		layer := fmt.Sprintf("layers.%d.", i-1)
+		ps = append(ps,
+			TorchParam{Name: fmt.Sprintf("w%d", i), Torch: layer + "weight", Transpose: true},
+			TorchParam{Name: fmt.Sprintf("b%d", i), Torch: layer + "bias"})
+	}
+	return ps
+}
