@@ -283,7 +283,7 @@ func readTorchArray(r *npz.Reader, e torchEntry) (data []float64, err error) {
 	default:
 		return nil, fmt.Errorf("dtype %s, want float32 (<f4) or float64 (<f8)", dtype)
 	}
-	if n := size(hdr.Shape); len(data) != n {
+	if n := graph.Size(hdr.Shape); len(data) != n {
 		return nil, fmt.Errorf("holds %d values, shape %v needs %d", len(data), hdr.Shape, n)
 	}
 	if hdr.Fortran {

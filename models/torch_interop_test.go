@@ -81,7 +81,7 @@ func TestTorchInterop(t *testing.T) {
 		}
 		shape := append([]int{10}, c.m.InputShape()...)
 		rng := rand.New(rand.NewPCG(4, 0))
-		x := make([]float64, size(shape))
+		x := make([]float64, graph.Size(shape))
 		for i := range x {
 			x[i] = rng.NormFloat64()
 		}
@@ -158,7 +158,7 @@ func (c *torchInteropCase) compare(t *testing.T, dir string, p *graph.Params, x 
 // m's input shape and returns the outputs.
 func forwardBatch(t *testing.T, m Model, p *graph.Params, x []float64) []float64 {
 	t.Helper()
-	per := size(m.InputShape())
+	per := graph.Size(m.InputShape())
 	shape := append([]int{len(x) / per}, m.InputShape()...)
 	xn := G.NewTensor(p.Graph, p.Dtype, len(shape), G.WithShape(shape...), G.WithName("x"))
 	var y *G.Node
