@@ -161,8 +161,10 @@ func torchEntries(m Model, p *graph.Params) ([]torchEntry, error) {
 	for i, par := range p.List {
 		index[par.Name] = i
 	}
+	// p may hold more than the model's weights (Meta-SGD's learned rates,
+	// say): those are no PyTorch module's weights and are left out.
 	tps := tn.TorchParams()
-	if len(tps) != len(p.List) {
+	if len(tps) > len(p.List) {
 		return nil, fmt.Errorf("model %s maps %d parameters to PyTorch, the parameter set holds %d (%s): was it initialised by another model?",
 			m.Name(), len(tps), len(p.List), strings.Join(paramNames(p), ", "))
 	}

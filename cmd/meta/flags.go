@@ -57,6 +57,7 @@ type config struct {
 	model       string
 	filters     int
 	hidden      []int
+	torch       cli.TorchFlags
 
 	// learner and source are the registered learner and task source.
 	learner metalearn.LearnerEntry
@@ -84,7 +85,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.freshAdam, "fresh-adam", false, "reptile with -inner-adam: start every task with a fresh Adam instead of carrying its moments from task to task (Nichol et al. carry them)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
-	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet); 0: 40000 sinusoid, 2000 omniglot")
+	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet); default 40000 sinusoid, 2000 omniglot; 0 evaluates the initial (or -import-torch) weights")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
@@ -101,6 +102,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dtype, "dtype", "", "element type: float64 or float32 (empty: float64 sinusoid, float32 omniglot)")
 	fs.BoolVar(&c.noPlots, "no-plots", false, "do not write PNG plots")
 	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the task source's, conv4 for omniglot, sinusoid-mlp for sinusoid)")
+	c.torch.Register(fs)
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
 	fs.Func("hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's)", func(v string) error {
 		h, err := parseSizes(v)
@@ -166,6 +168,9 @@ func (c *config) resolve(set map[string]bool) {
 	}
 	if set["inner-batch"] {
 		s.InnerBatch = c.innerBatch
+	}
+	if set["iterations"] || set["episodes"] {
+		s.Iterations = c.iterations // 0: no meta-training, evaluate the initial (or imported) weights
 	}
 	c.ways, c.shots, c.trainWays, c.trainShots = s.Ways, s.Shots, s.TrainWays, s.TrainShots
 	c.queries, c.evalQueries, c.metaBatch, c.innerSteps, c.evalSteps = s.Queries, s.EvalQueries, s.MetaBatch, s.InnerSteps, s.EvalSteps
@@ -250,6 +255,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-resume and -eval need -checkpoint FILE")
 	case c.resume && c.evalOnly:
 		return fmt.Errorf("-resume and -eval: choose one (-eval only evaluates)")
+	case c.torch.Import != "" && (c.resume || c.evalOnly):
+		return fmt.Errorf("-import-torch starts a fresh run from those weights: it does not go with -resume or -eval")
 	case c.overwrite && (c.resume || c.evalOnly):
 		return fmt.Errorf("-overwrite starts a fresh run: it does not go with -resume or -eval")
 	case c.ckptEvery < 1:

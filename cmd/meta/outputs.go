@@ -12,6 +12,9 @@ func (c config) checkOutputs() error {
 	if err := cli.CheckDir("out", c.out); err != nil {
 		return err
 	}
+	if err := c.torch.Check(); err != nil {
+		return err
+	}
 	if c.checkpoint == "" || c.evalOnly {
 		return nil // -eval reads the checkpoint and does not write it
 	}

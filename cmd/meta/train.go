@@ -41,6 +41,9 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 		}
 		log.Infof("restored %s from %s (iteration %d)", learnerKey(l), c.checkpoint, start)
 	}
+	if err := c.torch.Load(l.Model(), l.Params(), log); err != nil {
+		return err
+	}
 	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name(), Iterations: start}
 	if c.resume {
 		rep.resumeCurve(c, start)
@@ -67,6 +70,9 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	rep.setEval(ev)
 	fmt.Fprintf(stdout, "%s, %s, %d held-out tasks:\n%s", learnerKey(l), src.Describe(), c.evalTasks, ev.Table(rows...))
 	if err := rep.write(c, l, src, log); err != nil {
+		return err
+	}
+	if err := c.torch.Save(l.Model(), l.Params(), log); err != nil {
 		return err
 	}
 	for i, s := range ev.Loss {

@@ -26,6 +26,7 @@ type config struct {
 	resume     bool
 	evalOnly   bool
 	overwrite  bool
+	torch      cli.TorchFlags
 	dtype      string
 	evalBatch  int
 	limit      int
@@ -69,6 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically after every epoch and on Ctrl-C")
 	fs.BoolVar(&c.resume, "resume", false, "continue the run in -checkpoint, with its settings unless flags override them")
 	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the model in -checkpoint on the test set")
+	c.torch.Register(fs)
 	fs.BoolVar(&c.overwrite, "overwrite", false, "start a new run even though -checkpoint exists, replacing it")
 	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")
 	fs.IntVar(&c.evalBatch, "eval-batch", 1000, "batch size for evaluation")
@@ -106,6 +108,8 @@ func (c config) check() error {
 		return cli.Usagef("-resume and -eval need -checkpoint FILE")
 	case c.overwrite && (c.resume || c.evalOnly):
 		return cli.Usagef("-overwrite starts a new run; it does not go with -resume or -eval")
+	case c.torch.Import != "" && (c.resume || c.evalOnly):
+		return cli.Usagef("-import-torch starts a new run from those weights; it does not go with -resume or -eval")
 	case c.overwrite && c.checkpoint == "":
 		return cli.Usagef("-overwrite needs -checkpoint FILE (the file to replace)")
 	}

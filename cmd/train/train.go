@@ -56,6 +56,9 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 			log.Warnf("-optimizer %s: the checkpoint's %s state is not used; %s starts afresh", c.optimizer, ck.Optimizer.Kind, c.optimizer)
 		}
 	}
+	if err := c.torch.Load(model, s.tr.Params, log); err != nil {
+		return err
+	}
 	if c.resume && s.st.at.epoch >= c.epochs {
 		return fmt.Errorf("checkpoint %s holds the model after epoch %d of -epochs %d: nothing to resume (raise -epochs to train on)",
 			c.checkpoint, s.st.at.epoch, c.epochs)
@@ -75,7 +78,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 			return err
 		}
 		fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d examples)\n", 100*acc, model.Name(), test.Len())
-		return nil
+		return c.torch.Save(model, s.tr.Params, log)
 	}
 	trainSet, err := loadMNIST(dir, "train", model)
 	if err != nil {
@@ -93,13 +96,19 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 	s.st.batches = data.NewBatcher(n, c.batch, int64(c.seed)).NumBatches()
 	log.Infof("training %s (%d parameters) on %d MNIST examples: %s lr %g, %s loss, batch %d, %d epochs, %s",
 		model.Name(), s.tr.Params.Count(), n, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype)
-	return s.trainEpochs(ctx, trainSet, test, stdout, stderr)
+	if err := s.trainEpochs(ctx, trainSet, test, stdout, stderr); err != nil {
+		return err
+	}
+	return c.torch.Save(model, s.tr.Params, log)
 }
 
 // checkOutput checks, before any work, that -checkpoint can be written. A
 // new run does not replace an existing checkpoint unless -overwrite says
 // so; -resume replaces the one it continues; -eval writes nothing.
 func checkOutput(c config) error {
+	if err := c.torch.Check(); err != nil {
+		return err
+	}
 	if c.checkpoint == "" || c.evalOnly {
 		return nil
 	}
