@@ -309,3 +309,39 @@ func TestOmniglotRun(t *testing.T) {
 		}
 	}
 }
+
+// TestInnerLRKeepsInnerOptimizer: an explicit -inner-lr changes the inner
+// rate only; Reptile on Omniglot keeps its Adam inner loop (it used to
+// switch silently to SGD).
+func TestInnerLRKeepsInnerOptimizer(t *testing.T) {
+	c := parsed(t, []string{"-dataset", "omniglot", "-algorithm", "reptile", "-inner-lr", "0.002"})
+	if c.innerLR != 0.002 || !c.innerAdam {
+		t.Errorf("-inner-lr 0.002: inner lr %g, inner Adam %v; want 0.002 and Adam", c.innerLR, c.innerAdam)
+	}
+	if c := parsed(t, []string{"-dataset", "omniglot", "-algorithm", "reptile", "-inner-adam=false"}); c.innerAdam {
+		t.Errorf("-inner-adam=false kept Adam")
+	}
+}
+
+// TestModelFlag: -model, -filters and -hidden choose any registered model
+// wherever the shapes fit, and refuse in one line where they do not.
+func TestModelFlag(t *testing.T) {
+	out, err := runMeta(t, "-model", "mlp", "-hidden", "16,16", "-iterations", "3", "-eval-tasks", "2", "-no-plots", "-out", t.TempDir())
+	if err != nil || !strings.Contains(out, "mlp-1-16-16-1") {
+		t.Errorf("-model mlp -hidden 16,16 on sinusoids: %v\n%s", err, out)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-model", "conv4"}, "takes images"},
+		{[]string{"-model", "resnet"}, "unknown model"},
+		{[]string{"-hidden", "16,x"}, "positive widths"},
+		{[]string{"-filters", "8"}, "no filters"},
+	} {
+		_, err := runMeta(t, append(c.args, "-iterations", "1", "-no-plots", "-out", t.TempDir())...)
+		if err == nil || !strings.Contains(err.Error(), c.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %v, want one line mentioning %q", c.args, err, c.want)
+		}
+	}
+}
