@@ -104,11 +104,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the task source's, conv4 for omniglot, sinusoid-mlp for sinusoid)")
 	c.torch.Register(fs)
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
-	fs.Func("hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's)", func(v string) error {
-		h, err := parseSizes(v)
-		c.hidden = h
-		return err
-	})
+	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's)", &c.hidden)
 	fs.StringVar(&c.init, "init", "", "sinusoid weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
 	fs.StringVar(&c.split, "split", "background", "omniglot split: background (Lake: background/evaluation sets) or vinyals (1200/423 characters)")
 	fs.StringVar(&c.dataDir, "data", "", "omniglot: directory with images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR)")
@@ -186,19 +182,6 @@ func (c config) resolved() metalearn.Settings {
 	s := c.settings(nil)
 	s.InnerOptimizer = map[bool]string{true: "adam", false: "sgd"}[c.innerAdam]
 	return s
-}
-
-// parseSizes reads comma-separated positive widths, e.g. "40,40".
-func parseSizes(v string) ([]int, error) {
-	var out []int
-	for _, f := range strings.Split(v, ",") {
-		n, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || n < 1 {
-			return nil, fmt.Errorf("%q: want positive widths separated by commas, e.g. 40,40", v)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 // fromCheckpoint takes what the run in -checkpoint was (algorithm, data

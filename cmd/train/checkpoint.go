@@ -5,6 +5,7 @@ import (
 	"strconv"
 
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/models"
 )
 
@@ -20,6 +21,9 @@ const (
 	metaExamples = "examples"       // training examples per epoch
 	metaSteps    = "steps"          // optimizer steps taken
 	metaLossSum  = "epoch_loss_sum" // sum of the batch losses so far in the unfinished epoch
+	metaModel    = "model"          // the registered model name
+	metaFilters  = "filters"        // -filters, when set
+	metaHidden   = "hidden"         // -hidden, when set, e.g. "300,100"
 )
 
 // position is where training stands: epochs finished, and batches finished
@@ -159,6 +163,13 @@ func save(path string, tr *models.Trainer, c config, p trainState) error {
 	st := tr.Opt.State()
 	ck.Optimizer = &st
 	ck.Meta = c.meta()
+	ck.Meta[metaModel] = c.model
+	if c.filters > 0 {
+		ck.Meta[metaFilters] = strconv.Itoa(c.filters)
+	}
+	if len(c.hidden) > 0 {
+		ck.Meta[metaHidden] = cli.FormatIntList(c.hidden)
+	}
 	ck.Meta[metaEpoch] = strconv.Itoa(p.at.epoch)
 	ck.Meta[metaBatch] = strconv.Itoa(p.at.batch)
 	ck.Meta[metaBatches] = strconv.Itoa(p.batches)

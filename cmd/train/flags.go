@@ -30,6 +30,8 @@ type config struct {
 	dtype      string
 	evalBatch  int
 	limit      int
+	filters    int
+	hidden     []int
 
 	// set holds the flags given on the command line (cli.Set). The others
 	// are taken from the checkpoint on -resume and -eval (see
@@ -60,6 +62,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.model, "model", "seed", "model to train: one of "+strings.Join(mnistModels(), ", ")+
 		", the registered models that take MNIST (all: "+strings.Join(models.Names(), ", ")+"); with -resume or -eval, the checkpoint's")
+	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
+	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 300,100 (default: the model's)", &c.hidden)
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch size (0: the model's default)")
 	fs.StringVar(&c.optimizer, "optimizer", "", "sgd, momentum or adam (empty: the model's default)")

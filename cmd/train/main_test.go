@@ -667,3 +667,33 @@ func TestFailedStep(t *testing.T) {
 		t.Errorf("error %v; want the failing step and the failed save", err)
 	}
 }
+
+// TestModelOptions: -hidden shapes a registered MLP, the checkpoint keeps
+// it, and -eval rebuilds the same model from the checkpoint alone.
+func TestModelOptions(t *testing.T) {
+	dir := t.TempDir()
+	writeIDX(t, dir, "train", 40, nil)
+	writeIDX(t, dir, "t10k", 20, nil)
+	ck := filepath.Join(dir, "h.ckpt")
+	if err := run(context.Background(), []string{"-data", dir, "-model", "mlp", "-hidden", "32,16", "-epochs", "1", "-checkpoint", ck}, io.Discard, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.LoadCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Model != "mlp-784-32-16-10-relu" {
+		t.Errorf("checkpoint of model %q, want mlp-784-32-16-10-relu", c.Model)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-data", dir, "-eval", "-checkpoint", ck}, &out, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "mlp-784-32-16-10-relu") {
+		t.Errorf("-eval output %q", out.String())
+	}
+	err = run(context.Background(), []string{"-data", dir, "-model", "seed", "-filters", "8"}, io.Discard, io.Discard, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "no filters") {
+		t.Errorf("-filters on an MLP: %v", err)
+	}
+}

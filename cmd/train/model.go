@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 
 	"github.com/metagon/metagon/data"
@@ -22,14 +23,12 @@ const (
 // then restoring checks that they agree. The model must fit MNIST; the
 // error otherwise names the registered models that do.
 func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, error) {
-	if ck != nil && !c.set["model"] {
-		name, err := registeredName(ck.Model)
-		if err != nil {
-			return nil, fmt.Errorf("-checkpoint %s: %w", c.checkpoint, err)
+	if ck != nil {
+		if err := c.modelFrom(ck); err != nil {
+			return nil, err
 		}
-		c.model = name
 	}
-	m, err := models.New(c.model, models.Spec{})
+	m, err := models.New(c.model, models.Spec{Filters: c.filters, Hidden: c.hidden})
 	if err != nil {
 		return nil, cli.Usagef("-model: %v", err)
 	}
@@ -40,6 +39,38 @@ func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, error) {
 		return nil, fmt.Errorf("-checkpoint %s holds model %s, which %s", c.checkpoint, m.Name(), misfit(m))
 	}
 	return m, nil
+}
+
+// modelFrom takes the model and its options from ck where the command
+// line does not give them: the registered name and -filters/-hidden it
+// records, or, for checkpoints that predate those keys, the registered
+// model whose Name() is ck.Model.
+func (c *config) modelFrom(ck *graph.Checkpoint) error {
+	if !c.set["model"] {
+		name := ck.Meta[metaModel]
+		if name == "" {
+			var err error
+			if name, err = registeredName(ck.Model); err != nil {
+				return fmt.Errorf("-checkpoint %s: %w", c.checkpoint, err)
+			}
+		}
+		c.model = name
+	}
+	if v := ck.Meta[metaFilters]; v != "" && !c.set["filters"] {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return fmt.Errorf("-checkpoint %s: filters=%q is not a number", c.checkpoint, v)
+		}
+		c.filters = n
+	}
+	if v := ck.Meta[metaHidden]; v != "" && !c.set["hidden"] {
+		h, err := cli.ParseIntList(v)
+		if err != nil {
+			return fmt.Errorf("-checkpoint %s: hidden %v", c.checkpoint, err)
+		}
+		c.hidden = h
+	}
+	return nil
 }
 
 // registeredName returns the name under which the model called model (a

@@ -12,6 +12,8 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strconv"
+	"strings"
 	"syscall"
 
 	"github.com/metagon/metagon/internal/progress"
@@ -130,4 +132,36 @@ func Set(fs *flag.FlagSet) map[string]bool {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	return set
+}
+
+// IntList registers a flag of comma-separated positive integers, e.g.
+// "-hidden 40,40", that sets *dst (see ParseIntList).
+func IntList(fs *flag.FlagSet, name, usage string, dst *[]int) {
+	fs.Func(name, usage, func(v string) error {
+		out, err := ParseIntList(v)
+		*dst = out
+		return err
+	})
+}
+
+// ParseIntList reads comma-separated positive integers, e.g. "40,40".
+func ParseIntList(v string) ([]int, error) {
+	var out []int
+	for _, f := range strings.Split(v, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(f))
+		if err != nil || n < 1 {
+			return nil, fmt.Errorf("%q: want positive widths separated by commas, e.g. 40,40", v)
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+// FormatIntList writes xs as ParseIntList reads them.
+func FormatIntList(xs []int) string {
+	s := make([]string, len(xs))
+	for i, x := range xs {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ",")
 }
