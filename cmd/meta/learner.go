@@ -40,7 +40,7 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 	ck.Meta["algorithm"] = l.Name()
 	ck.Meta["dataset"] = c.dataset
 	ck.Meta["shots"] = strconv.Itoa(c.shots)
-	if c.dataset == "omniglot" {
+	if c.source.Classification {
 		ck.Meta["ways"] = strconv.Itoa(c.ways)
 	}
 	if err := graph.SaveCheckpoint(c.checkpoint, ck); err != nil {
