@@ -18,5 +18,5 @@ export OMNIGLOT_DIR=${OMNIGLOT_DIR:-$(realpath -m ../shared/data/omniglot)}
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 args=$("$PY" -c 'import json,sys; print(json.dumps(["-dataset","omniglot","-iterations","200","-eval-tasks","300","-seed",sys.argv[1]]+json.loads(sys.argv[2])))' "$SEED" "$EXTRA")
-METAGON_REPLAY_DIR="$tmp" METAGON_REPLAY_ARGS="$args" go test -count=1 -run TestExportReplay ./cmd/meta/ >/dev/null
+METAGON_REPLAY_DIR="$tmp" METAGON_REPLAY_ARGS="$args" go test -count=1 -run TestExportReplay ./command/meta/ >/dev/null
 "$PY" scripts/torch_maml_replay.py "$tmp" 3 "${THREADS:-1}"

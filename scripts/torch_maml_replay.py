@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Replays a metagon MAML Omniglot run in PyTorch: same initial weights, same
 meta-training episodes, same test episodes, written by the Go test
-TestExportReplay (cmd/meta). Trains second-order MAML (Conv-4 without conv
+TestExportReplay (command/meta). Trains second-order MAML (Conv-4 without conv
 bias, batch norm with batch statistics, one inner SGD step) with PyTorch's
 Adam and prints the test accuracy after 0..STEPS inner steps, so that the
 result can be put beside metagon's on identical inputs.

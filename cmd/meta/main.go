@@ -1,32 +1,14 @@
-// Command meta meta-trains and evaluates few-shot learners.
-//
-// With no flags it meta-trains second-order MAML on 10-shot sinusoid
-// regression (Finn et al. 2017, §5.1; no data needed) for about two minutes
-// on two cores, prints the evaluation table (query MSE after 0–10 inner
-// steps on 600 fresh tasks, mean ± 95% CI), and writes a learning curve,
-// the paper's Fig. 2 fits and a JSON file of the run's metrics to -out.
+// Command meta meta-trains and evaluates few-shot learners; run it with -h
+// for its flags. It is command/meta's Main: a program of your own that
+// registers more learners, task sources or models and calls meta.Main gets
+// the same command with them.
 //
 //	go run ./cmd/meta
 //	go run ./cmd/meta -algorithm reptile -iterations 20000
-//	go run ./cmd/meta -algorithm maml -iterations 70000 -checkpoint maml.ckpt
-//	go run ./cmd/meta -eval -checkpoint maml.ckpt
+//	go run ./cmd/meta -dataset omniglot -algorithm protonet -checkpoint proto.ckpt
+//	go run ./cmd/meta -eval -checkpoint proto.ckpt
 package main
 
-import (
-	"context"
-	"io"
+import "github.com/metagon/metagon/command/meta"
 
-	"github.com/metagon/metagon/internal/cli"
-	"github.com/sirupsen/logrus"
-)
-
-func main() { cli.Main("meta", run) }
-
-// run is the whole command, separated from main so tests can call it.
-func run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {
-	cfg, err := parseFlags(args, stderr)
-	if err != nil {
-		return err
-	}
-	return metaTrain(ctx, cfg, stdout, stderr, log)
-}
+func main() { meta.Main() }

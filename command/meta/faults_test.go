@@ -1,4 +1,4 @@
-package main
+package meta
 
 // Fault tests: a run never loses work. Each test names the defect of the
 // issue "Never lose a run" it guards against.
@@ -22,11 +22,11 @@ import (
 	"github.com/metagon/metagon/internal/cli"
 )
 
-// TestMain lets a test run the real main() in a child process.
+// TestMain lets a test run the real Main() in a child process.
 func TestMain(m *testing.M) {
 	if args, ok := os.LookupEnv("METAGON_META_ARGS"); ok {
 		os.Args = append([]string{"meta"}, strings.Fields(args)...)
-		main()
+		Main()
 		os.Exit(0)
 	}
 	os.Exit(m.Run())

@@ -1,4 +1,4 @@
-package main
+package meta
 
 import (
 	"github.com/metagon/metagon/internal/cli"
