@@ -1,16 +1,26 @@
 // Package metalearn holds meta-learners: algorithms that learn, from many
 // small tasks, how to learn a new task from a few examples.
 //
-// The optimization-based learners share one engine: MAML (second order,
-// through an inner loop unrolled into the graph), first-order MAML,
-// Meta-SGD (learned per-weight inner rates), ANIL (only the head adapts)
-// and Reptile (move toward weights trained on each task). Each is a small
-// type in its own file with its paper cited. A meta-batch runs on worker
-// goroutines, each with its own compiled task graph; per-task
-// meta-gradients are averaged in task order, so a run is reproducible
-// whatever the number of workers. For N-way classification,
-// Options.ZeroHead starts every task from a zero head (Kao et al. 2022),
-// which lets first-order MAML learn several times faster on Omniglot.
+// The building blocks are public. Unroll builds the inner loop as a graph
+// and returns every adapted weight set θ₀…θ_S; an InnerRule says how a
+// weight moves (SGD, Meta-SGD's PerParameter rates, MAML++'s
+// PerLayerPerStep rates). Gradient composes them into the optimization-
+// based learner whose meta-gradient flows through the loop: MAML,
+// first-order MAML, Meta-SGD and ANIL are configurations of it (maml.go,
+// metasgd.go, anil.go), and its Objective and TaskGradient give one task's
+// meta-objective and meta-gradient. Reptile (move toward weights trained
+// on each task) and ProtoNet (nearest class prototype in an embedding)
+// have files of their own; each learner cites its paper. A meta-batch runs
+// on worker goroutines, each with its own compiled graph; per-task results
+// are combined in task order, so a run is reproducible whatever the number
+// of workers. For N-way classification, Options.ZeroHead starts every task
+// from a zero head (Kao et al. 2022).
+//
+// Learners and task sources are registered by name (Register,
+// RegisterSource) with per-source default Settings; Resolve merges them
+// with a user's settings and Setup builds the source, the model and the
+// learner of a run, as cmd/meta and the facade do. A learner with state of
+// its own beyond its parameters implements Stateful so checkpoints keep it.
 //
 // Evaluate adapts a learner to held-out tasks and reports the query loss
 // (and accuracy) after every number of inner steps, mean ± 95% CI, as
