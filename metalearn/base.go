@@ -59,8 +59,12 @@ func (b *base) Optimizer() graph.Optimizer { return b.opts.Outer }
 // zeroHead sets the Options.ZeroHead weights to zero.
 func (b *base) zeroHead() {
 	for _, n := range b.opts.ZeroHead {
-		v := b.params.Get(n).Value
-		graph.SetFloat64s(v, make([]float64, v.Shape().TotalSize()))
+		switch d := b.params.Get(n).Value.Data().(type) {
+		case []float64:
+			clear(d)
+		case []float32:
+			clear(d)
+		}
 	}
 }
 

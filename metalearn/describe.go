@@ -17,7 +17,7 @@ type Describer interface {
 func (l *Gradient) Describe() string {
 	inner := fmt.Sprintf("%s, %s", plural(l.opts.InnerSteps, "inner step"), l.rule.Describe())
 	if l.adapted != nil {
-		inner += " on " + strings.Join(l.adaptedNames(), ", ") + " only"
+		inner += " on " + strings.Join(l.adapting, ", ") + " only"
 	}
 	if l.firstOrder {
 		inner += ", first order"

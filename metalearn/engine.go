@@ -16,9 +16,11 @@ import (
 // per-task meta-gradients.
 type engine struct {
 	*base
-	// adapted lists the weights that move in the inner loop (ANIL adapts
-	// only the head); nil means every model weight.
-	adapted map[string]bool
+	// adapted holds the weights that move in the inner loop (ANIL adapts
+	// only the head); nil means every model weight. adapting lists them in
+	// model order.
+	adapted  map[string]bool
+	adapting []string
 	// rule moves the adapted weights in the inner loop.
 	rule InnerRule
 
@@ -50,27 +52,37 @@ func newEngine(name string, m models.Model, o Options, rule InnerRule) (*engine,
 	if rule == nil {
 		rule = SGD{LR: b.opts.InnerLR}
 	}
-	return &engine{base: b, rule: rule}, nil
+	return &engine{base: b, rule: rule, adapting: b.modelNames}, nil
+}
+
+// adaptOnly makes the inner loop move only the named weights.
+func (e *engine) adaptOnly(names []string) error {
+	e.adapted = map[string]bool{}
+	for _, n := range names {
+		if e.params.Get(n) == nil {
+			return fmt.Errorf("%s: adapted weight %q is not a weight of %s (have %v)", e.name, n, e.model.Name(), e.modelNames)
+		}
+		e.adapted[n] = true
+	}
+	if len(e.adapted) == 0 {
+		return fmt.Errorf("%s: no weights to adapt", e.name)
+	}
+	e.adapting = nil
+	for _, n := range e.modelNames {
+		if e.adapted[n] {
+			e.adapting = append(e.adapting, n)
+		}
+	}
+	return nil
 }
 
 // isAdapted reports whether the inner loop moves weight name.
 func (e *engine) isAdapted(name string) bool { return e.adapted == nil || e.adapted[name] }
 
-// adaptedNames lists the weights the inner loop moves, in model order.
-func (e *engine) adaptedNames() []string {
-	var ns []string
-	for _, n := range e.modelNames {
-		if e.isAdapted(n) {
-			ns = append(ns, n)
-		}
-	}
-	return ns
-}
-
 // innerStep applies the rule to the adapted weights (cur, grads in
-// adaptedNames order) at inner step s, outside the graph.
+// e.adapting order) at inner step s, outside the graph.
 func (e *engine) innerStep(cur, grads []*tensor.Dense, s int) {
-	for k, name := range e.adaptedNames() {
+	for k, name := range e.adapting {
 		e.rule.Apply(e.params, name, s, cur[k], grads[k])
 	}
 }

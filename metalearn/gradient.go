@@ -41,18 +41,11 @@ func NewGradient(name string, m models.Model, o GradientOptions) (*Gradient, err
 		return nil, err
 	}
 	if o.Adapt != nil {
-		e.adapted = map[string]bool{}
-		for _, n := range o.Adapt {
-			if e.params.Get(n) == nil {
-				return nil, fmt.Errorf("%s: adapted weight %q is not a weight of %s (have %v)", name, n, m.Name(), e.modelNames)
-			}
-			e.adapted[n] = true
-		}
-		if len(e.adapted) == 0 {
-			return nil, fmt.Errorf("%s: no weights to adapt", name)
+		if err := e.adaptOnly(o.Adapt); err != nil {
+			return nil, err
 		}
 	}
-	if err := e.rule.Init(e.params, e.adaptedNames(), e.opts.InnerSteps); err != nil {
+	if err := e.rule.Init(e.params, e.adapting, e.opts.InnerSteps); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	l := &Gradient{engine: e, firstOrder: o.FirstOrder}
@@ -94,7 +87,7 @@ func (l *Gradient) objective(g *G.ExprGraph, p *graph.Params) (*Objective, error
 	o.SupportX, o.SupportY, o.QueryX, o.QueryY = o.support.x, o.support.y, o.query.x, o.query.y
 	var adapt []string
 	if l.adapted != nil {
-		adapt = l.adaptedNames()
+		adapt = l.adapting
 	}
 	var err error
 	o.Adapted, err = Unroll(l.modelWeightsOf(p), p.Weights(), func(w graph.Weights) *G.Node {
