@@ -1,0 +1,71 @@
+package metalearn
+
+// The learners of this package, registered by name. Each default is the
+// setting of the paper's experiments on that task source.
+
+func init() {
+	Register("maml", LearnerEntry{
+		Title:   "MAML",
+		Summary: "MAML, second order (Finn et al. 2017)",
+		New: func(c Config) (Learner, error) {
+			return NewMAML(c.Model, MAMLOptions{Options: c.adam(), FirstOrder: c.FirstOrder})
+		},
+	})
+	Register("fomaml", LearnerEntry{
+		Title:   "first-order MAML",
+		Summary: "first-order MAML (Finn et al. 2017)",
+		New: func(c Config) (Learner, error) {
+			return NewMAML(c.Model, MAMLOptions{Options: c.adam(), FirstOrder: true})
+		},
+	})
+	Register("metasgd", LearnerEntry{
+		Title:   "Meta-SGD",
+		Summary: "Meta-SGD: learned per-weight inner rates (Li et al. 2017)",
+		New: func(c Config) (Learner, error) {
+			return NewMetaSGD(c.Model, MetaSGDOptions{Options: c.adam()})
+		},
+	})
+	Register("anil", LearnerEntry{
+		Title:   "ANIL",
+		Summary: "ANIL: only the head adapts (Raghu et al. 2020)",
+		New: func(c Config) (Learner, error) {
+			return NewANIL(c.Model, c.Head, MAMLOptions{Options: c.adam(), FirstOrder: c.FirstOrder})
+		},
+	})
+	Register("foanil", LearnerEntry{
+		Title:   "first-order ANIL",
+		Summary: "first-order ANIL",
+		New: func(c Config) (Learner, error) {
+			return NewANIL(c.Model, c.Head, MAMLOptions{Options: c.adam(), FirstOrder: true})
+		},
+	})
+	Register("reptile", LearnerEntry{
+		Title:   "Reptile",
+		Summary: "Reptile (Nichol et al. 2018)",
+		Anneals: true,
+		Defaults: map[string]Settings{
+			"": {InnerSteps: 5, OuterLR: 0.1, Init: "torch"},
+			// Nichol et al.: 10-shot training episodes, 5 Adam steps
+			// (lr 1e-3, β₁ = 0) on batches of 10, meta-batch 5, ε = 1,
+			// 50 test-time steps.
+			"omniglot": {TrainShots: 10, MetaBatch: 5, InnerLR: 0.001, InnerOptimizer: "adam", InnerBatch: 10, OuterLR: 1, EvalSteps: 50},
+		},
+		New: func(c Config) (Learner, error) {
+			adam := c.InnerOptimizer == "adam"
+			return NewReptile(c.Model, ReptileOptions{Options: c.Options(), OuterLR: c.OuterLR, Iterations: c.Iterations,
+				InnerAdam: adam, CarryAdam: adam && !c.FreshAdam, InnerBatch: c.InnerBatch})
+		},
+	})
+	Register("protonet", LearnerEntry{
+		Title:       "ProtoNet",
+		Summary:     "Prototypical Networks (Snell et al. 2017)",
+		NoInnerLoop: true,
+		Embedding:   true,
+		// Snell et al.: one 60-way episode with 5 queries per class per step.
+		Defaults: map[string]Settings{"": {MetaBatch: 1, TrainWays: 60, Queries: 5}},
+		New: func(c Config) (Learner, error) {
+			return NewProtoNet(c.Model, ProtoNetOptions{Options: c.adam(), LR: c.OuterLR})
+		},
+	})
+}
+
