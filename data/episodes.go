@@ -16,14 +16,35 @@ type EpisodeOptions struct {
 	Queries int
 }
 
+// ImageClass is one class of an image data set, as a Sampler draws from
+// it: Len images of one shape (C, H, W). Omniglot's Class is one; a data
+// set of colour images (CIFAR, mini-ImageNet) gives classes of 3×32×32 or
+// 3×84×84 images, and the sampler needs nothing else.
+type ImageClass interface {
+	comparable
+	// Len is the number of images.
+	Len() int
+	// Shape is the shape of every image: channels, height, width.
+	Shape() [3]int
+	// Image writes image j, C·H·W values channel by channel and row by
+	// row, into dst.
+	Image(j int, dst []float32)
+	// Check reports what makes the class unusable (no images, images of
+	// different shapes...), nil if nothing.
+	Check() error
+	String() string
+}
+
 // Episode is one N-way K-shot Q-query few-shot classification problem.
-// Images are Size*Size float32 pixels each, one after the other, and are
-// ordered by class: the K support images of label 0, then those of label
-// 1, and so on; likewise the Q query images of each label.
-type Episode struct {
+// Images are C·H·W float32 values each (Shape), one after the other, and
+// are ordered by class: the K support images of label 0, then those of
+// label 1, and so on; likewise the Q query images of each label.
+type Episode[C ImageClass] struct {
 	Ways, Shots, Queries int
-	// Size is the side of every image.
-	Size int
+	// Shape is the shape of every image (C, H, W); Size is its side when
+	// it is a square grey image (Omniglot), 0 otherwise.
+	Shape [3]int
+	Size  int
 	// SupportX holds the Ways*Shots support images; SupportY their labels,
 	// 0..Ways−1 (SupportY[k] = k / Shots).
 	SupportX []float32
@@ -33,7 +54,7 @@ type Episode struct {
 	QueryX []float32
 	QueryY []float64
 	// Classes[l] is the class label l stands for.
-	Classes []Class
+	Classes []C
 	// SupportDrawings and QueryDrawings hold, for each support and query
 	// image, the index of its drawing in Classes[label].Char.Images. The
 	// support and query drawings of a label are distinct.
@@ -49,11 +70,11 @@ type Episode struct {
 // be drawn in any order, skipped, repeated and split among workers. A
 // Sampler never changes after NewSampler, so its methods may be called
 // from several goroutines at once (with a separate *Episode each for Fill).
-type Sampler struct {
-	classes []Class
+type Sampler[C ImageClass] struct {
+	classes []C
 	o       EpisodeOptions
 	seed    uint64
-	size    int
+	shape   [3]int
 }
 
 // NewSampler returns a sampler of o-shaped episodes from classes (which it
@@ -61,9 +82,11 @@ type Sampler struct {
 // Queries out of range, more ways than classes ("cannot sample 2000-way
 // episodes from 1856 classes"), more shots plus queries than the classes
 // have drawings ("a class has 20 drawings: 15 shots + 10 queries is too
-// many"), or an invalid class (no character or drawings, a rotation other
-// than 0, 90, 180, 270, images that are not square or differ in size).
-func NewSampler(classes []Class, o EpisodeOptions, seed uint64) (*Sampler, error) {
+// many"), an invalid class (what its Check reports: for Omniglot no
+// character or drawings, a rotation other than 0, 90, 180, 270, drawings
+// that are not square or differ in size), or classes whose images differ
+// in shape.
+func NewSampler[C ImageClass](classes []C, o EpisodeOptions, seed uint64) (*Sampler[C], error) {
 	switch {
 	case o.Ways < 1:
 		return nil, fmt.Errorf("episode sampler: ways must be at least 1, got %d", o.Ways)
@@ -74,29 +97,18 @@ func NewSampler(classes []Class, o EpisodeOptions, seed uint64) (*Sampler, error
 	case len(classes) == 0:
 		return nil, fmt.Errorf("episode sampler: no classes to sample from")
 	}
-	size := -1
+	var shape [3]int
 	minIdx, minN := -1, 0
 	for i, c := range classes {
-		if c.Char == nil || len(c.Char.Images) == 0 {
-			return nil, fmt.Errorf("episode sampler: class %d has no character or no drawings", i)
+		if err := c.Check(); err != nil {
+			return nil, fmt.Errorf("episode sampler: class %d (%s): %w", i, c, err)
 		}
-		switch c.Rotation {
-		case 0, 90, 180, 270:
-		default:
-			return nil, fmt.Errorf("episode sampler: class %d (%s): rotation %d is not 0, 90, 180 or 270", i, c, c.Rotation)
+		if i == 0 {
+			shape = c.Shape()
+		} else if s := c.Shape(); s != shape {
+			return nil, fmt.Errorf("episode sampler: class %d (%s): images are %s, others are %s", i, c, shapeString(s), shapeString(shape))
 		}
-		for j, im := range c.Char.Images {
-			s := isqrt(len(im))
-			if s*s != len(im) || s == 0 {
-				return nil, fmt.Errorf("episode sampler: class %d (%s): drawing %d has %d pixels, not a square image", i, c, j, len(im))
-			}
-			if size < 0 {
-				size = s
-			} else if s != size {
-				return nil, fmt.Errorf("episode sampler: class %d (%s): drawing %d is %d×%d, others are %d×%d", i, c, j, s, s, size, size)
-			}
-		}
-		if n := len(c.Char.Images); minIdx < 0 || n < minN {
+		if n := c.Len(); minIdx < 0 || n < minN {
 			minIdx, minN = i, n
 		}
 	}
@@ -106,7 +118,7 @@ func NewSampler(classes []Class, o EpisodeOptions, seed uint64) (*Sampler, error
 	if o.Shots+o.Queries > minN {
 		who := "a class has"
 		for _, c := range classes {
-			if len(c.Char.Images) != minN {
+			if c.Len() != minN {
 				who = fmt.Sprintf("class %d (%s) has only", minIdx, classes[minIdx])
 				break
 			}
@@ -114,24 +126,41 @@ func NewSampler(classes []Class, o EpisodeOptions, seed uint64) (*Sampler, error
 		return nil, fmt.Errorf("episode sampler: %s %d drawings: %d shots + %d queries is too many",
 			who, minN, o.Shots, o.Queries)
 	}
-	return &Sampler{classes: append([]Class(nil), classes...), o: o, seed: seed, size: size}, nil
+	return &Sampler[C]{classes: append([]C(nil), classes...), o: o, seed: seed, shape: shape}, nil
+}
+
+// shapeString writes an image shape as H×W for grey images, C×H×W else.
+func shapeString(s [3]int) string {
+	if s[0] == 1 {
+		return fmt.Sprintf("%d×%d", s[1], s[2])
+	}
+	return fmt.Sprintf("%d×%d×%d", s[0], s[1], s[2])
 }
 
 // Options returns the shape of the sampler's episodes.
-func (s *Sampler) Options() EpisodeOptions { return s.o }
+func (s *Sampler[C]) Options() EpisodeOptions { return s.o }
 
 // NumClasses returns the number of classes episodes are drawn from.
-func (s *Sampler) NumClasses() int { return len(s.classes) }
+func (s *Sampler[C]) NumClasses() int { return len(s.classes) }
 
-// Size returns the side of the images.
-func (s *Sampler) Size() int { return s.size }
+// Shape returns the shape of the images, (C, H, W).
+func (s *Sampler[C]) Shape() [3]int { return s.shape }
+
+// Size returns the side of the images when they are square and grey
+// (Omniglot), 0 otherwise.
+func (s *Sampler[C]) Size() int {
+	if s.shape[0] == 1 && s.shape[1] == s.shape[2] {
+		return s.shape[1]
+	}
+	return 0
+}
 
 // Seed returns the sampler's seed.
-func (s *Sampler) Seed() uint64 { return s.seed }
+func (s *Sampler[C]) Seed() uint64 { return s.seed }
 
 // Episode returns episode i of the sampler's stream; see Fill.
-func (s *Sampler) Episode(i uint64) Episode {
-	var e Episode
+func (s *Sampler[C]) Episode(i uint64) Episode[C] {
+	var e Episode[C]
 	s.Fill(i, &e)
 	return e
 }
@@ -146,10 +175,10 @@ func (s *Sampler) Episode(i uint64) Episode {
 // Shots for support and the rest for queries. Each draw from [0, n) uses
 // Lemire's method on the generator's 64-bit outputs, fixed here so that
 // episodes do not depend on the Go version.
-func (s *Sampler) Fill(i uint64, e *Episode) {
+func (s *Sampler[C]) Fill(i uint64, e *Episode[C]) {
 	n, k, q := s.o.Ways, s.o.Shots, s.o.Queries
-	d := s.size * s.size
-	e.Ways, e.Shots, e.Queries, e.Size = n, k, q, s.size
+	d := s.shape[0] * s.shape[1] * s.shape[2]
+	e.Ways, e.Shots, e.Queries, e.Shape, e.Size = n, k, q, s.shape, s.Size()
 	e.SupportX = reuseSlice(e.SupportX, n*k*d)
 	e.SupportY = reuseSlice(e.SupportY, n*k)
 	e.QueryX = reuseSlice(e.QueryX, n*q*d)
@@ -172,7 +201,7 @@ func (s *Sampler) Fill(i uint64, e *Episode) {
 	}
 
 	for l, c := range e.Classes {
-		m := len(c.Char.Images)
+		m := c.Len()
 		e.pick = reuseSlice(e.pick, m)
 		for t := range e.pick {
 			e.pick[t] = int32(t)
@@ -211,14 +240,14 @@ func reuseSlice[T any](s []T, n int) []T {
 //	task := metalearn.Task{SupportX: sx, SupportY: sy, QueryX: qx, QueryY: qy}
 //
 // The slices are new; Task64Into reuses storage instead.
-func (e *Episode) Task64() (supportX, supportY, queryX, queryY []float64) {
+func (e *Episode[C]) Task64() (supportX, supportY, queryX, queryY []float64) {
 	return e.Task64Into(nil, nil, nil, nil)
 }
 
 // Task64Into is Task64 writing into the given slices, each reused if its
 // capacity suffices (else replaced by a new one), so that converting
 // episode after episode allocates nothing.
-func (e *Episode) Task64Into(supportX, supportY, queryX, queryY []float64) ([]float64, []float64, []float64, []float64) {
+func (e *Episode[C]) Task64Into(supportX, supportY, queryX, queryY []float64) ([]float64, []float64, []float64, []float64) {
 	supportX = reuseSlice(supportX, len(e.SupportX))
 	for i, v := range e.SupportX {
 		supportX[i] = float64(v)

@@ -36,6 +36,40 @@ type Class struct {
 // Len returns the number of drawings of the class.
 func (c Class) Len() int { return len(c.Char.Images) }
 
+// Shape returns the shape of the class's images, (1, s, s) for drawings of
+// s×s pixels (see Check).
+func (c Class) Shape() [3]int {
+	s := isqrt(len(c.Char.Images[0]))
+	return [3]int{1, s, s}
+}
+
+// Check reports what makes the class unusable: no character or drawings, a
+// rotation other than 0, 90, 180 or 270, drawings that are not square or
+// not all of one size.
+func (c Class) Check() error {
+	if c.Char == nil || len(c.Char.Images) == 0 {
+		return fmt.Errorf("no character or no drawings")
+	}
+	switch c.Rotation {
+	case 0, 90, 180, 270:
+	default:
+		return fmt.Errorf("rotation %d is not 0, 90, 180 or 270", c.Rotation)
+	}
+	first := -1
+	for j, im := range c.Char.Images {
+		s := isqrt(len(im))
+		if s*s != len(im) || s == 0 {
+			return fmt.Errorf("drawing %d has %d pixels, not a square image", j, len(im))
+		}
+		if first < 0 {
+			first = s
+		} else if s != first {
+			return fmt.Errorf("drawing %d is %d×%d, drawing 0 is %d×%d", j, s, s, first, first)
+		}
+	}
+	return nil
+}
+
 // String returns e.g. "Latin/character01 (0683) rot 90".
 func (c Class) String() string {
 	if c.Char == nil {

@@ -1146,7 +1146,7 @@ func synthClasses(n, m, s int) []Class {
 }
 
 // checkEpisode checks the structure of e against the sampler's options.
-func checkEpisode(t *testing.T, s *Sampler, e *Episode) {
+func checkEpisode(t *testing.T, s *Sampler[Class], e *Episode[Class]) {
 	t.Helper()
 	o := s.Options()
 	n, k, q, d := o.Ways, o.Shots, o.Queries, s.Size()*s.Size()
@@ -1202,7 +1202,7 @@ func checkEpisode(t *testing.T, s *Sampler, e *Episode) {
 }
 
 // sameEpisode reports whether a and b hold the same episode.
-func sameEpisode(a, b *Episode) bool {
+func sameEpisode(a, b *Episode[Class]) bool {
 	return slices.Equal(a.SupportX, b.SupportX) && slices.Equal(a.QueryX, b.QueryX) &&
 		slices.Equal(a.SupportY, b.SupportY) && slices.Equal(a.QueryY, b.QueryY) &&
 		slices.Equal(a.Classes, b.Classes) && slices.Equal(a.SupportDrawings, b.SupportDrawings) &&
@@ -1257,7 +1257,7 @@ func TestSamplerSynthetic(t *testing.T) {
 	classCount := map[Class]int{}
 	labelOf := map[Class][5]int{}
 	drawCount := make([]int, 20)
-	var e Episode
+	var e Episode[Class]
 	for i := range uint64(episodes) {
 		s.Fill(i, &e)
 		checkEpisode(t, s, &e)
@@ -1410,7 +1410,7 @@ func TestRealOmniglotEpisodes(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		var e Episode
+		var e Episode[Class]
 		t0 := time.Now()
 		const n = 20
 		for i := range uint64(n) {

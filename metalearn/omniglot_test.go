@@ -21,7 +21,7 @@ func loadOmniglot(t *testing.T) *data.Omniglot {
 	return o
 }
 
-func omniglotTasks(t *testing.T, s *data.Sampler, first uint64, n int) []Task {
+func omniglotTasks(t *testing.T, s *data.Sampler[data.Class], first uint64, n int) []Task {
 	t.Helper()
 	ts := make([]Task, n)
 	for i := range ts {

@@ -13,8 +13,7 @@ import (
 // monitors progress; nothing is selected on it).
 type omniglotSource struct {
 	c                  SourceConfig
-	size               int
-	train, valid, test *data.Sampler
+	train, valid, test *data.Sampler[data.Class]
 }
 
 func init() {
@@ -51,7 +50,7 @@ func newOmniglotSource(c SourceConfig) (TaskSource, error) {
 		return nil, err
 	}
 	c.Split = split
-	t := &omniglotSource{c: c, size: o.Size}
+	t := &omniglotSource{c: c}
 	if t.train, err = data.NewSampler(trainClasses, data.EpisodeOptions{Ways: c.TrainWays, Shots: c.TrainShots, Queries: c.Queries}, c.Stream(TrainStream)); err != nil {
 		return nil, fmt.Errorf("training episodes (%s split): %w", split, err)
 	}
@@ -74,14 +73,16 @@ func (t *omniglotSource) Describe() string {
 }
 
 func (t *omniglotSource) Spec() Spec {
+	sh := t.train.Shape()
 	return Spec{Support: t.c.TrainWays * t.c.TrainShots, Query: t.c.TrainWays * t.c.Queries,
-		Input: []int{1, t.size, t.size}, Classes: t.c.TrainWays}
+		Input: sh[:], Classes: t.c.TrainWays}
 }
 
 // Model is Conv-4 with a head of one output per way, or without a head
 // (the embedding of metric learners).
 func (t *omniglotSource) Model(embedding bool) (string, models.Spec) {
-	return "conv4", models.Spec{Input: []int{1, t.size, t.size}, Outputs: t.c.Ways, Embedding: embedding}
+	sh := t.train.Shape()
+	return "conv4", models.Spec{Input: sh[:], Outputs: t.c.Ways, Embedding: embedding}
 }
 
 func (t *omniglotSource) Train(it, n int) []Task { return episodes(t.train, uint64(it*n), n) }
@@ -90,8 +91,9 @@ func (t *omniglotSource) Valid() []Task { return episodes(t.valid, 0, 100) }
 
 func (t *omniglotSource) Test(n int) []Task { return episodes(t.test, 0, n) }
 
-// episodes converts episodes first..first+n−1 of s to tasks.
-func episodes(s *data.Sampler, first uint64, n int) []Task {
+// episodes converts episodes first..first+n−1 of s to tasks. Any data set
+// of image classes (data.ImageClass) gives its tasks this way.
+func episodes[C data.ImageClass](s *data.Sampler[C], first uint64, n int) []Task {
 	ts := make([]Task, n)
 	for i := range ts {
 		e := s.Episode(first + uint64(i))
