@@ -17,7 +17,7 @@ type TorchFlags struct {
 
 // Register adds the two flags to fs.
 func (t *TorchFlags) Register(fs *flag.FlagSet) {
-	fs.StringVar(&t.Import, "import-torch", "", "start from the weights in this .npz of PyTorch state_dict entries (scripts/torch_models.py's modules)")
+	fs.StringVar(&t.Import, "import-torch", "", "start from the weights in this .npz of PyTorch state_dict entries (the modules of scripts/torch_models.py in the metagon source repository)")
 	fs.StringVar(&t.Export, "export-torch", "", "write the final weights to this .npz, with PyTorch state_dict names and layouts")
 }
 
