@@ -332,7 +332,8 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // macro runs the microkernel over one packed mb×kb block of A and one
 // packed kb×nb block of B, updating C[ic:ic+mb, jc:jc+nb]. Tiles that stick
-// out of C are computed into buf.tile and only their valid part is merged.
+// out of C are computed in buf.tile and only their valid part is copied
+// back.
 // With direct, whole slivers of B are read in place from op(B) = B rather
 // than from buf.b.
 func (p *product[T]) macro(buf *buffers[T], ic, jc, pc, mb, nb, kb int, beta T, direct bool) {
@@ -355,18 +356,19 @@ func (p *product[T]) macro(buf *buffers[T], ic, jc, pc, mb, nb, kb int, beta T, 
 				fn(kb, as, bs, ldb, cs, ldc, alpha, beta)
 				continue
 			}
+			// An edge tile: the kernel works on a copy of its valid part
+			// (and whatever is in the rest of the scratch tile, which is
+			// discarded), so that its elements come out exactly as they
+			// would in a whole tile.
 			t := buf.tile
-			fn(kb, as, bs, ldb, t, nr, alpha, 0)
-			for i := 0; i < mm; i++ {
-				ci := c[off+i*ldc : off+i*ldc+nn]
-				ti := t[i*nr : i*nr+nn]
-				if beta == 0 {
-					copy(ci, ti)
-				} else {
-					for j, v := range ti {
-						ci[j] = v + beta*ci[j]
-					}
+			if beta != 0 {
+				for i := 0; i < mm; i++ {
+					copy(t[i*nr:i*nr+nn], c[off+i*ldc:off+i*ldc+nn])
 				}
+			}
+			fn(kb, as, bs, ldb, t, nr, alpha, beta)
+			for i := 0; i < mm; i++ {
+				copy(c[off+i*ldc:off+i*ldc+nn], t[i*nr:i*nr+nn])
 			}
 		}
 	}
