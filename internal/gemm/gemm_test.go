@@ -164,11 +164,16 @@ func TestGeneric(t *testing.T) {
 	}
 }
 
-// TestEachKernel runs a subset of the cases through every kernel set this
-// machine has (TestDgemm and TestSgemm use the selected one on all).
+// TestEachKernel runs a subset of the cases through every other kernel
+// set this machine has: TestDgemm and TestSgemm check the selected one on
+// all cases and TestGeneric the generic one.
 func TestEachKernel(t *testing.T) {
+	selected := Kernel()
 	defer selectKernels()
 	for _, ks := range availableKernels() {
+		if ks.name == selected || ks.name == genericKernels.name {
+			continue
+		}
 		useKernels(ks)
 		for i, tc := range cases() {
 			if i%3 != 1 {
