@@ -3,6 +3,7 @@ package gemm
 import (
 	"fmt"
 	"math/rand/v2"
+	"os"
 	"testing"
 
 	"gonum.org/v1/gonum/blas"
@@ -23,6 +24,35 @@ var benchShapes = []struct {
 	{"convXGrad_AtB_576x6272x64", true, false, 576, 6272, 64, 1},
 	{"mlp_10x30x784", false, false, 10, 30, 784, 1},
 	{"tasks25_10x40x40", false, false, 10, 40, 40, 25},
+	{"square_2048", false, false, 2048, 2048, 2048, 1},
+}
+
+// benchKernels are the kernel sets the benchmarks of this package's own
+// products run with, each as a sub-benchmark named after it: the one
+// METAGON_GEMM_KERNEL selects if it is set, else every assembly set this
+// machine has (the generic one only where there is none), so one run
+// compares them.
+func benchKernels() []kernelSet {
+	if os.Getenv(kernelEnv) != "" {
+		return []kernelSet{chooseKernels(availableKernels(), os.Getenv(kernelEnv))}
+	}
+	var ks []kernelSet
+	for _, k := range availableKernels() {
+		if k.name != genericKernels.name || len(ks) == 0 {
+			ks = append(ks, k)
+		}
+	}
+	return ks
+}
+
+// withKernels runs bench once per benchKernels set, as a sub-benchmark
+// named after it, and restores the selected kernels afterwards.
+func withKernels(b *testing.B, bench func(b *testing.B)) {
+	defer selectKernels()
+	for _, ks := range benchKernels() {
+		useKernels(ks)
+		b.Run(ks.name, bench)
+	}
 }
 
 func benchmark[T float](b *testing.B, call func(tA, tB bool, m, n, k int, a []T, lda int, bb []T, ldb int, c []T, ldc int)) {
@@ -60,14 +90,18 @@ func tr(t bool) blas.Transpose {
 var impl gonum.Implementation
 
 func BenchmarkDgemm(b *testing.B) {
-	benchmark(b, func(tA, tB bool, m, n, k int, a []float64, lda int, bb []float64, ldb int, c []float64, ldc int) {
-		Dgemm(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc)
+	withKernels(b, func(b *testing.B) {
+		benchmark(b, func(tA, tB bool, m, n, k int, a []float64, lda int, bb []float64, ldb int, c []float64, ldc int) {
+			Dgemm(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc)
+		})
 	})
 }
 
 func BenchmarkSgemm(b *testing.B) {
-	benchmark(b, func(tA, tB bool, m, n, k int, a []float32, lda int, bb []float32, ldb int, c []float32, ldc int) {
-		Sgemm(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc)
+	withKernels(b, func(b *testing.B) {
+		benchmark(b, func(tA, tB bool, m, n, k int, a []float32, lda int, bb []float32, ldb int, c []float32, ldc int) {
+			Sgemm(tA, tB, m, n, k, 1, a, lda, bb, ldb, 0, c, ldc)
+		})
 	})
 }
 
@@ -87,26 +121,26 @@ func BenchmarkGonumSgemm(b *testing.B) {
 // the ceiling for the whole product.
 func BenchmarkKernel(b *testing.B) {
 	const k = 256
-	rng := rand.New(rand.NewPCG(1, 1))
-	for _, name := range []string{"f64", "f32"} {
-		b.Run(name, func(b *testing.B) {
-			var flops float64
-			if name == "f64" {
-				a, bb, c := random[float64](rng, 6*k), random[float64](rng, 8*k), make([]float64, 48)
-				for b.Loop() {
-					kernel64.fn(k, a, bb, 8, c, 8, 1, 1)
-				}
-				flops = 2 * 6 * 8 * k
-			} else {
-				a, bb, c := random[float32](rng, 6*k), random[float32](rng, 16*k), make([]float32, 96)
-				for b.Loop() {
-					kernel32.fn(k, a, bb, 16, c, 16, 1, 1)
-				}
-				flops = 2 * 6 * 16 * k
-			}
-			b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+	withKernels(b, func(b *testing.B) {
+		b.Run("f64", func(b *testing.B) {
+			kern := kernel64
+			benchKernel(b, k, kern.mr, kern.nr, kern.fn)
 		})
+		b.Run("f32", func(b *testing.B) {
+			kern := kernel32
+			benchKernel(b, k, kern.mr, kern.nr, kern.fn)
+		})
+	})
+}
+
+func benchKernel[T float](b *testing.B, k, mr, nr int, fn microKernel[T]) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	a, bb, c := random[T](rng, mr*k), random[T](rng, nr*k), make([]T, mr*nr)
+	for b.Loop() {
+		fn(k, a, bb, nr, c, nr, 1, 1)
 	}
+	flops := 2 * float64(mr*nr*k)
+	b.ReportMetric(flops*float64(b.N)/b.Elapsed().Seconds()/1e9, "GFLOP/s")
 }
 
 var _ = fmt.Sprint

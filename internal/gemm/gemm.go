@@ -7,9 +7,26 @@
 // block by block into small contiguous buffers laid out in the exact order
 // a register-blocked microkernel reads them, so the microkernel streams
 // through memory with unit stride whatever the transposes and leading
-// dimensions were. On amd64 with AVX2 and FMA the microkernel is assembly
-// (kernel_amd64.s); elsewhere it is plain Go (kernel_generic.go) and
-// computes the same thing.
+// dimensions were.
+//
+// # Microkernels
+//
+// Three families of microkernels compute the same thing, best first:
+//
+//	avx512   amd64 with AVX-512F (kernel_avx512_amd64.s)
+//	avx2     amd64 with AVX2 and FMA (kernel_amd64.s)
+//	generic  plain Go, everywhere (kernel_generic.go)
+//
+// The best one the CPU (and OS) supports is used, unless the environment
+// variable METAGON_GEMM_KERNEL names another available one ("avx2" on an
+// AVX-512 machine, say, to compare them); a name that is not available
+// here is ignored. Kernel says which one is in use.
+//
+// The assembly kernels give bit-identical results: every element of C is
+// the same chain of fused multiply-adds over k, in the same order, then
+// the same alpha and beta steps, whatever the tile it is computed in. The
+// generic kernel agrees to rounding (Go fuses its multiply-adds on some
+// architectures and not on others).
 //
 // # Blocking
 //
@@ -23,9 +40,10 @@
 //	        for ir := 0; ir < mc; ir += MR //       one MR×kc sliver of A
 //	          microkernel: C[MR×NR] (+)= Asliver·Bsliver, in registers
 //
-// The microkernel keeps an MR×NR tile of C in 12 ymm registers for the
-// whole kc loop (float64: 6×8, float32: 6×16), so each element of A and B it
-// loads feeds 8 (or 16) and 6 fused multiply-adds respectively.
+// The microkernel keeps an MR×NR tile of C in 12 vector registers for the
+// whole kc loop (AVX2, ymm: float64 6×8, float32 6×16; AVX-512, zmm:
+// float64 6×16, float32 6×32), so each element of A and B it loads feeds
+// NR and 6 fused multiply-adds respectively.
 //
 // # Parallelism
 //
@@ -41,6 +59,7 @@ package gemm
 
 import (
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 )
@@ -49,11 +68,14 @@ import (
 type float interface{ ~float32 | ~float64 }
 
 // Blocking parameters, in elements. kc·NR·size (the B sliver: 16 KiB for
-// both types) stays in the 32 KiB L1 while the microkernel sweeps the A
-// block; mc·kc·size (the A block: 144 KiB float64, 72 KiB float32) stays in
-// the 512 KiB L2; kc·nc·size (B block: 4 MiB float64) fits a share of L3.
-// mc is a multiple of MR (6) and covers a 64-filter conv layer in one
-// block. Tuned (roughly: the VM is noisy) on a 2-core Zen 3 EPYC.
+// both types with AVX2, 32 KiB with AVX-512) stays in L1 (32 KiB on Zen 3,
+// 48 KiB on the AVX-512 Xeons) while the microkernel sweeps the A block;
+// mc·kc·size (the A block: 144 KiB float64, 72 KiB float32) stays in the
+// 512 KiB L2; kc·nc·size (B block: 4 MiB float64) fits a share of L3. mc
+// is a multiple of MR (6) and covers a 64-filter conv layer in one block.
+// Tuned (roughly: the VM is noisy) on a 2-core Zen 3 EPYC. They are the
+// same for all kernels: kc in particular decides where the beta = 1
+// accumulation between k blocks rounds, and so the bits of the result.
 const (
 	kc = 256
 	mc = 72
@@ -86,19 +108,63 @@ type kernel[T float] struct {
 	fn     microKernel[T]
 }
 
-// The microkernels in use: the Go ones unless init (kernel_amd64.go) finds
-// AVX2 and FMA.
+// kernelSet is one family of microkernels, a float64 and a float32 one,
+// with the name METAGON_GEMM_KERNEL and Kernel know it by.
+type kernelSet struct {
+	name string
+	f64  kernel[float64]
+	f32  kernel[float32]
+}
+
+// genericKernels are the pure-Go microkernels, available everywhere.
+var genericKernels = kernelSet{
+	name: "generic",
+	f64:  kernel[float64]{mr: 6, nr: 8, fn: dkernelGo},
+	f32:  kernel[float32]{mr: 6, nr: 16, fn: skernelGo},
+}
+
+// kernelEnv is the environment variable that picks the microkernels.
+const kernelEnv = "METAGON_GEMM_KERNEL"
+
+// The microkernels in use, set by selectKernels.
 var (
-	kernel64 = kernel[float64]{mr: 6, nr: 8, fn: dkernelGo}
-	kernel32 = kernel[float32]{mr: 6, nr: 16, fn: skernelGo}
+	kernel64   = genericKernels.f64
+	kernel32   = genericKernels.f32
+	kernelName = genericKernels.name
 )
 
-// useGeneric switches to the pure-Go microkernels (on) or back to the best
-// available ones (off). It is a test hook: not safe while products run.
+// Kernel names the microkernels in use: "avx512", "avx2" or "generic".
+func Kernel() string { return kernelName }
+
+// useKernels makes ks the microkernels in use. It is not safe while
+// products run.
+func useKernels(ks kernelSet) {
+	kernel64, kernel32, kernelName = ks.f64, ks.f32, ks.name
+}
+
+// chooseKernels returns the kernel set named want among avail (the sets
+// this machine supports, best first), or the best one when want is empty
+// or names none of them.
+func chooseKernels(avail []kernelSet, want string) kernelSet {
+	for _, ks := range avail {
+		if ks.name == want {
+			return ks
+		}
+	}
+	return avail[0]
+}
+
+// selectKernels uses the kernels METAGON_GEMM_KERNEL asks for, else the
+// best available ones.
+func selectKernels() {
+	useKernels(chooseKernels(availableKernels(), os.Getenv(kernelEnv)))
+}
+
+// useGeneric switches to the pure-Go microkernels (on) or back to the
+// selected ones (off). It is a test hook: not safe while products run.
 func useGeneric(on bool) {
 	if on {
-		kernel64 = kernel[float64]{mr: 6, nr: 8, fn: dkernelGo}
-		kernel32 = kernel[float32]{mr: 6, nr: 16, fn: skernelGo}
+		useKernels(genericKernels)
 	} else {
 		selectKernels()
 	}
@@ -332,7 +398,8 @@ func roundUp(x, to int) int { return (x + to - 1) / to * to }
 
 // macro runs the microkernel over one packed mb×kb block of A and one
 // packed kb×nb block of B, updating C[ic:ic+mb, jc:jc+nb]. Tiles that stick
-// out of C are computed into buf.tile and only their valid part is merged.
+// out of C are computed in buf.tile and only their valid part is copied
+// back.
 // With direct, whole slivers of B are read in place from op(B) = B rather
 // than from buf.b.
 func (p *product[T]) macro(buf *buffers[T], ic, jc, pc, mb, nb, kb int, beta T, direct bool) {
@@ -355,18 +422,19 @@ func (p *product[T]) macro(buf *buffers[T], ic, jc, pc, mb, nb, kb int, beta T, 
 				fn(kb, as, bs, ldb, cs, ldc, alpha, beta)
 				continue
 			}
+			// An edge tile: the kernel works on a copy of its valid part
+			// (and whatever is in the rest of the scratch tile, which is
+			// discarded), so that its elements come out exactly as they
+			// would in a whole tile.
 			t := buf.tile
-			fn(kb, as, bs, ldb, t, nr, alpha, 0)
-			for i := 0; i < mm; i++ {
-				ci := c[off+i*ldc : off+i*ldc+nn]
-				ti := t[i*nr : i*nr+nn]
-				if beta == 0 {
-					copy(ci, ti)
-				} else {
-					for j, v := range ti {
-						ci[j] = v + beta*ci[j]
-					}
+			if beta != 0 {
+				for i := 0; i < mm; i++ {
+					copy(t[i*nr:i*nr+nn], c[off+i*ldc:off+i*ldc+nn])
 				}
+			}
+			fn(kb, as, bs, ldb, t, nr, alpha, beta)
+			for i := 0; i < mm; i++ {
+				copy(c[off+i*ldc:off+i*ldc+nn], t[i*nr:i*nr+nn])
 			}
 		}
 	}

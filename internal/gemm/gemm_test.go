@@ -164,41 +164,175 @@ func TestGeneric(t *testing.T) {
 	}
 }
 
-// TestKernelsAgree compares the assembly and Go microkernels directly,
-// including beta 0 over NaNs and a NaN-free beta path.
-func TestKernelsAgree(t *testing.T) {
-	rng := rand.New(rand.NewPCG(5, 6))
-	for _, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 64, 257} {
-		for _, beta := range []float64{0, 1, -2} {
-			a, b := random[float64](rng, 6*k), random[float64](rng, 8*k)
-			c0 := random[float64](rng, 6*10)
-			c0[0] = math.NaN()
-			if beta != 0 {
-				c0[0] = 1
+// TestEachKernel runs a subset of the cases through every other kernel
+// set this machine has: TestDgemm and TestSgemm check the selected one on
+// all cases and TestGeneric the generic one.
+func TestEachKernel(t *testing.T) {
+	selected := Kernel()
+	defer selectKernels()
+	for _, ks := range availableKernels() {
+		if ks.name == selected || ks.name == genericKernels.name {
+			continue
+		}
+		useKernels(ks)
+		for i, tc := range cases() {
+			if i%3 != 1 {
+				continue
 			}
-			c1, c2 := append([]float64(nil), c0...), append([]float64(nil), c0...)
-			kernel64.fn(k, a, b, 8, c1, 10, 0.5, beta)
-			dkernelGo(k, a, b, 8, c2, 10, 0.5, beta)
-			for i := range c1 {
-				if math.Abs(c1[i]-c2[i]) > 1e-12*float64(k)*(1+math.Abs(c2[i])) {
-					t.Fatalf("float64 k=%d beta=%v: c[%d] = %v, Go kernel %v", k, beta, i, c1[i], c2[i])
+			check(t, tc, 1e-12, Dgemm)
+			check(t, tc, 1e-4/8, Sgemm)
+		}
+	}
+}
+
+// TestKernelsAgree compares every available microkernel directly with the
+// Go one at its tile shape: k below, at and past the unrolling by 4,
+// several alphas, beta 0 (over NaNs), 1, -2, 0.3 and NaN, B read in place
+// (ldb > NR) or packed, and C wider than the tile (its padding must stay
+// untouched).
+func TestKernelsAgree(t *testing.T) {
+	for _, ks := range availableKernels() {
+		kernelsAgree(t, ks.name, ks.f64, 1e-12)
+		kernelsAgree(t, ks.name, ks.f32, 1e-5)
+	}
+}
+
+func kernelsAgree[T float](t *testing.T, name string, kern kernel[T], tol float64) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(5, 6))
+	mr, nr := kern.mr, kern.nr
+	alphas := []float64{1, 0.5, -1.7}
+	for i, k := range []int{1, 2, 3, 4, 5, 7, 8, 9, 64, 257} {
+		for j, beta := range []float64{0, 1, -2, 0.3, math.NaN()} {
+			alpha := alphas[(i+j)%len(alphas)]
+			ldb := nr
+			if j%2 == 1 {
+				ldb = nr + 3
+			}
+			ldc := nr + 2
+			a, b := random[T](rng, mr*k), random[T](rng, (k-1)*ldb+nr)
+			c0 := random[T](rng, mr*ldc)
+			if beta == 0 { // must be overwritten, not read
+				for p := 0; p < len(c0); p += 3 {
+					c0[p] = T(math.NaN())
 				}
 			}
-			as, bs := random[float32](rng, 6*k), random[float32](rng, 16*k)
-			s0 := random[float32](rng, 6*20)
-			s0[0] = float32(math.NaN())
-			if beta != 0 {
-				s0[0] = 1
-			}
-			s1, s2 := append([]float32(nil), s0...), append([]float32(nil), s0...)
-			kernel32.fn(k, as, bs, 16, s1, 20, 0.5, float32(beta))
-			skernelGo(k, as, bs, 16, s2, 20, 0.5, float32(beta))
-			for i := range s1 {
-				if math.Abs(float64(s1[i]-s2[i])) > 1e-5*float64(k)*(1+math.Abs(float64(s2[i]))) {
-					t.Fatalf("float32 k=%d beta=%v: c[%d] = %v, Go kernel %v", k, beta, i, s1[i], s2[i])
+			c1, c2 := append([]T(nil), c0...), append([]T(nil), c0...)
+			kern.fn(k, a, b, ldb, c1, ldc, T(alpha), T(beta))
+			microGo(mr, nr, k, a, b, ldb, c2, ldc, T(alpha), T(beta))
+			for p := range c1 {
+				g, w := float64(c1[p]), float64(c2[p])
+				if p%ldc >= nr { // padding: untouched
+					g, w = float64(c1[p]), float64(c0[p])
+				}
+				if math.IsNaN(g) != math.IsNaN(w) || math.Abs(g-w) > tol*float64(k)*(1+math.Abs(w)) {
+					t.Fatalf("%s %T %d×%d k=%d alpha=%v beta=%v ldb=%d: c[%d] = %v, Go kernel %v",
+						name, c0[0], mr, nr, k, alpha, beta, ldb, p, g, w)
 				}
 			}
 		}
+	}
+}
+
+// TestAssemblyBitIdentical checks that the assembly kernel sets (AVX2 and
+// AVX-512 where the CPU has both) give bit-identical products, partial
+// tiles, every kc block, beta path and split over goroutines included:
+// each element of C is the same chain of FMAs in every one of them.
+func TestAssemblyBitIdentical(t *testing.T) {
+	var asm []kernelSet
+	for _, ks := range availableKernels() {
+		if ks.name != genericKernels.name {
+			asm = append(asm, ks)
+		}
+	}
+	if len(asm) < 2 {
+		t.Skipf("only %d assembly kernel set(s) on this CPU", len(asm))
+	}
+	defer selectKernels()
+	rng := rand.New(rand.NewPCG(7, 8))
+	sizes := []int{1, 5, 6, 7, 13, 17, 24, 31, 33, 65}
+	ks := []int{0, 1, 3, 4, 5, 256, 257, 600}
+	scalars := []float64{1, -0.7, 0.3, 0}
+	betas := []float64{0, 1, 0.3, -2, math.NaN()}
+	var cs []testCase
+	for i := 0; i < 120; i++ {
+		cs = append(cs, testCase{tA: i%2 == 1, tB: i%4 >= 2,
+			m: sizes[rng.IntN(len(sizes))], n: sizes[rng.IntN(len(sizes))], k: ks[i%len(ks)],
+			alpha: scalars[rng.IntN(len(scalars))], beta: betas[i%len(betas)], pad: i % 3})
+	}
+	cs = append(cs, // parallel, several kc and mc blocks, direct B
+		testCase{m: 70, n: 530, k: 300, alpha: 1, beta: 0.3},
+		testCase{tA: true, tB: true, m: 301, n: 45, k: 270, alpha: -2, beta: 0, pad: 1},
+		testCase{m: 20, n: 1000, k: 520, alpha: 0.7, beta: 1})
+	for _, tc := range cs {
+		bitIdentical(t, tc, asm, Dgemm)
+		bitIdentical(t, tc, asm, Sgemm)
+	}
+}
+
+func bitIdentical[T float](t *testing.T, tc testCase, sets []kernelSet,
+	call func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)) {
+	t.Helper()
+	rng := rand.New(rand.NewPCG(uint64(tc.m*1000+tc.n), uint64(tc.k)))
+	ar, ac := tc.m, tc.k
+	if tc.tA {
+		ar, ac = ac, ar
+	}
+	br, bc := tc.k, tc.n
+	if tc.tB {
+		br, bc = bc, br
+	}
+	lda, ldb, ldc := max(ac, 1)+tc.pad, max(bc, 1)+tc.pad, tc.n+tc.pad
+	a := random[T](rng, ar*lda)
+	b := random[T](rng, br*ldb)
+	c := random[T](rng, tc.m*ldc)
+	var first []T
+	for _, ks := range sets {
+		useKernels(ks)
+		got := append([]T(nil), c...)
+		call(tc.tA, tc.tB, tc.m, tc.n, tc.k, T(tc.alpha), a, lda, b, ldb, T(tc.beta), got, ldc)
+		if first == nil {
+			first = got
+			continue
+		}
+		for i, g := range got {
+			w := first[i]
+			if math.IsNaN(float64(g)) && math.IsNaN(float64(w)) {
+				continue
+			}
+			if g != w || math.Signbit(float64(g)) != math.Signbit(float64(w)) {
+				t.Fatalf("%v %T: c[%d] = %v with %s, %v with %s",
+					tc, g, i, g, ks.name, w, sets[0].name)
+			}
+		}
+	}
+}
+
+// TestChooseKernels checks METAGON_GEMM_KERNEL: an available name is used,
+// anything else falls back to the best set.
+func TestChooseKernels(t *testing.T) {
+	avail := availableKernels()
+	best := avail[0].name
+	for _, ks := range avail {
+		if got := chooseKernels(avail, ks.name).name; got != ks.name {
+			t.Errorf("chooseKernels(%q) = %q", ks.name, got)
+		}
+	}
+	for _, want := range []string{"", "nonesuch", "AVX2"} {
+		if got := chooseKernels(avail, want).name; got != best {
+			t.Errorf("chooseKernels(%q) = %q, want the best, %q", want, got, best)
+		}
+	}
+	t.Cleanup(selectKernels) // after the environment is restored
+	t.Setenv(kernelEnv, "generic")
+	selectKernels()
+	if Kernel() != "generic" {
+		t.Errorf("%s=generic: Kernel() = %q", kernelEnv, Kernel())
+	}
+	t.Setenv(kernelEnv, "nonesuch")
+	selectKernels()
+	if Kernel() != best {
+		t.Errorf("%s=nonesuch: Kernel() = %q, want %q", kernelEnv, Kernel(), best)
 	}
 }
 

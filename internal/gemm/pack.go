@@ -117,13 +117,7 @@ func packBRows[T float](dst []T, b []T, ldb, p0, j0, kb, nb, nr int) {
 	d := dst[full*kb : (full+nr)*kb]
 	for p := 0; p < kb; p++ {
 		dp := d[p*nr : p*nr+nr]
-		src := b[(p0+p)*ldb+j0+full:][:cols]
-		for j := range dp {
-			if j < cols {
-				dp[j] = src[j]
-			} else {
-				dp[j] = 0
-			}
-		}
+		copy(dp, b[(p0+p)*ldb+j0+full:][:cols])
+		clear(dp[cols:])
 	}
 }
