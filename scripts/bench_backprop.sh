@@ -31,6 +31,7 @@ fi
 [ -f "$peers/numpy_backprop.py" ] || { echo "bench_backprop: no numpy_backprop.py in $peers (set PEERS_DIR)" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
+(cd "$root" && go run ./internal/cmd/machine)   # CPU model and GEMM kernel beside the figures
 echo "== metagon: go test -bench SeedEpoch -benchtime ${go_epochs}x ./models/"
 (cd "$root" && go test -run '^$' -bench 'SeedEpoch' -benchtime "${go_epochs}x" ./models/) | tee "$tmp/go.txt" | grep Benchmark
 

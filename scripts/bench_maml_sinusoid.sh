@@ -18,6 +18,7 @@ fi
 [ -f "$peers/maml_sinusoid.py" ] || { echo "bench_maml_sinusoid: no maml_sinusoid.py in $peers (set PEERS_DIR)" >&2; exit 1; }
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 
+(cd "$root" && go run ./internal/cmd/machine)   # CPU model and GEMM kernel beside the figures
 echo "== metagon (go test -bench MAMLSinusoid, $iters iterations each)"
 (cd "$root" && go test -run '^$' -bench 'MAMLSinusoid/second-order' -benchtime "${iters}x" ./metalearn/) | tee "$tmp/go.txt" | grep Benchmark
 

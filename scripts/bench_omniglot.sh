@@ -26,6 +26,7 @@ for f in protonet.py maml_conv.py; do
 done
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 cd "$root"
+(cd "$root" && go run ./internal/cmd/machine)   # CPU model and GEMM kernel beside the figures
 go test -c -o "$tmp/metalearn.test" ./metalearn/
 
 gobench() { # name, -bench pattern, benchtime
