@@ -90,12 +90,9 @@ func random[T float](rng *rand.Rand, n int) []T {
 	return x
 }
 
-// check runs one case through gemm (via call) and the naive loop and
-// compares them with relative tolerance tol·k against the magnitude of the
-// terms.
-func check[T float](t *testing.T, tc testCase, tol float64,
-	call func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)) {
-	t.Helper()
+// operands draws the random A, B and C of a case, seeded by its shape,
+// with their leading dimensions (padded by tc.pad).
+func operands[T float](tc testCase) (a, b, c []T, lda, ldb, ldc int) {
 	rng := rand.New(rand.NewPCG(uint64(tc.m*1000+tc.n), uint64(tc.k)))
 	ar, ac := tc.m, tc.k
 	if tc.tA {
@@ -105,10 +102,17 @@ func check[T float](t *testing.T, tc testCase, tol float64,
 	if tc.tB {
 		br, bc = bc, br
 	}
-	lda, ldb, ldc := ac+tc.pad, bc+tc.pad, tc.n+tc.pad
-	a := random[T](rng, ar*lda)
-	b := random[T](rng, br*ldb)
-	c := random[T](rng, tc.m*ldc)
+	lda, ldb, ldc = max(ac, 1)+tc.pad, max(bc, 1)+tc.pad, tc.n+tc.pad
+	return random[T](rng, ar*lda), random[T](rng, br*ldb), random[T](rng, tc.m*ldc), lda, ldb, ldc
+}
+
+// check runs one case through gemm (via call) and the naive loop and
+// compares them with relative tolerance tol·k against the magnitude of the
+// terms.
+func check[T float](t *testing.T, tc testCase, tol float64,
+	call func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)) {
+	t.Helper()
+	a, b, c, lda, ldb, ldc := operands[T](tc)
 	if tc.beta == 0 { // beta 0 must overwrite NaNs
 		for i := range c {
 			if i%3 == 0 {
@@ -273,19 +277,7 @@ func TestAssemblyBitIdentical(t *testing.T) {
 func bitIdentical[T float](t *testing.T, tc testCase, sets []kernelSet,
 	call func(tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int)) {
 	t.Helper()
-	rng := rand.New(rand.NewPCG(uint64(tc.m*1000+tc.n), uint64(tc.k)))
-	ar, ac := tc.m, tc.k
-	if tc.tA {
-		ar, ac = ac, ar
-	}
-	br, bc := tc.k, tc.n
-	if tc.tB {
-		br, bc = bc, br
-	}
-	lda, ldb, ldc := max(ac, 1)+tc.pad, max(bc, 1)+tc.pad, tc.n+tc.pad
-	a := random[T](rng, ar*lda)
-	b := random[T](rng, br*ldb)
-	c := random[T](rng, tc.m*ldc)
+	a, b, c, lda, ldb, ldc := operands[T](tc)
 	var first []T
 	for _, ks := range sets {
 		useKernels(ks)
