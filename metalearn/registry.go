@@ -2,7 +2,8 @@ package metalearn
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 
@@ -81,56 +82,55 @@ type LearnerEntry struct {
 	Anneals bool
 }
 
-var (
-	regMu    sync.RWMutex
-	learners = map[string]LearnerEntry{}
-)
-
-// Register makes a learner available by name to cmd/meta, the facade and
-// LookupLearner. It panics on a duplicate name, as a second registration
-// is a programming error.
-func Register(name string, e LearnerEntry) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := learners[name]; dup {
-		panic("metalearn: learner " + name + " registered twice")
-	}
-	learners[name] = e
+// named is a registry: entries of one kind by name, safe for concurrent
+// use. Learners and task sources each have one.
+type named[E any] struct {
+	kind string // "learner", "task source": for messages
+	mu   sync.RWMutex
+	m    map[string]E
 }
 
-// LookupLearner returns the learner registered under name.
-func LookupLearner(name string) (LearnerEntry, error) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	e, ok := learners[name]
+// add registers e under name; a second registration of a name is a
+// programming error and panics.
+func (r *named[E]) add(name string, e E) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.m[name]; dup {
+		panic("metalearn: " + r.kind + " " + name + " registered twice")
+	}
+	if r.m == nil {
+		r.m = map[string]E{}
+	}
+	r.m[name] = e
+}
+
+// get returns the entry of name, or an error listing the known names.
+func (r *named[E]) get(name string) (E, error) {
+	r.mu.RLock()
+	e, ok := r.m[name]
+	r.mu.RUnlock()
 	if !ok {
-		return e, fmt.Errorf("unknown learner %q (have %s)", name, strings.Join(learnerNames(), ", "))
+		return e, fmt.Errorf("unknown %s %q (have %s)", r.kind, name, strings.Join(r.names(), ", "))
 	}
 	return e, nil
 }
 
+// names lists the registered names, sorted.
+func (r *named[E]) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	return slices.Sorted(maps.Keys(r.m))
+}
+
+var learners = named[LearnerEntry]{kind: "learner"}
+
+// Register makes a learner available by name to cmd/meta, the facade and
+// LookupLearner. It panics on a duplicate name, as a second registration
+// is a programming error.
+func Register(name string, e LearnerEntry) { learners.add(name, e) }
+
+// LookupLearner returns the learner registered under name.
+func LookupLearner(name string) (LearnerEntry, error) { return learners.get(name) }
+
 // Learners lists the registered learners, sorted.
-func Learners() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return learnerNames()
-}
-
-func learnerNames() []string {
-	var ns []string
-	for n := range learners {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return ns
-}
-
-// NewLearner builds the learner registered under name from c; the outer
-// optimizer is Adam with c.OuterLR unless the learner sets its own.
-func NewLearner(name string, c Config) (Learner, error) {
-	e, err := LookupLearner(name)
-	if err != nil {
-		return nil, err
-	}
-	return e.New(c)
-}
+func Learners() []string { return learners.names() }

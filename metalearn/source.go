@@ -1,10 +1,6 @@
 package metalearn
 
 import (
-	"fmt"
-	"sort"
-	"strings"
-
 	"github.com/metagon/metagon/models"
 )
 
@@ -98,42 +94,14 @@ type SourceEntry struct {
 	Classification bool
 }
 
-var sources = map[string]SourceEntry{}
+var sources = named[SourceEntry]{kind: "task source"}
 
 // RegisterSource makes a task source available by name. It panics on a
 // duplicate name.
-func RegisterSource(name string, e SourceEntry) {
-	regMu.Lock()
-	defer regMu.Unlock()
-	if _, dup := sources[name]; dup {
-		panic("metalearn: task source " + name + " registered twice")
-	}
-	sources[name] = e
-}
+func RegisterSource(name string, e SourceEntry) { sources.add(name, e) }
 
 // LookupSource returns the task source registered under name.
-func LookupSource(name string) (SourceEntry, error) {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	e, ok := sources[name]
-	if !ok {
-		return e, fmt.Errorf("unknown task source %q (have %s)", name, strings.Join(sourceNames(), ", "))
-	}
-	return e, nil
-}
+func LookupSource(name string) (SourceEntry, error) { return sources.get(name) }
 
 // Sources lists the registered task sources, sorted.
-func Sources() []string {
-	regMu.RLock()
-	defer regMu.RUnlock()
-	return sourceNames()
-}
-
-func sourceNames() []string {
-	var ns []string
-	for n := range sources {
-		ns = append(ns, n)
-	}
-	sort.Strings(ns)
-	return ns
-}
+func Sources() []string { return sources.names() }
