@@ -59,6 +59,10 @@ type config struct {
 	hidden      []int
 	torch       cli.TorchFlags
 
+	// ck is -checkpoint as read while parsing (-resume, -eval), so that
+	// the file is read once; nil if it could not be read.
+	ck *graph.Checkpoint
+
 	// learner and source are the registered learner and task source.
 	learner metalearn.LearnerEntry
 	source  metalearn.SourceEntry
@@ -203,6 +207,7 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 	if err != nil {
 		return
 	}
+	c.ck = ck
 	if alg := ck.Meta["algorithm"]; alg != "" && !set["algorithm"] && !set["first-order"] {
 		c.algorithm = alg
 	}

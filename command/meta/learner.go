@@ -55,9 +55,12 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 // warning; its optimizer state only when the optimizer is of the same kind.
 func loadCheckpoint(l metalearn.Learner, c config, log *logrus.Logger) (int, error) {
 	path := c.checkpoint
-	ck, err := graph.LoadCheckpoint(path)
-	if err != nil {
-		return 0, err
+	ck := c.ck // read while parsing the flags
+	if ck == nil {
+		var err error
+		if ck, err = graph.LoadCheckpoint(path); err != nil {
+			return 0, err
+		}
 	}
 	key := learnerKey(l)
 	if alg, model, ok := strings.Cut(ck.Model, "/"); ok && model == l.Model().Name() && alg != l.Name() {
