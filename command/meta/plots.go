@@ -26,7 +26,7 @@ func displayName(algorithm string) string {
 
 // learningCurve draws a regression run's curve: the meta-training query
 // MSE and the validation MSE before and after one adaptation step.
-func learningCurve(path, title string, curve []curvePoint) error {
+func learningCurve(path, title string, _ config, curve []curvePoint) error {
 	var it, loss []float64
 	var pre, post plots.Series
 	pre.Label, pre.Dashed, post.Label = "validation, 0 steps", true, "validation, 1 step"
@@ -43,11 +43,15 @@ func learningCurve(path, title string, curve []curvePoint) error {
 }
 
 // accuracyCurve draws a classification run's curve: the meta-training
-// query accuracy and the accuracy on held-out episodes after adaptation.
-func accuracyCurve(path, title string, curve []curvePoint) error {
+// query accuracy and the accuracy on held-out episodes (after one inner
+// step, for learners that adapt).
+func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 	var it, acc []float64
 	var valid plots.Series
-	valid.Label = "held-out episodes (after adaptation)"
+	valid.Label = "held-out episodes (after 1 inner step)"
+	if c.learner.NoInnerLoop {
+		valid.Label = "held-out episodes"
+	}
 	for _, p := range curve {
 		it, acc = append(it, float64(p.Iteration)), append(acc, 100*p.Accuracy)
 		if p.ValidAccPost > 0 {

@@ -98,7 +98,7 @@ func (r *report) drawCurve(c config, src metalearn.TaskSource) error {
 	if src.Spec().Classes > 0 {
 		draw = accuracyCurve
 	}
-	if err := draw(p, runTitle(r.Algorithm, src, c), r.Curve); err != nil {
+	if err := draw(p, runTitle(r.Algorithm, src, c), c, r.Curve); err != nil {
 		return err
 	}
 	r.Files["learning_curve"] = p
