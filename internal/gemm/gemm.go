@@ -59,6 +59,7 @@ package gemm
 
 import (
 	"fmt"
+	"math"
 	"os"
 	"runtime"
 	"sync"
@@ -188,6 +189,32 @@ func Sgemm(transA, transB bool, m, n, k int, alpha float32, a []float32, lda int
 	gemm(kernel32, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
 }
 
+// Source is a matrix B that is never stored: its elements are computed
+// while the product packs them (an implicit im2col, say). Pack writes the
+// block B[p0:p0+kb, j0:j0+nb] of the k×n matrix into dst exactly as the
+// packing of a stored B would: ⌈nb/nr⌉ slivers, each kb rows of nr
+// consecutive elements, sliver s holding B[p0+p, j0+s·nr+j] at
+// dst[s·nr·kb + p·nr + j], zero in the columns past nb. Pack is called from
+// several goroutines at once (on disjoint dst) and must only read shared
+// state.
+type Source[T float] interface {
+	Pack(dst []T, p0, j0, kb, nb, nr int)
+}
+
+// DgemmSource is Dgemm with B (k×n, untransposed) given by a Source. Since
+// packing only copies, the result is bit-identical to Dgemm on the stored
+// matrix.
+func DgemmSource(transA bool, m, n, k int, alpha float64, a []float64, lda int, b Source[float64], beta float64, c []float64, ldc int) {
+	checkArgs("DgemmSource", transA, false, m, n, k, lda, max(1, n), ldc, len(a), math.MaxInt, len(c))
+	gemmSource(kernel64, transA, m, n, k, alpha, a, lda, b, beta, c, ldc)
+}
+
+// SgemmSource is DgemmSource for float32.
+func SgemmSource(transA bool, m, n, k int, alpha float32, a []float32, lda int, b Source[float32], beta float32, c []float32, ldc int) {
+	checkArgs("SgemmSource", transA, false, m, n, k, lda, max(1, n), ldc, len(a), math.MaxInt, len(c))
+	gemmSource(kernel32, transA, m, n, k, alpha, a, lda, b, beta, c, ldc)
+}
+
 // checkArgs panics, with gonum-like messages, unless the sizes describe
 // valid row-major matrices: op(A) m×k, op(B) k×n, C m×n.
 func checkArgs(fn string, tA, tB bool, m, n, k, lda, ldb, ldc, la, lb, lc int) {
@@ -233,15 +260,28 @@ func checkArgs(fn string, tA, tB bool, m, n, k, lda, ldb, ldc, la, lb, lc int) {
 // gemm is Dgemm/Sgemm after the argument checks: it handles the degenerate
 // cases, then splits the product over goroutines.
 func gemm[T float](kern kernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda int, b []T, ldb int, beta T, c []T, ldc int) {
+	split(product[T]{kern: kern, tA: tA, tB: tB, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc})
+}
+
+// gemmSource is gemm with B given by a Source.
+func gemmSource[T float](kern kernel[T], tA bool, m, n, k int, alpha T, a []T, lda int, b Source[T], beta T, c []T, ldc int) {
+	split(product[T]{kern: kern, tA: tA, m: m, n: n, k: k,
+		alpha: alpha, a: a, lda: lda, src: b, beta: beta, c: c, ldc: ldc})
+}
+
+// split handles the degenerate cases of product p, then runs it, split
+// over goroutines when it is big enough.
+func split[T float](p product[T]) {
+	m, n, k, kern := p.m, p.n, p.k, p.kern
+	tA, tB, a, b, c, lda, ldb, ldc := p.tA, p.tB, p.a, p.b, p.c, p.lda, p.ldb, p.ldc
 	if m == 0 || n == 0 {
 		return
 	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
+	if k == 0 || p.alpha == 0 {
+		scale(m, n, p.beta, c, ldc)
 		return
 	}
-	p := product[T]{kern: kern, tA: tA, tB: tB, m: m, n: n, k: k,
-		alpha: alpha, a: a, lda: lda, b: b, ldb: ldb, beta: beta, c: c, ldc: ldc}
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || m*n*k < parallelMin {
 		p.run()
@@ -265,9 +305,12 @@ func gemm[T float](kern kernel[T], tA, tB bool, m, n, k int, alpha T, a []T, lda
 		if splitN {
 			q.n = hi - lo
 			q.c = c[lo:]
-			if tB {
+			q.j0 = lo
+			switch {
+			case q.src != nil: // indexed by absolute column, q.j0
+			case tB:
 				q.b = b[lo*ldb:]
-			} else {
+			default:
 				q.b = b[lo:]
 			}
 		} else {
@@ -319,6 +362,8 @@ type product[T float] struct {
 	lda     int
 	b       []T
 	ldb     int
+	src     Source[T] // B when it is not stored (b unused, tB false)
+	j0      int       // this part's first column of src
 	beta    T
 	c       []T
 	ldc     int
@@ -371,13 +416,16 @@ func (p *product[T]) run() {
 		nb := min(nc, p.n-jc)
 		for pc := 0; pc < p.k; pc += kc {
 			kb := min(kc, p.k-pc)
-			direct := !p.tB && p.m <= directB
-			if direct {
+			direct := p.src == nil && !p.tB && p.m <= directB
+			switch {
+			case p.src != nil:
+				p.src.Pack(buf.b, pc, p.j0+jc, kb, nb, nr)
+			case direct:
 				// Only the partial last sliver is packed (the kernel
 				// must not read past the end of B's rows).
 				full := nb / nr * nr
 				packB(buf.b[full*kb:], false, p.b, p.ldb, pc, jc+full, kb, nb-full, nr)
-			} else {
+			default:
 				packB(buf.b, p.tB, p.b, p.ldb, pc, jc, kb, nb, nr)
 			}
 			// The first kc block applies beta; later ones accumulate.
