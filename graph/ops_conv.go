@@ -16,15 +16,19 @@ import (
 //
 // with Ho = H + 2p − kh + 1 and Wo = W + 2p − kw + 1. im2col is linear, and
 // its adjoint col2im sums columns back into an image; each is the other's
-// derivative, so the pair is closed under differentiation and Conv2d (built
-// from them, Reshape, MatMul and Transpose) is differentiable to any order
-// without a rule of its own.
+// derivative, so the pair is closed under differentiation. Conv2d computes
+// the product without storing cols (ops_convmm.go packs the windows into
+// the GEMM straight from the image); the im2col/col2im ops remain for the
+// input gradient of kernels the fused path does not cover.
 
 // convGeom is the geometry shared by im2col and col2im.
 type convGeom struct {
 	n, c, h, w int // image shape (N, C, H, W)
 	kh, kw, p  int // kernel size and zero padding
 	ho, wo     int // output spatial size
+	// cmajor: the image is stored channel-major, (C, N, H, W) (only the
+	// fused convolution reads that layout; see ops_convmm.go).
+	cmajor bool
 }
 
 func newConvGeom(opName string, img tensor.Shape, kh, kw, pad int) convGeom {
@@ -50,7 +54,11 @@ func (g convGeom) colsShape() tensor.Shape {
 // String prints every parameter that determines the ops' results, for the
 // op hash: the image shape, the kernel size and the padding.
 func (g convGeom) String() string {
-	return fmt.Sprintf("img=%dx%dx%dx%d,k=%dx%d,p=%d", g.n, g.c, g.h, g.w, g.kh, g.kw, g.p)
+	layout := ""
+	if g.cmajor {
+		layout = ",CNHW"
+	}
+	return fmt.Sprintf("img=%dx%dx%dx%d,k=%dx%d,p=%d%s", g.n, g.c, g.h, g.w, g.kh, g.kw, g.p, layout)
 }
 
 // im2colOp unrolls the kh×kw windows of x (N, C, H, W), zero-padded by p,
@@ -182,10 +190,10 @@ func im2colImages[T Float](g convGeom, lo, hi int, cols, img []T, toImage bool) 
 // Add a bias of shape (1, F, 1, 1) with Add. It panics with a *ShapeError if
 // the ranks, channel counts or sizes do not fit.
 //
-// Derivative: Conv2d is im2col, Reshape, MatMul, Reshape and Transpose, each
-// with its own rule (im2col's is col2im and vice versa), so its gradients
-// with respect to x and w are again graphs of the same ops and can be
-// differentiated again.
+// Derivative: Conv2d is Reshape, the fused product Wmat · im2col(x) (see
+// ops_convmm.go), Reshape and Transpose, each with its own rule, so its
+// gradients with respect to x and w are again graphs of the same ops and
+// can be differentiated again.
 func Conv2d(x, w *G.Node, pad int) *G.Node {
 	xs, ws := x.Shape(), w.Shape()
 	if len(xs) != 4 || len(ws) != 4 {
@@ -197,8 +205,7 @@ func Conv2d(x, w *G.Node, pad int) *G.Node {
 	sameDtype("conv2d", x, w)
 	f, c, kh, kw := ws[0], ws[1], ws[2], ws[3]
 	g := newConvGeom("conv2d", xs, kh, kw, pad)
-	cols := im2col(x, kh, kw, pad)
-	out2d := MatMul(Reshape(w, f, c*kh*kw), cols) // (F, N·Ho·Wo)
+	out2d := convMM(Reshape(w, f, c*kh*kw), x, g) // (F, N·Ho·Wo)
 	// With one image, (F, 1, Ho, Wo) and (1, F, Ho, Wo) share a memory
 	// layout, so a reshape does the transpose's work.
 	if g.n == 1 {

@@ -39,6 +39,14 @@ func distinctInput(i int) func(int, []float64) {
 // x (2, 3, 5, 4), kernel 3×2, padding 1 → cols (18, 50).
 var testGeom = newConvGeom("test", tensor.Shape{2, 3, 5, 4}, 3, 2, 1)
 
+// cmajorGeom reads a channel-major batch (C=2, N=3, 4×5) with a 3×3 kernel
+// and padding 1.
+var cmajorGeom = func() convGeom {
+	g := newConvGeom("test", tensor.Shape{3, 2, 4, 5}, 3, 3, 1)
+	g.cmajor = true
+	return g
+}()
+
 // nnOpCases covers convolution, pooling, batch norm and distances.
 var nnOpCases = []opCase{
 	{name: "im2col k3x2 p1", shapes: [][]int{{2, 3, 5, 4}}, build: func(in []*G.Node) *G.Node { return im2col(in[0], 3, 2, 1) }},
@@ -52,6 +60,22 @@ var nnOpCases = []opCase{
 	{name: "conv2d bias tanh", shapes: [][]int{{2, 2, 4, 4}, {3, 2, 3, 3}, {1, 3, 1, 1}}, build: func(in []*G.Node) *G.Node {
 		return Tanh(Add(Conv2d(in[0], in[1], 1), in[2]))
 	}},
+	// The fused product and its rules (ops_convmm.go): square kernels with
+	// p ≤ kh−1 take the flipped-filter input gradient, others col2im.
+	{name: "conv2d 3x3 pad 1 squared (flipped-filter input gradient)", shapes: [][]int{{2, 3, 5, 4}, {4, 3, 3, 3}}, build: func(in []*G.Node) *G.Node { return Square(Conv2d(in[0], in[1], 1)) }},
+	{name: "conv2d 3x3 pad 0 squared", shapes: [][]int{{2, 2, 5, 6}, {3, 2, 3, 3}}, build: func(in []*G.Node) *G.Node { return Square(Conv2d(in[0], in[1], 0)) }},
+	{name: "conv2d 2x2 pad 1 squared", shapes: [][]int{{3, 2, 3, 4}, {2, 2, 2, 2}}, build: func(in []*G.Node) *G.Node { return Square(Conv2d(in[0], in[1], 1)) }},
+	{name: "conv2d 3x3 pad 2 squared (col2im input gradient)", shapes: [][]int{{1, 2, 3, 3}, {2, 2, 3, 3}}, build: func(in []*G.Node) *G.Node { return Square(Conv2d(in[0], in[1], 2)) }},
+	{name: "convMM channel-major squared", shapes: [][]int{{3, 2 * 9}, {2, 3, 4, 5}}, build: func(in []*G.Node) *G.Node {
+		return Square(convMM(in[0], in[1], cmajorGeom))
+	}},
+	{name: "convWGrad squared", shapes: [][]int{{4, 2 * 4 * 5}, {2, 3, 4, 5}}, build: func(in []*G.Node) *G.Node {
+		return Square(convWGrad(in[0], in[1], newConvGeom("test", tensor.Shape{2, 3, 4, 5}, 3, 3, 1)))
+	}},
+	{name: "convWGrad channel-major squared", shapes: [][]int{{4, 3 * 4 * 5}, {2, 3, 4, 5}}, build: func(in []*G.Node) *G.Node {
+		return Square(convWGrad(in[0], in[1], cmajorGeom))
+	}},
+	{name: "flipT squared", shapes: [][]int{{3, 2 * 2 * 3}}, build: func(in []*G.Node) *G.Node { return Square(flipT(in[0], 3, 2, 2, 3)) }},
 	{name: "maxpool2 (2,3,4,6)", shapes: [][]int{{2, 3, 4, 6}}, fill: distinct, build: func(in []*G.Node) *G.Node { return MaxPool2(in[0]) }},
 	{name: "maxpool2 odd (1,2,5,5)", shapes: [][]int{{1, 2, 5, 5}}, fill: distinct, build: func(in []*G.Node) *G.Node { return MaxPool2(in[0]) }},
 	{name: "maxpool2 squared", shapes: [][]int{{2, 3, 4, 6}}, fill: distinct, build: func(in []*G.Node) *G.Node { return Square(MaxPool2(in[0])) }},
