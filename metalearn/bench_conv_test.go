@@ -4,6 +4,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"github.com/metagon/metagon/internal/gemm"
 	"github.com/metagon/metagon/models"
 	"gorgonia.org/tensor"
 )
@@ -30,12 +31,14 @@ func BenchmarkMAMLConv4(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
+			flops0 := gemm.Flops()
 			for i := 0; i < b.N; i++ {
 				if _, err := l.MetaStep(tasks); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/iter")
+			reportGEMMRate(b, flops0)
 		})
 	}
 }
@@ -58,12 +61,23 @@ func BenchmarkProtoNetEpisode(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.ResetTimer()
+			flops0 := gemm.Flops()
 			for i := 0; i < b.N; i++ {
 				if _, err := l.MetaStep([]Task{task}); err != nil {
 					b.Fatal(err)
 				}
 			}
 			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/episode")
+			reportGEMMRate(b, flops0)
 		})
 	}
+}
+
+// reportGEMMRate reports the matrix products' floating-point operations
+// per iteration and per second since gemm.Flops read flops0: the work of
+// the convolutions and linear layers, the bulk of an episode's arithmetic.
+func reportGEMMRate(b *testing.B, flops0 int64) {
+	f := float64(gemm.Flops() - flops0)
+	b.ReportMetric(f/float64(b.N)/1e9, "GEMM-GFLOP/op")
+	b.ReportMetric(f/b.Elapsed().Seconds()/1e9, "GEMM-GFLOP/s")
 }

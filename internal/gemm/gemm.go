@@ -63,6 +63,7 @@ import (
 	"os"
 	"runtime"
 	"sync"
+	"sync/atomic"
 )
 
 // float is the element type of a product.
@@ -215,6 +216,15 @@ func SgemmSource(transA bool, m, n, k int, alpha float32, a []float32, lda int, 
 	gemmSource(kernel32, transA, m, n, k, alpha, a, lda, b, beta, c, ldc)
 }
 
+// flops counts the floating-point operations of every product computed
+// so far, 2·m·n·k each (a multiply and an add per term).
+var flops atomic.Int64
+
+// Flops returns the number of floating-point operations (2·m·n·k per
+// product) this package has computed since the program started, for
+// benchmarks that report the rate they achieve.
+func Flops() int64 { return flops.Load() }
+
 // checkArgs panics, with gonum-like messages, unless the sizes describe
 // valid row-major matrices: op(A) m×k, op(B) k×n, C m×n.
 func checkArgs(fn string, tA, tB bool, m, n, k, lda, ldb, ldc, la, lb, lc int) {
@@ -282,6 +292,7 @@ func split[T float](p product[T]) {
 		scale(m, n, p.beta, c, ldc)
 		return
 	}
+	flops.Add(2 * int64(m) * int64(n) * int64(k))
 	workers := runtime.GOMAXPROCS(0)
 	if workers < 2 || m*n*k < parallelMin {
 		p.run()

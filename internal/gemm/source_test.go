@@ -41,3 +41,16 @@ func sourceCase[T float](t *testing.T, tc testCase,
 		}
 	}
 }
+
+// TestFlops checks that Flops grows by 2·m·n·k per product, counting a
+// parallel product once and an empty one not at all.
+func TestFlops(t *testing.T) {
+	for _, tc := range []testCase{{m: 3, n: 5, k: 7, alpha: 1}, {m: 130, n: 2100, k: 530, alpha: 1}, {m: 4, n: 0, k: 3, alpha: 1, pad: 1}} {
+		a, b, c, lda, ldb, ldc := operands[float32](tc)
+		before := Flops()
+		Sgemm(false, false, tc.m, tc.n, tc.k, 1, a, lda, b, ldb, 0, c, ldc)
+		if got, want := Flops()-before, int64(2*tc.m*tc.n*tc.k); got != want {
+			t.Errorf("%v: Flops grew by %d, want 2·m·n·k = %d", tc, got, want)
+		}
+	}
+}
