@@ -1,5 +1,7 @@
 package graph
 
+import "sync"
+
 // im2colSource is the column matrix of an image batch as a gemm.Source:
 // cols[(c·kh+ki)·kw+kj, (n·Ho+i)·Wo+j] = x[n, c, i+ki−p, j+kj−p] (zero
 // outside the image), or its transpose with trans. The GEMM asks it for
@@ -26,28 +28,39 @@ type pixelRun struct {
 	first   int // the run's first pixel, counted from the block's first
 }
 
-// pixelRuns splits the output pixels [first, first+count) into runs that
-// stay within one output row and, when split > 0, within one group of
-// split pixels (a sliver of the packed block); at is the run's position
-// in the block as place gives it.
-func (s *im2colSource[T]) pixelRuns(first, count, split int, place func(k int) int) []pixelRun {
+// pixelRuns appends to runs the output pixels [first, first+count) split
+// into runs that stay within one output row and, when split > 0, within
+// one group of split pixels (a sliver of the packed block). A run's at is
+// its position in the block: k%split when split > 0 (its place in a sliver
+// row), else k·stride (rows of stride elements).
+func (s *im2colSource[T]) pixelRuns(runs []pixelRun, first, count, split, stride int) []pixelRun {
 	g := s.g
 	sN, _ := g.strides()
 	hw := g.ho * g.wo
-	runs := make([]pixelRun, 0, count/max(min(g.wo, split), 1)+2)
 	for k := 0; k < count; {
 		px := first + k
 		n, r := px/hw, px%hw
 		i, j := r/g.wo, r%g.wo
 		l := min(g.wo-j, count-k)
+		at := k * stride
 		if split > 0 {
 			l = min(l, split-k%split)
+			at = k % split
 		}
-		runs = append(runs, pixelRun{img: n * sN, i: i, j0: j, len: l, at: place(k), first: k})
+		runs = append(runs, pixelRun{img: n * sN, i: i, j0: j, len: l, at: at, first: k})
 		k += l
 	}
 	return runs
 }
+
+// packScratch holds one Pack call's runs and rows, reused across calls
+// (Pack runs on several goroutines at once, so each takes its own).
+type packScratch struct {
+	runs []pixelRun
+	rows []colRow
+}
+
+var packScratchPool = sync.Pool{New: func() any { return new(packScratch) }}
 
 // Pack writes the block [p0, p0+kb) × [j0, j0+nb) of the source in
 // gemm's packed order (see gemm.Source). It goes sliver by sliver, so
@@ -58,9 +71,12 @@ func (s *im2colSource[T]) Pack(dst []T, p0, j0, kb, nb, nr int) {
 		s.packT(dst, p0, j0, kb, nb, nr)
 		return
 	}
-	rows := s.rows(p0, kb)
+	sc := packScratchPool.Get().(*packScratch)
+	defer packScratchPool.Put(sc)
+	rows := s.rows(sc.rows[:0], p0, kb)
 	// Column k of the block is element k%nr of sliver k/nr.
-	runs := s.pixelRuns(j0, nb, nr, func(k int) int { return k % nr })
+	runs := s.pixelRuns(sc.runs[:0], j0, nb, nr, 0)
+	sc.rows, sc.runs = rows, runs
 	g := s.g
 	for jr, first := 0, 0; jr < nb; jr += nr {
 		d := dst[jr*kb : (jr+nr)*kb]
@@ -99,10 +115,14 @@ func (s *im2colSource[T]) Pack(dst []T, p0, j0, kb, nb, nr int) {
 }
 
 // packT is Pack for colsᵀ: rows are output pixels, columns are (c, ki,
-// kj). Row k of the block is row k of every sliver, element k·nr.
+// kj).
 func (s *im2colSource[T]) packT(dst []T, p0, j0, kb, nb, nr int) {
-	runs := s.pixelRuns(p0, kb, 0, func(k int) int { return k * nr })
-	rows := s.rows(j0, nb)
+	sc := packScratchPool.Get().(*packScratch)
+	defer packScratchPool.Put(sc)
+	// Row k of the block is row k of every sliver, element k·nr.
+	runs := s.pixelRuns(sc.runs[:0], p0, kb, 0, nr)
+	rows := s.rows(sc.rows[:0], j0, nb)
+	sc.rows, sc.runs = rows, runs
 	g := s.g
 	for jr := 0; jr < nb; jr += nr {
 		d := dst[jr*kb : (jr+nr)*kb]
@@ -145,16 +165,14 @@ type colRow struct {
 	di, dj int // ki−p, kj−p
 }
 
-// rows returns the column-matrix rows [q0, q0+count).
-func (s *im2colSource[T]) rows(q0, count int) []colRow {
+// rows appends to rows the column-matrix rows [q0, q0+count).
+func (s *im2colSource[T]) rows(rows []colRow, q0, count int) []colRow {
 	g := s.g
 	_, sC := g.strides()
 	kk := g.kh * g.kw
-	rows := make([]colRow, count)
-	for k := range rows {
-		q := q0 + k
+	for q := q0; q < q0+count; q++ {
 		c, ki, kj := q/kk, q%kk/g.kw, q%g.kw
-		rows[k] = colRow{ch: c * sC, di: ki - g.p, dj: kj - g.p}
+		rows = append(rows, colRow{ch: c * sC, di: ki - g.p, dj: kj - g.p})
 	}
 	return rows
 }

@@ -2,6 +2,7 @@ package metalearn
 
 import (
 	"math/rand/v2"
+	"runtime"
 	"testing"
 
 	"github.com/metagon/metagon/internal/gemm"
@@ -49,6 +50,10 @@ func BenchmarkMAMLConv4(b *testing.B) {
 func BenchmarkProtoNetEpisode(b *testing.B) {
 	for _, dt := range []tensor.Dtype{tensor.Float32, tensor.Float64} {
 		b.Run(dt.String(), func(b *testing.B) {
+			// The learner of the previous run (the testing package runs
+			// this function with b.N = 1 first) is garbage: collect it
+			// before building this one, so that peak RSS is one learner's.
+			runtime.GC()
 			spec := Spec{Support: 300, Query: 300, Input: []int{1, 28, 28}, Classes: 60}
 			l, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28},
 				ProtoNetOptions{Options: Options{Spec: spec, Seed: 1, Dtype: dt}})

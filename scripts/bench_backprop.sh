@@ -6,6 +6,7 @@
 #
 #   scripts/bench_backprop.sh                  # PEERS_DIR defaults to ../shared/peers
 #   EPOCHS=3 GO_EPOCHS=5 scripts/bench_backprop.sh
+#   BENCH_JSON=out.json scripts/bench_backprop.sh   # also write the figures as JSON
 #
 # The peers run single-threaded (--threads 1), as metagon does. NumPy and
 # torch use whatever libblas.so.3 Debian's alternatives point to (reference
@@ -70,4 +71,7 @@ for var in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE"):
     print(f"{var}={os.environ.get(var, '') or '(unset)'}")
 print(f"numpy {env.get('numpy')}, torch {env.get('torch')}, cpu {env.get('cpu')}, nproc {env.get('nproc')}, "
       f"load {env.get('loadavg_1_5_15')}")
+if os.environ.get("BENCH_JSON"):
+    json.dump({"seed_epoch": {dt: {"metagon_s": go.get(dt), "peers_s": {impl: s for d2, impl, s in rows if d2 == dt}}
+                              for dt in ("float64", "float32")}}, open(os.environ["BENCH_JSON"], "w"), indent=1)
 EOF

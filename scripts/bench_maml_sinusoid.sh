@@ -6,6 +6,7 @@
 #
 #   scripts/bench_maml_sinusoid.sh            # PEERS_DIR defaults to ../shared/peers
 #   ITERS=2000 scripts/bench_maml_sinusoid.sh
+#   BENCH_JSON=out.json scripts/bench_maml_sinusoid.sh   # also write the figures as JSON
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 peers=${PEERS_DIR:-$root/../shared/peers}
@@ -45,4 +46,6 @@ ref = peer["batched-threads1"]
 print("\n| implementation | ms / meta-iteration | vs PyTorch batched (threads=1) |\n|---|---|---|")
 for n, v in list(go.items()) + [("PyTorch " + k, v) for k, v in peer.items()]:
     print(f"| {n} | {v:.2f} | {v / ref:.2f}x |")
+if os.environ.get("BENCH_JSON"):
+    json.dump({"maml_sinusoid": {"metagon_ms": go, "torch_ms": peer}}, open(os.environ["BENCH_JSON"], "w"), indent=1)
 PY

@@ -11,6 +11,7 @@
 #
 #   scripts/bench_omniglot.sh
 #   EPISODES=20 ITERS=6 scripts/bench_omniglot.sh
+#   BENCH_JSON=out.json scripts/bench_omniglot.sh   # also write the figures as JSON (scripts/bench_all.sh)
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 peers=${PEERS_DIR:-$root/../shared/peers}
@@ -57,6 +58,11 @@ def rss(name):
 def peer(name):
     j = json.load(open(os.path.join(d, name + ".json")))
     return j["timing"]["median_ms"], j.get("env", {}).get("blas_libs_loaded")
+def gflops(name):
+    for line in open(os.path.join(d, name + ".txt")):
+        m = re.search(r"([\d.]+) GEMM-GFLOP/op", line)
+        if m:
+            return float(m.group(1))
 pp, blas = peer("pproto")
 pm, _ = peer("pmaml")
 print(f"\nPyTorch BLAS: {blas}\n")
@@ -64,4 +70,12 @@ print("| workload | metagon | PyTorch | ratio (metagon / PyTorch) | peak RSS met
 print("|---|---|---|---|---|")
 print(f"| ProtoNet 60-way 5-shot 5-query, ms/episode | {go('proto'):.0f} | {pp:.0f} | {go('proto')/pp:.2f} | {rss('proto'):.0f} / {rss('pproto'):.0f} MiB |")
 print(f"| MAML 2nd order 5-way 1-shot, meta-batch 32, ms/iteration | {go('maml'):.0f} | {pm:.0f} | {go('maml')/pm:.2f} | {rss('maml'):.0f} / {rss('pmaml'):.0f} MiB |")
+for name, what in (("proto", "ProtoNet episode"), ("maml", "MAML iteration")):
+    print(f"{what}: {gflops(name):.1f} GFLOP in matrix products, {gflops(name) / go(name) * 1e3:.1f} GFLOP/s")
+if os.environ.get("BENCH_JSON"):
+    json.dump({"protonet": {"metagon_ms": go("proto"), "torch_ms": pp, "metagon_rss_mib": rss("proto"),
+                            "torch_rss_mib": rss("pproto"), "gemm_gflop": gflops("proto")},
+               "maml_conv": {"metagon_ms": go("maml"), "torch_ms": pm, "metagon_rss_mib": rss("maml"),
+                             "torch_rss_mib": rss("pmaml"), "gemm_gflop": gflops("maml")}},
+              open(os.environ["BENCH_JSON"], "w"), indent=1)
 PY
