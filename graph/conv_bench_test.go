@@ -27,7 +27,7 @@ func BenchmarkConvProducts(b *testing.B) {
 		name := fmt.Sprintf("%dx%dx%dx%d", c.n, c.ch, c.hw, c.hw)
 		b.Run(name+"/forward/fused", func(b *testing.B) {
 			for b.Loop() {
-				gemm.SgemmSource(false, f, n, kk, 1, w, kk, &im2colSource[float32]{g: g, x: x}, 0, out, n)
+				gemm.SgemmSource(false, f, n, kk, 1, w, kk, newIm2colSource(g, x, false), 0, out, n)
 			}
 		})
 		b.Run(name+"/forward/im2col", func(b *testing.B) {
@@ -38,7 +38,7 @@ func BenchmarkConvProducts(b *testing.B) {
 		})
 		b.Run(name+"/filters/fused", func(b *testing.B) {
 			for b.Loop() {
-				gemm.SgemmSource(false, f, kk, n, 1, gy, n, &im2colSource[float32]{g: g, x: x, trans: true}, 0, dw, kk)
+				gemm.SgemmSource(false, f, kk, n, 1, gy, n, newIm2colSource(g, x, true), 0, dw, kk)
 			}
 		})
 		b.Run(name+"/filters/im2col", func(b *testing.B) {
@@ -55,7 +55,7 @@ func BenchmarkConvProducts(b *testing.B) {
 		flipTKernel(f, g.c, 3, 3, wf, w)
 		b.Run(name+"/input/fused", func(b *testing.B) {
 			for b.Loop() {
-				gemm.SgemmSource(false, g.c, g.n*g.h*g.w, f*9, 1, wf, f*9, &im2colSource[float32]{g: back, x: gy}, 0, dx, g.n*g.h*g.w)
+				gemm.SgemmSource(false, g.c, g.n*g.h*g.w, f*9, 1, wf, f*9, newIm2colSource(back, gy, false), 0, dx, g.n*g.h*g.w)
 			}
 		})
 		b.Run(name+"/input/col2im", func(b *testing.B) {

@@ -8,171 +8,147 @@ import "sync"
 // one block at a time, already in the packed order, so the matrix is
 // never stored.
 //
-// Within a column-matrix row (c, ki, kj), a run of output pixels of one
-// output row (n, i) reads one input row, x[n, c, i+ki−p, ·], shifted by
-// kj−p: packing is a sequence of short copies, one per run and row, with
-// everything that does not change along the run computed once.
+// The image is first copied once with its zero border (p on every side),
+// xp. Then every entry is a gather with no bounds to test:
+//
+//	cols[q, j] = xp[base(j) + off(q)],
+//	base(n, i, jx)  = plane(n, 0)·PH·PW + i·PW + jx,
+//	off(c, ki, kj)  = plane(0, c)·PH·PW + ki·PW + kj,
+//
+// with PH = H+2p, PW = W+2p and plane(n, c) the index of image n's
+// channel c in the layout (n·C+c, or c·N+n channel-major). A block is
+// packed from its columns' bases and its rows' offsets.
 type im2colSource[T Float] struct {
 	g     convGeom
-	x     []T
-	trans bool // the source is colsᵀ (N·Ho·Wo × C·kh·kw)
+	xp    []T // x with its zero border
+	trans bool
 }
 
-// pixelRun is a stretch of output pixels (n, i, j0 … j0+len−1) of one
-// output row that lands contiguously (or, transposed, at one stride) in
-// the packed block, its first element at dst[at].
-type pixelRun struct {
-	img     int // offset of image n in x
-	i, j0   int
-	len, at int
-	first   int // the run's first pixel, counted from the block's first
-}
-
-// pixelRuns appends to runs the output pixels [first, first+count) split
-// into runs that stay within one output row and, when split > 0, within
-// one group of split pixels (a sliver of the packed block). A run's at is
-// its position in the block: k%split when split > 0 (its place in a sliver
-// row), else k·stride (rows of stride elements).
-func (s *im2colSource[T]) pixelRuns(runs []pixelRun, first, count, split, stride int) []pixelRun {
-	g := s.g
-	sN, _ := g.strides()
-	hw := g.ho * g.wo
-	for k := 0; k < count; {
-		px := first + k
-		n, r := px/hw, px%hw
-		i, j := r/g.wo, r%g.wo
-		l := min(g.wo-j, count-k)
-		at := k * stride
-		if split > 0 {
-			l = min(l, split-k%split)
-			at = k % split
+// newIm2colSource pads x into a pooled buffer; release returns it.
+func newIm2colSource[T Float](g convGeom, x []T, trans bool) *im2colSource[T] {
+	ph, pw := g.h+2*g.p, g.w+2*g.p
+	planes := g.n * g.c
+	xp := getPadded[T](planes * ph * pw)
+	pad := func(lo, hi int) {
+		for pl := lo; pl < hi; pl++ {
+			dst := xp[pl*ph*pw:][:ph*pw]
+			clear(dst[:g.p*pw])
+			for i := 0; i < g.h; i++ {
+				row := dst[(i+g.p)*pw:][:pw]
+				clear(row[:g.p])
+				copy(row[g.p:g.p+g.w], x[(pl*g.h+i)*g.w:][:g.w])
+				clear(row[g.p+g.w:])
+			}
+			clear(dst[(g.h+g.p)*pw:])
 		}
-		runs = append(runs, pixelRun{img: n * sN, i: i, j0: j, len: l, at: at, first: k})
-		k += l
 	}
-	return runs
+	if bigEnough(len(xp)) {
+		parallelFor(planes, grainFor(ph*pw), pad)
+	} else {
+		pad(0, planes)
+	}
+	return &im2colSource[T]{g: g, xp: xp, trans: trans}
 }
 
-// packScratch holds one Pack call's runs and rows, reused across calls
-// (Pack runs on several goroutines at once, so each takes its own).
-type packScratch struct {
-	runs []pixelRun
-	rows []colRow
+// release returns the padded image to the pool.
+func (s *im2colSource[T]) release() {
+	putPadded(s.xp)
+	s.xp = nil
 }
+
+// Padded images are reused across calls (one per product in flight).
+var paddedPools sync.Map // element type → *sync.Pool of *[]T
+
+func getPadded[T Float](n int) []T {
+	var zero T
+	p, _ := paddedPools.LoadOrStore(any(zero), &sync.Pool{})
+	if b, ok := p.(*sync.Pool).Get().(*[]T); ok && cap(*b) >= n {
+		return (*b)[:n]
+	}
+	return make([]T, n)
+}
+
+func putPadded[T Float](b []T) {
+	var zero T
+	p, _ := paddedPools.Load(any(zero))
+	p.(*sync.Pool).Put(&b)
+}
+
+// bases appends the offsets in xp of output pixels [first, first+count)
+// with kernel offset (0, 0).
+func (s *im2colSource[T]) bases(out []int, first, count int) []int {
+	g := s.g
+	ph, pw := g.h+2*g.p, g.w+2*g.p
+	hw := g.ho * g.wo
+	nStride := g.c // plane(n, 0) = n·C
+	if g.cmajor {
+		nStride = 1 // plane(n, 0) = n
+	}
+	for px := first; px < first+count; px++ {
+		n, r := px/hw, px%hw
+		out = append(out, n*nStride*ph*pw+r/g.wo*pw+r%g.wo)
+	}
+	return out
+}
+
+// offsets appends the offsets of column-matrix rows [q0, q0+count).
+func (s *im2colSource[T]) offsets(out []int, q0, count int) []int {
+	g := s.g
+	ph, pw := g.h+2*g.p, g.w+2*g.p
+	kk := g.kh * g.kw
+	cStride := 1 // plane(0, c) = c
+	if g.cmajor {
+		cStride = g.n // plane(0, c) = c·N
+	}
+	for q := q0; q < q0+count; q++ {
+		c, ki, kj := q/kk, q%kk/g.kw, q%g.kw
+		out = append(out, c*cStride*ph*pw+ki*pw+kj)
+	}
+	return out
+}
+
+// packScratch holds one Pack call's bases and offsets, reused across
+// calls (Pack runs on several goroutines at once, each with its own).
+type packScratch struct{ bases, offs []int }
 
 var packScratchPool = sync.Pool{New: func() any { return new(packScratch) }}
 
 // Pack writes the block [p0, p0+kb) × [j0, j0+nb) of the source in
-// gemm's packed order (see gemm.Source). It goes sliver by sliver, so
-// that the writes stay within one L1-sized sliver, and row by row within
-// it, each row being a few runs copied from input rows.
+// gemm's packed order (see gemm.Source), sliver by sliver so that the
+// writes stay within one L1-sized sliver.
 func (s *im2colSource[T]) Pack(dst []T, p0, j0, kb, nb, nr int) {
-	if s.trans {
-		s.packT(dst, p0, j0, kb, nb, nr)
+	sc := packScratchPool.Get().(*packScratch)
+	defer packScratchPool.Put(sc)
+	xp := s.xp
+	if !s.trans {
+		// Rows are (c, ki, kj), columns output pixels.
+		sc.offs = s.offsets(sc.offs[:0], p0, kb)
+		sc.bases = s.bases(sc.bases[:0], j0, nb)
+		for jr := 0; jr < nb; jr += nr {
+			d := dst[jr*kb : (jr+nr)*kb]
+			bases := sc.bases[jr:min(jr+nr, nb)]
+			for p, off := range sc.offs {
+				row := d[p*nr : p*nr+nr]
+				for j, b := range bases {
+					row[j] = xp[b+off]
+				}
+				clear(row[len(bases):])
+			}
+		}
 		return
 	}
-	sc := packScratchPool.Get().(*packScratch)
-	defer packScratchPool.Put(sc)
-	rows := s.rows(sc.rows[:0], p0, kb)
-	// Column k of the block is element k%nr of sliver k/nr.
-	runs := s.pixelRuns(sc.runs[:0], j0, nb, nr, 0)
-	sc.rows, sc.runs = rows, runs
-	g := s.g
-	for jr, first := 0, 0; jr < nb; jr += nr {
-		d := dst[jr*kb : (jr+nr)*kb]
-		cols := min(nr, nb-jr)
-		last := first
-		for last < len(runs) && runs[last].first < jr+nr {
-			last++
-		}
-		sliver := runs[first:last]
-		first = last
-		for p, q := range rows {
-			out := d[p*nr : p*nr+nr]
-			for _, r := range sliver {
-				o := out[r.at : r.at+r.len]
-				ii := r.i + q.di
-				if ii < 0 || ii >= g.h {
-					clear(o)
-					continue
-				}
-				// o[j] = x[row ii, column j0+j+dj], inside for lo ≤ j < hi.
-				col := r.j0 + q.dj
-				src := s.x[r.img+q.ch+ii*g.w : r.img+q.ch+ii*g.w+g.w]
-				lo, hi := max(0, -col), min(len(o), g.w-col)
-				if lo == 0 && hi == len(o) {
-					copy(o, src[col:col+len(o)])
-					continue
-				}
-				clear(o)
-				if hi > lo {
-					copy(o[lo:hi], src[col+lo:col+hi])
-				}
-			}
-			clear(out[cols:])
-		}
-	}
-}
-
-// packT is Pack for colsᵀ: rows are output pixels, columns are (c, ki,
-// kj).
-func (s *im2colSource[T]) packT(dst []T, p0, j0, kb, nb, nr int) {
-	sc := packScratchPool.Get().(*packScratch)
-	defer packScratchPool.Put(sc)
-	// Row k of the block is row k of every sliver, element k·nr.
-	runs := s.pixelRuns(sc.runs[:0], p0, kb, 0, nr)
-	rows := s.rows(sc.rows[:0], j0, nb)
-	sc.rows, sc.runs = rows, runs
-	g := s.g
+	// Transposed: rows are output pixels, columns (c, ki, kj).
+	sc.bases = s.bases(sc.bases[:0], p0, kb)
+	sc.offs = s.offsets(sc.offs[:0], j0, nb)
 	for jr := 0; jr < nb; jr += nr {
 		d := dst[jr*kb : (jr+nr)*kb]
-		cols := min(nr, nb-jr)
-		for j, q := range rows[jr : jr+cols] {
-			dj := d[j:]
-			for _, r := range runs {
-				ii := r.i + q.di
-				col := r.j0 + q.dj
-				lo, hi := min(max(0, -col), r.len), max(min(r.len, g.w-col), 0)
-				if ii < 0 || ii >= g.h {
-					lo, hi = r.len, r.len
-				}
-				hi = max(hi, lo)
-				at := r.at
-				for t := 0; t < lo; t++ {
-					dj[at+t*nr] = 0
-				}
-				if hi > lo {
-					src := s.x[r.img+q.ch+ii*g.w : r.img+q.ch+ii*g.w+g.w][col+lo : col+hi]
-					for t, v := range src {
-						dj[at+(lo+t)*nr] = v
-					}
-				}
-				for t := hi; t < r.len; t++ {
-					dj[at+t*nr] = 0
-				}
+		offs := sc.offs[jr:min(jr+nr, nb)]
+		for p, b := range sc.bases {
+			row := d[p*nr : p*nr+nr]
+			for j, off := range offs {
+				row[j] = xp[b+off]
 			}
-		}
-		for p := 0; p < kb; p++ {
-			clear(d[p*nr+cols : p*nr+nr])
+			clear(row[len(offs):])
 		}
 	}
-}
-
-// colRow is what one column-matrix row (c, ki, kj) reads: channel c's
-// rows, shifted by ki−p down and kj−p across.
-type colRow struct {
-	ch     int // offset of channel c within an image
-	di, dj int // ki−p, kj−p
-}
-
-// rows appends to rows the column-matrix rows [q0, q0+count).
-func (s *im2colSource[T]) rows(rows []colRow, q0, count int) []colRow {
-	g := s.g
-	_, sC := g.strides()
-	kk := g.kh * g.kw
-	for q := q0; q < q0+count; q++ {
-		c, ki, kj := q/kk, q%kk/g.kw, q%g.kw
-		rows = append(rows, colRow{ch: c * sC, di: ki - g.p, dj: kj - g.p})
-	}
-	return rows
 }

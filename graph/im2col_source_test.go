@@ -55,13 +55,13 @@ func TestIm2colSourceBitIdentical(t *testing.T) {
 			w := randFloats32(rng, c.f*kk)
 			want, got := make([]float32, c.f*n), make([]float32, c.f*n)
 			gemm.Sgemm(false, false, c.f, n, kk, 1, w, kk, cols, n, 0, want, n)
-			gemm.SgemmSource(false, c.f, n, kk, 1, w, kk, &im2colSource[float32]{g: g, x: x}, 0, got, n)
+			gemm.SgemmSource(false, c.f, n, kk, 1, w, kk, newIm2colSource(g, x, false), 0, got, n)
 			identical32(t, "W·im2col(x)", got, want)
 
 			gy := randFloats32(rng, c.f*n)
 			want, got = make([]float32, c.f*kk), make([]float32, c.f*kk)
 			gemm.Sgemm(false, true, c.f, kk, n, 1, gy, n, cols, n, 0, want, kk)
-			gemm.SgemmSource(false, c.f, kk, n, 1, gy, n, &im2colSource[float32]{g: g, x: x, trans: true}, 0, got, kk)
+			gemm.SgemmSource(false, c.f, kk, n, 1, gy, n, newIm2colSource(g, x, true), 0, got, kk)
 			identical32(t, "g·im2col(x)ᵀ", got, want)
 		})
 	}

@@ -80,11 +80,13 @@ func (o *convMMOp) Do(v ...G.Value) (G.Value, error) { return doWith(o, o.shape,
 func (o *convMMOp) forward(out *tensor.Dense, in []*tensor.Dense) {
 	n := o.g.n * o.g.ho * o.g.wo
 	if is64(out) {
-		gemm.DgemmSource(false, o.f, n, o.k, 1, data[float64](in[0]), max(o.k, 1),
-			&im2colSource[float64]{g: o.g, x: data[float64](in[1])}, 0, data[float64](out), n)
+		src := newIm2colSource(o.g, data[float64](in[1]), false)
+		gemm.DgemmSource(false, o.f, n, o.k, 1, data[float64](in[0]), max(o.k, 1), src, 0, data[float64](out), n)
+		src.release()
 	} else {
-		gemm.SgemmSource(false, o.f, n, o.k, 1, data[float32](in[0]), max(o.k, 1),
-			&im2colSource[float32]{g: o.g, x: data[float32](in[1])}, 0, data[float32](out), n)
+		src := newIm2colSource(o.g, data[float32](in[1]), false)
+		gemm.SgemmSource(false, o.f, n, o.k, 1, data[float32](in[0]), max(o.k, 1), src, 0, data[float32](out), n)
+		src.release()
 	}
 }
 
@@ -117,11 +119,13 @@ func (o *convWGradOp) Do(v ...G.Value) (G.Value, error) { return doWith(o, o.sha
 func (o *convWGradOp) forward(out *tensor.Dense, in []*tensor.Dense) {
 	n := o.g.n * o.g.ho * o.g.wo
 	if is64(out) {
-		gemm.DgemmSource(false, o.f, o.k, n, 1, data[float64](in[0]), max(n, 1),
-			&im2colSource[float64]{g: o.g, x: data[float64](in[1]), trans: true}, 0, data[float64](out), max(o.k, 1))
+		src := newIm2colSource(o.g, data[float64](in[1]), true)
+		gemm.DgemmSource(false, o.f, o.k, n, 1, data[float64](in[0]), max(n, 1), src, 0, data[float64](out), max(o.k, 1))
+		src.release()
 	} else {
-		gemm.SgemmSource(false, o.f, o.k, n, 1, data[float32](in[0]), max(n, 1),
-			&im2colSource[float32]{g: o.g, x: data[float32](in[1]), trans: true}, 0, data[float32](out), max(o.k, 1))
+		src := newIm2colSource(o.g, data[float32](in[1]), true)
+		gemm.SgemmSource(false, o.f, o.k, n, 1, data[float32](in[0]), max(n, 1), src, 0, data[float32](out), max(o.k, 1))
+		src.release()
 	}
 }
 
