@@ -40,9 +40,9 @@ type Episode struct {
 	// the episode goes through the model in one batch, so batch norm uses
 	// the statistics of the whole episode.
 	Support, Query *G.Node
-	// Shots, Queries and Ways are the episode's numbers of support
-	// images, query images and classes.
-	Shots, Queries, Ways int
+	// SupportSize, QuerySize and Ways are the episode's numbers of
+	// support images (all classes together), query images and classes.
+	SupportSize, QuerySize, Ways int
 
 	g                             *G.ExprGraph
 	dt                            tensor.Dtype
@@ -55,7 +55,7 @@ type Episode struct {
 // MatMul(e.Average(), e.Support) are the class means of the embeddings.
 func (e *Episode) Average() *G.Node {
 	if e.avg == nil {
-		e.avg = e.input("avg", e.Ways, e.Shots)
+		e.avg = e.input("avg", e.Ways, e.SupportSize)
 	}
 	return e.avg
 }
@@ -66,7 +66,7 @@ func (e *Episode) Average() *G.Node {
 // scores over each class's support images.
 func (e *Episode) OneHot() *G.Node {
 	if e.oneHot == nil {
-		e.oneHot = e.input("onehot", e.Ways, e.Shots)
+		e.oneHot = e.input("onehot", e.Ways, e.SupportSize)
 	}
 	return e.oneHot
 }
@@ -75,7 +75,7 @@ func (e *Episode) OneHot() *G.Node {
 // graph.CrossEntropy takes them.
 func (e *Episode) Labels() *G.Node {
 	if e.labels == nil {
-		e.labels = G.NewTensor(e.g, e.dt, 1, G.WithShape(e.Queries), G.WithName(e.name+".yq"))
+		e.labels = G.NewTensor(e.g, e.dt, 1, G.WithShape(e.QuerySize), G.WithName(e.name+".yq"))
 	}
 	return e.labels
 }
@@ -84,7 +84,7 @@ func (e *Episode) Labels() *G.Node {
 // targets of a mean-squared-error loss.
 func (e *Episode) LabelsOneHot() *G.Node {
 	if e.labelsOH == nil {
-		e.labelsOH = e.input("yq1h", e.Queries, e.Ways)
+		e.labelsOH = e.input("yq1h", e.QuerySize, e.Ways)
 	}
 	return e.labelsOH
 }
@@ -187,7 +187,7 @@ func (l *Metric) episodeGraph(k, support, query, ways int, withGrads bool) (*met
 		mg.x = G.NewTensor(w.g, dt, len(shape), G.WithShape(shape...), G.WithName(name+".x"))
 		emb := l.model.Forward(l.modelWeightsOf(w.p), mg.x)
 		mg.ep = &Episode{Support: graph.Slice(emb, 0, 0, support), Query: graph.Slice(emb, 0, support, support+query),
-			Shots: support, Queries: query, Ways: ways, g: w.g, dt: dt, name: name}
+			SupportSize: support, QuerySize: query, Ways: ways, g: w.g, dt: dt, name: name}
 		mg.loss, mg.logits = l.head.Episode(w.p.Weights(), mg.ep)
 	})
 	if err != nil {
@@ -285,7 +285,7 @@ func (l *Metric) feedEpisode(mg *metricGraph, t Task) error {
 	}
 	if ep.labelsOH != nil {
 		if mg.labelsOHBuf == nil {
-			mg.labelsOHBuf = make([]float64, ep.Queries*ep.Ways)
+			mg.labelsOHBuf = make([]float64, ep.QuerySize*ep.Ways)
 		}
 		clear(mg.labelsOHBuf)
 		for i, y := range t.QueryY {
