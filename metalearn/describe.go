@@ -45,11 +45,16 @@ func (l *Reptile) Describe() string {
 	return inner + "; " + eps
 }
 
-// Describe says how ProtoNet classifies: it has no inner loop.
-func (p *ProtoNet) Describe() string {
-	s := fmt.Sprintf("no inner steps: nearest class prototype; %s", outer(p.base))
-	if p.opts.LRHalvingEvery > 0 {
-		s += fmt.Sprintf(", halved every %d episodes", p.opts.LRHalvingEvery)
+// Describe says how a metric learner classifies (its head's Describe,
+// if it has one): it has no inner loop.
+func (l *Metric) Describe() string {
+	how := l.name
+	if d, ok := l.head.(Describer); ok {
+		how = d.Describe()
+	}
+	s := fmt.Sprintf("no inner steps: %s; %s", how, outer(l.base))
+	if l.mopts.LRHalvingEvery > 0 {
+		s += fmt.Sprintf(", halved every %d episodes", l.mopts.LRHalvingEvery)
 	}
 	return s
 }

@@ -30,6 +30,11 @@ func TestDescribe(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	mn, err := NewMatchingNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Filters: 4}, MatchingNetOptions{
+		MetricOptions: MetricOptions{Options: po}, FCE: true, ProcessingSteps: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		l    Describer
 		want []string
@@ -39,6 +44,7 @@ func TestDescribe(t *testing.T) {
 		{anil, []string{"on w3, b3 only"}, nil},
 		{rep, []string{"3 inner steps of Adam (carried", "ε = 0.5 annealed to 0 over 70"}, []string{"outer adam"}},
 		{proto, []string{"no inner steps", "lr 0.003"}, []string{"α"}},
+		{mn, []string{"no inner steps", "cosine", "full context embeddings (K = 3)", "halved every 2000"}, []string{"α"}},
 	}
 	for _, c := range cases {
 		d := c.l.Describe()

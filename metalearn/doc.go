@@ -9,8 +9,13 @@
 // first-order MAML, Meta-SGD and ANIL are configurations of it (maml.go,
 // metasgd.go, anil.go), and its Objective and TaskGradient give one task's
 // meta-objective and meta-gradient. Reptile (move toward weights trained
-// on each task) and ProtoNet (nearest class prototype in an embedding)
-// have files of their own; each learner cites its paper. A meta-batch runs
+// on each task) has a file of its own. Metric learners share Metric
+// (metric.go): the embedding of every image of an episode, the compiled
+// graphs, Adam steps and evaluation; each is a MetricHead that turns the
+// support and query embeddings into query scores and a loss, such as
+// ProtoNet (nearest class prototype) and MatchingNet (attention over the
+// support set). Each learner cites its paper. A
+// meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number
 // of workers. For N-way classification, Options.ZeroHead starts every task

@@ -67,4 +67,28 @@ func init() {
 			return NewProtoNet(c.Model, ProtoNetOptions{Options: c.adam(), LR: c.OuterLR})
 		},
 	})
+	// Vinyals et al.: training episodes of the test shape (ways, shots
+	// and 15 queries per class, as at evaluation), one per Adam step at
+	// lr 1e-3.
+	matching := map[string]Settings{"": {MetaBatch: 1, Queries: 15}}
+	Register("matchingnet", LearnerEntry{
+		Title:       "Matching Networks",
+		Summary:     "Matching Networks: cosine attention over the support set (Vinyals et al. 2016)",
+		NoInnerLoop: true,
+		Embedding:   true,
+		Defaults:    matching,
+		New: func(c Config) (Learner, error) {
+			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}})
+		},
+	})
+	Register("matchingnet-fce", LearnerEntry{
+		Title:       "Matching Networks (FCE)",
+		Summary:     "Matching Networks with full context embeddings (Vinyals et al. 2016)",
+		NoInnerLoop: true,
+		Embedding:   true,
+		Defaults:    matching,
+		New: func(c Config) (Learner, error) {
+			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true})
+		},
+	})
 }

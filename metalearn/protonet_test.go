@@ -6,7 +6,6 @@ import (
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
-	G "gorgonia.org/gorgonia"
 )
 
 // TestProtoNetGradient checks the gradient of the episode loss with
@@ -21,26 +20,7 @@ func TestProtoNetGradient(t *testing.T) {
 		t.Fatal(err)
 	}
 	rng := rand.New(rand.NewPCG(5, 5))
-	task := randomTask(rng, spec)
-	s, q, ways, err := l.episodeShape(task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.ensureWorkers(); err != nil {
-		t.Fatal(err)
-	}
-	pg, err := l.episodeGraph(0, s, q, ways, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := pg.feedEpisode(task, ways); err != nil {
-		t.Fatal(err)
-	}
-	feeds := map[*G.Node][]float64{pg.x: pg.xBuf, pg.avg: pg.avgBuf, pg.yq: task.QueryY}
-	res, err := graph.CheckGradient(pg.loss, l.workers[0].p.Nodes(), graph.CheckOptions{Eps: 1e-6, Feeds: feeds})
-	if err != nil {
-		t.Fatal(err)
-	}
+	res := checkEpisodeGradient(t, l.Metric, randomTask(rng, spec))
 	t.Logf("ProtoNet episode gradient: max rel err %.2e over %d weights", res.MaxRelErr, res.Checked)
 	if res.MaxRelErr > 1e-5 {
 		t.Errorf("max rel err %.2e > 1e-5 (%s)", res.MaxRelErr, res.Worst)

@@ -41,6 +41,13 @@ func TestResolveOrder(t *testing.T) {
 	if r.MetaBatch != le.Defaults[""].MetaBatch || r.TrainWays != le.Defaults[""].TrainWays || r.EvalSteps != 0 {
 		t.Errorf("protonet: %+v; want its own meta-batch and ways over the source's, and 0 evaluation steps", r)
 	}
+	for _, name := range []string{"matchingnet", "matchingnet-fce"} {
+		le, se = look(name, "omniglot")
+		r = Resolve(Settings{}, le, se, "omniglot")
+		if r.MetaBatch != 1 || r.TrainWays != r.Ways || r.TrainShots != r.Shots || r.Queries != r.EvalQueries || r.EvalSteps != 0 {
+			t.Errorf("%s: %+v; want training episodes of the test shape, one per step, and 0 evaluation steps", name, r)
+		}
+	}
 	le, se = look("maml", "sinusoid")
 	if r := Resolve(Settings{Shots: 5}, le, se, "sinusoid"); r.Queries != 5 || r.EvalQueries != 5 || r.TrainShots != 5 {
 		t.Errorf("maml on sinusoid, 5 shots: %+v", r)

@@ -10,9 +10,9 @@ import (
 // Stateful is a Learner with state of its own beyond its meta-parameters
 // and outer optimizer, which a checkpoint must keep for a resumed run to
 // continue exactly: Reptile's carried inner Adam and its place in the ε
-// schedule, ProtoNet's episode count for its learning-rate halving. The
-// learner writes that state into the checkpoint and reads it back, so
-// graph.Checkpoint needs no field for any one algorithm.
+// schedule, a metric learner's episode count for its learning-rate
+// halving. The learner writes that state into the checkpoint and reads it
+// back, so graph.Checkpoint needs no field for any one algorithm.
 type Stateful interface {
 	Learner
 	// SaveState writes the learner's state into ck: metadata under keys
@@ -63,16 +63,16 @@ func (l *Reptile) LoadState(ck *graph.Checkpoint, iterations int) error {
 }
 
 // SaveState saves the number of episodes trained (the learning-rate
-// schedule's place).
-func (l *ProtoNet) SaveState(ck *graph.Checkpoint) {
-	ck.Meta["protonet.episodes"] = strconv.Itoa(l.steps)
+// schedule's place), under "<name>.episodes".
+func (l *Metric) SaveState(ck *graph.Checkpoint) {
+	ck.Meta[l.name+".episodes"] = strconv.Itoa(l.steps)
 }
 
 // LoadState restores what SaveState saved.
-func (l *ProtoNet) LoadState(ck *graph.Checkpoint, iterations int) error {
-	n, err := counterOf(ck, "protonet.episodes", iterations)
+func (l *Metric) LoadState(ck *graph.Checkpoint, iterations int) error {
+	n, err := counterOf(ck, l.name+".episodes", iterations)
 	if err != nil {
-		return fmt.Errorf("protonet: %w", err)
+		return fmt.Errorf("%s: %w", l.name, err)
 	}
 	l.steps = n
 	return nil

@@ -16,6 +16,12 @@
 // Models are looked up by name (New, Names) so that the command-line tools
 // can offer every registered model.
 //
+// Parts that are not models by themselves follow the same pattern: an
+// LSTMCell (PyTorch's nn.LSTMCell, layout and gate order included) adds its
+// weights with Init and builds a step from any Weights with Step, for
+// learners that need a recurrent network (Matching Networks' full context
+// embeddings).
+//
 // Conv4 and MLP have PyTorch equivalents (TorchNamer; the modules are in
 // scripts/torch_models.py): SaveTorchNPZ and LoadTorchNPZ move their weights
 // to and from .npz archives keyed by state_dict names in PyTorch's layouts.

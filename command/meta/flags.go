@@ -80,7 +80,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.ways, "ways", 0, "classification sources: classes per evaluation episode (0: 5)")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
-	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, 5 reptile on omniglot)")
+	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet and matchingnet, 5 reptile on omniglot)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
 	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot; 0 for learners without an inner loop)")
 	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
@@ -89,7 +89,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.BoolVar(&c.freshAdam, "fresh-adam", false, "reptile with -inner-adam: start every task with a fresh Adam instead of carrying its moments from task to task (Nichol et al. carry them)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
-	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet); default 40000 sinusoid, 2000 omniglot; 0 evaluates the initial (or -import-torch) weights")
+	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and matchingnet); default 40000 sinusoid, 2000 omniglot; 0 evaluates the initial (or -import-torch) weights")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
@@ -116,14 +116,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.resize, "resize", "area", "omniglot: 105→28 resize filter, area (area average) or lanczos (Pillow's LANCZOS, as the PyTorch peers)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\nLearners (-algorithm):\n")
+		// names in a column as wide as the longest
+		width := 0
+		for _, n := range append(metalearn.Learners(), metalearn.Sources()...) {
+			width = max(width, len(n))
+		}
 		for _, n := range metalearn.Learners() {
 			e, _ := metalearn.LookupLearner(n)
-			fmt.Fprintf(stderr, "  %-10s %s\n", n, e.Summary)
+			fmt.Fprintf(stderr, "  %-*s %s\n", width, n, e.Summary)
 		}
 		fmt.Fprintf(stderr, "\nTask sources (-dataset):\n")
 		for _, n := range metalearn.Sources() {
 			e, _ := metalearn.LookupSource(n)
-			fmt.Fprintf(stderr, "  %-10s %s\n", n, e.Summary)
+			fmt.Fprintf(stderr, "  %-*s %s\n", width, n, e.Summary)
 		}
 		fmt.Fprintf(stderr, "\nModels (-model): %s\n\nFlags:\n", strings.Join(models.Names(), ", "))
 		fs.PrintDefaults()

@@ -310,6 +310,75 @@ func TestOmniglotRun(t *testing.T) {
 	}
 }
 
+// TestMatchingNetResumeMatchesUninterrupted: Matching Networks on
+// Omniglot, without and with full context embeddings (small Conv-4, short
+// episodes): 6 episodes straight must equal 3 episodes, a checkpoint, and
+// -resume to 6, bit for bit (the LSTMs' weights included), with the
+// episode count in the checkpoint; the resumed run's curve continues the
+// first half's, and it writes the learning curve and the episode plot.
+func TestMatchingNetResumeMatchesUninterrupted(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes Omniglot")
+	}
+	omni := omniglotDir(t)
+	for _, alg := range []string{"matchingnet", "matchingnet-fce"} {
+		t.Run(alg, func(t *testing.T) {
+			dir := t.TempDir()
+			args := func(iters, ckpt string, extra ...string) []string {
+				return append([]string{"-dataset", "omniglot", "-data", omni, "-algorithm", alg, "-filters", "8",
+					"-train-ways", "5", "-queries", "3", "-eval-queries", "3", "-eval-tasks", "5", "-eval-every", "100",
+					"-out", dir, "-iterations", iters, "-checkpoint", filepath.Join(dir, ckpt)}, extra...)
+			}
+			if _, err := runMeta(t, args("6", "straight.ckpt", "-no-plots")...); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := runMeta(t, args("3", "split.ckpt", "-no-plots")...); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := runMeta(t, args("6", "split.ckpt", "-resume")...); err != nil {
+				t.Fatal(err)
+			}
+			a, err := graph.LoadCheckpoint(filepath.Join(dir, "straight.ckpt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, err := graph.LoadCheckpoint(filepath.Join(dir, "split.ckpt"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if b.Meta["iteration"] != "6" || b.Meta[alg+".episodes"] != "6" {
+				t.Fatalf("resumed checkpoint at iteration %s, %s.episodes %s; want 6 and 6", b.Meta["iteration"], alg, b.Meta[alg+".episodes"])
+			}
+			if len(a.Params) != len(b.Params) {
+				t.Fatalf("%d parameters straight, %d resumed", len(a.Params), len(b.Params))
+			}
+			for i := range a.Params {
+				for k := range a.Params[i].Data {
+					if a.Params[i].Data[k] != b.Params[i].Data[k] {
+						t.Fatalf("%s[%d]: %v straight, %v resumed", a.Params[i].Name, k, a.Params[i].Data[k], b.Params[i].Data[k])
+					}
+				}
+			}
+			var rep report
+			if raw, err := os.ReadFile(filepath.Join(dir, "metrics.json")); err != nil {
+				t.Fatal(err)
+			} else if err := json.Unmarshal(raw, &rep); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range rep.Curve {
+				if p.Iteration != i+1 || len(rep.Curve) != 6 {
+					t.Fatalf("curve of the resumed run: point %d at iteration %d of %d points; want iterations 1..6", i, p.Iteration, len(rep.Curve))
+				}
+			}
+			for _, f := range []string{"learning_curve.png", "episode.png"} {
+				if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
+
 // TestInnerLRKeepsInnerOptimizer: an explicit -inner-lr changes the inner
 // rate only; Reptile on Omniglot keeps its Adam inner loop (it used to
 // switch silently to SGD).
