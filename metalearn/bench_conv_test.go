@@ -67,3 +67,57 @@ func BenchmarkProtoNetEpisode(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkMetricEpisode times one training episode (MetaStep: forward,
+// gradients, Adam) of the metric learners side by side on the same
+// 5-way 1-shot 15-query episode of random 28×28 images, in float32:
+// ProtoNet over Conv-4, and RelationNet over Conv-4 without its last two
+// max-pools plus its relation module. For RelationNet it also reports the
+// relation module's forward FLOPs per episode (models.Relation.FLOPs of
+// the episode's ways × queries pairs, from the shapes), to compare its
+// cost with its arithmetic; the backward pass is about twice the forward.
+func BenchmarkMetricEpisode(b *testing.B) {
+	const ways, shots, queries = 5, 1, 15
+	spec := Spec{Support: ways * shots, Query: ways * queries, Input: []int{1, 28, 28}, Classes: ways}
+	o := MetricOptions{Options: Options{Spec: spec, Seed: 1, Dtype: tensor.Float32}}
+	for _, c := range []struct {
+		name string
+		new  func() (*Metric, error)
+	}{
+		{"protonet", func() (*Metric, error) {
+			l, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28}, o)
+			if err != nil {
+				return nil, err
+			}
+			return l.Metric, nil
+		}},
+		{"relationnet", func() (*Metric, error) {
+			l, err := NewRelationNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Pools: 2}, RelationNetOptions{MetricOptions: o})
+			if err != nil {
+				return nil, err
+			}
+			return l.Metric, nil
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l, err := c.new()
+			if err != nil {
+				b.Fatal(err)
+			}
+			task := randomTask(rand.New(rand.NewPCG(1, 2)), spec)
+			if _, err := l.MetaStep([]Task{task}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.MetaStep([]Task{task}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/episode")
+			if h, ok := l.Head().(*relationHead); ok {
+				b.ReportMetric(float64(h.module.FLOPs(spec.Query*ways))/1e9, "relation-GFLOP/episode")
+			}
+		})
+	}
+}
