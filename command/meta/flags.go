@@ -116,14 +116,19 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.resize, "resize", "area", "omniglot: 105→28 resize filter, area (area average) or lanczos (Pillow's LANCZOS, as the PyTorch peers)")
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\nLearners (-algorithm):\n")
+		// names in a column as wide as the longest
+		width := 0
+		for _, n := range append(metalearn.Learners(), metalearn.Sources()...) {
+			width = max(width, len(n))
+		}
 		for _, n := range metalearn.Learners() {
 			e, _ := metalearn.LookupLearner(n)
-			fmt.Fprintf(stderr, "  %-10s %s\n", n, e.Summary)
+			fmt.Fprintf(stderr, "  %-*s %s\n", width, n, e.Summary)
 		}
 		fmt.Fprintf(stderr, "\nTask sources (-dataset):\n")
 		for _, n := range metalearn.Sources() {
 			e, _ := metalearn.LookupSource(n)
-			fmt.Fprintf(stderr, "  %-10s %s\n", n, e.Summary)
+			fmt.Fprintf(stderr, "  %-*s %s\n", width, n, e.Summary)
 		}
 		fmt.Fprintf(stderr, "\nModels (-model): %s\n\nFlags:\n", strings.Join(models.Names(), ", "))
 		fs.PrintDefaults()
