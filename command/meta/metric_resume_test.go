@@ -14,7 +14,8 @@ import (
 // 6 episodes straight must equal 3 episodes, a checkpoint, and -resume to
 // 6, bit for bit (meta-parameters, the relation module's included, and the
 // curve); the resumed run reports the paper-style table without inner
-// steps and draws the learning curve and a test episode. Small shapes keep
+// steps and draws the learning curve and a test episode. RelationNet's
+// model, built by metalearn.Setup from its registration, keeps 7×7 maps. Small shapes keep
 // it short: 8 embedding filters, 5-way episodes with 2 queries per class,
 // validation and evaluation episodes with 1.
 func TestMetricResumeMatchesUninterrupted(t *testing.T) {
@@ -53,6 +54,10 @@ func TestMetricResumeMatchesUninterrupted(t *testing.T) {
 			}
 			if b.Meta["iteration"] != "6" || b.Meta[alg+".episodes"] != "6" {
 				t.Fatalf("resumed checkpoint at iteration %s, %s episodes; want 6 and 6", b.Meta["iteration"], b.Meta[alg+".episodes"])
+			}
+			// relationnet's registration asks for Conv-4 with 2 pooling blocks
+			if pooled := strings.Contains(b.Model, "2pools"); pooled != (alg == "relationnet") {
+				t.Errorf("checkpoint of %s: model %s", alg, b.Model)
 			}
 			if len(a.Params) != len(b.Params) {
 				t.Fatalf("%d parameters straight, %d resumed", len(a.Params), len(b.Params))
