@@ -5,8 +5,10 @@ import (
 	"runtime"
 	"testing"
 
+	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/gemm"
 	"github.com/metagon/metagon/models"
+	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
@@ -85,4 +87,118 @@ func reportGEMMRate(b *testing.B, flops0 int64) {
 	f := float64(gemm.Flops() - flops0)
 	b.ReportMetric(f/float64(b.N)/1e9, "GEMM-GFLOP/op")
 	b.ReportMetric(f/b.Elapsed().Seconds()/1e9, "GEMM-GFLOP/s")
+}
+
+// BenchmarkMetricEpisode times one training episode (MetaStep: forward,
+// gradients, Adam) of the metric learners side by side on the same
+// 5-way 1-shot 15-query episode of random 28×28 images, in float32:
+// ProtoNet over Conv-4, and RelationNet over Conv-4 without its last two
+// max-pools plus its relation module. For RelationNet it also reports the
+// relation module's forward FLOPs per episode (models.Relation.FLOPs of
+// the episode's ways × queries pairs, from the shapes), and the
+// relation-module sub-benchmark times that module alone, forward and
+// backward, with the rate of its arithmetic.
+func BenchmarkMetricEpisode(b *testing.B) {
+	const ways, shots, queries = 5, 1, 15
+	spec := Spec{Support: ways * shots, Query: ways * queries, Input: []int{1, 28, 28}, Classes: ways}
+	o := MetricOptions{Options: Options{Spec: spec, Seed: 1, Dtype: tensor.Float32}}
+	for _, c := range []struct {
+		name string
+		new  func() (*Metric, error)
+	}{
+		{"protonet", func() (*Metric, error) {
+			l, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28}, o)
+			if err != nil {
+				return nil, err
+			}
+			return l.Metric, nil
+		}},
+		{"relationnet", func() (*Metric, error) {
+			l, err := NewRelationNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Pools: 2}, RelationNetOptions{MetricOptions: o})
+			if err != nil {
+				return nil, err
+			}
+			return l.Metric, nil
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			l, err := c.new()
+			if err != nil {
+				b.Fatal(err)
+			}
+			task := randomTask(rand.New(rand.NewPCG(1, 2)), spec)
+			if _, err := l.MetaStep([]Task{task}); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := l.MetaStep([]Task{task}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), "ms/episode")
+			if h, ok := l.Head().(*relationHead); ok {
+				b.ReportMetric(float64(h.module.FLOPs(spec.Query*ways))/1e9, "relation-GFLOP/episode")
+			}
+		})
+	}
+	b.Run("relation-module", func(b *testing.B) { benchRelationModule(b, ways, spec.Query) })
+}
+
+// benchRelationModule times the relation module alone as RelationNet's
+// training episode runs it: the scores of queries × ways pairs of random
+// 64×7×7 feature maps, their squared error, and its gradients with respect
+// to the module's weights and to both sets of maps. It reports the rate
+// of 3× the module's forward FLOPs, the arithmetic of a forward and a
+// backward pass (each convolution and linear layer's backward is two
+// products as large as its forward one: for the weights and the inputs).
+func benchRelationModule(b *testing.B, ways, queries int) {
+	r := &models.Relation{Channels: 64, Height: 7, Width: 7}
+	g := G.NewGraph()
+	p := graph.NewParams(g, tensor.Float32)
+	if err := r.Init(p, 1); err != nil {
+		b.Fatal(err)
+	}
+	d := r.Channels * r.Height * r.Width
+	rng := rand.New(rand.NewPCG(1, 2))
+	leaf := func(name string, shape ...int) (*G.Node, []float64) {
+		v := make([]float64, graph.Size(shape))
+		for i := range v {
+			v[i] = rng.NormFloat64()
+		}
+		return G.NewTensor(g, tensor.Float32, len(shape), G.WithShape(shape...), G.WithName(name)), v
+	}
+	cls, cv := leaf("classes", ways, d)
+	qs, qv := leaf("queries", queries, d)
+	target, tv := leaf("target", queries, ways)
+	var loss *G.Node
+	if err := graph.Build(func() { loss = graph.MSE(r.Scores(p.Weights(), cls, qs), target) }); err != nil {
+		b.Fatal(err)
+	}
+	grads, err := graph.Grad(loss, append(p.Nodes(), cls, qs)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	run, err := graph.NewRunner(append([]*G.Node{loss}, grads...)...)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for n, v := range map[*G.Node][]float64{cls: cv, qs: qv, target: tv} {
+		if err := run.Feed(n, v); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := run.Run(); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := run.Run(); err != nil {
+			b.Fatal(err)
+		}
+	}
+	sec := b.Elapsed().Seconds() / float64(b.N)
+	b.ReportMetric(sec*1e3, "ms/episode")
+	b.ReportMetric(float64(r.FLOPs(queries*ways))/1e9, "relation-GFLOP/episode")
+	b.ReportMetric(3*float64(r.FLOPs(queries*ways))/sec/1e9, "GFLOP/s")
 }

@@ -13,8 +13,9 @@
 // (metric.go): the embedding of every image of an episode, the compiled
 // graphs, Adam steps and evaluation; each is a MetricHead that turns the
 // support and query embeddings into query scores and a loss, such as
-// ProtoNet (nearest class prototype) and MatchingNet (attention over the
-// support set). Each learner cites its paper. A
+// ProtoNet (nearest class prototype), MatchingNet (attention over the
+// support set) and RelationNet (a learned relation module's scores). Each
+// learner cites its paper. A
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number

@@ -1,5 +1,7 @@
 package metalearn
 
+import "github.com/metagon/metagon/models"
+
 // The learners of this package, registered by name. Each default is the
 // setting of the paper's experiments on that task source.
 
@@ -89,6 +91,24 @@ func init() {
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
 			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true})
+		},
+	})
+	Register("relationnet", LearnerEntry{
+		Title:       "RelationNet",
+		Summary:     "Relation Networks: a learned comparison of feature maps (Sung et al. 2018)",
+		NoInnerLoop: true,
+		Embedding:   true,
+		// The embedding keeps feature maps for the relation module: on
+		// Omniglot, Conv-4 without its last two max-pools (64 maps of 7×7).
+		ModelOptions: models.Spec{Pools: 2},
+		// Sung et al.: one episode per step, Adam at 1e-3 (halved every
+		// 100,000 episodes: NewRelationNet's default); on Omniglot,
+		// training episodes as the evaluation's (5-way 1-shot) with 19
+		// queries per class. (Their other shapes: 15 queries for 5-way
+		// 5-shot, 10 for 20-way 1-shot, 5 for 20-way 5-shot; set -queries.)
+		Defaults: map[string]Settings{"": {MetaBatch: 1, OuterLR: 1e-3}, "omniglot": {Queries: 19}},
+		New: func(c Config) (Learner, error) {
+			return NewRelationNet(c.Model, RelationNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}})
 		},
 	})
 }

@@ -77,6 +77,12 @@ type LearnerEntry struct {
 	// Embedding asks for the model without its classifier head: the
 	// learner classifies by distances between embeddings.
 	Embedding bool
+	// ModelOptions are the options the learner needs of its model, over
+	// the task source's (Filters, Hidden, Init, Pools; see
+	// models.Spec.Override), e.g. Relation Networks' Pools: 2, an
+	// embedding of 7×7 feature maps. A run's own Run.ModelOptions
+	// override them.
+	ModelOptions models.Spec
 	// Anneals marks a learner whose schedule spans Settings.Iterations
 	// (Reptile's ε), so that resuming with another length changes it.
 	Anneals bool

@@ -10,7 +10,8 @@ type Run struct {
 	Learner, Source string
 	Settings        Settings
 	// Model is a registered model name ("" : the source's own) and
-	// ModelOptions its options (Filters, Hidden, Init; zero: defaults).
+	// ModelOptions its options (Filters, Hidden, Init, Pools; zero: the
+	// learner's (LearnerEntry.ModelOptions), the source's or the model's).
 	Model        string
 	ModelOptions models.Spec
 	// DataDir, Split, Rotations and Resize go to the task source.
@@ -37,7 +38,7 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := SourceModel(src, le.Embedding, r.Model, r.ModelOptions)
+	m, err := SourceModel(src, le.Embedding, r.Model, le.ModelOptions.Override(r.ModelOptions))
 	if err != nil {
 		return nil, nil, err
 	}

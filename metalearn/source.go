@@ -37,23 +37,14 @@ type FunctionSource interface {
 
 // SourceModel builds the network for src's tasks: the registered model
 // name (empty: the source's own), shaped for src's tasks and with the
-// options opts sets (Filters, Hidden, Init; zero: the source's or the
-// model's defaults).
+// options opts sets (Filters, Hidden, Init, Pools; zero: the source's or
+// the model's defaults; see models.Spec.Override).
 func SourceModel(src TaskSource, embedding bool, name string, opts models.Spec) (models.Model, error) {
 	def, spec := src.Model(embedding)
 	if name == "" {
 		name = def
 	}
-	if opts.Filters != 0 {
-		spec.Filters = opts.Filters
-	}
-	if opts.Hidden != nil {
-		spec.Hidden = opts.Hidden
-	}
-	if opts.Init != "" {
-		spec.Init = opts.Init
-	}
-	return models.New(name, spec)
+	return models.New(name, spec.Override(opts))
 }
 
 // SourceConfig is what a registered task source is built from.

@@ -14,6 +14,12 @@ import (
 // to logits; with Classes = 0 the flattened features are the output (the
 // embedding of Prototypical Networks).
 //
+// With Pools = 2 only the first two blocks pool, so 28×28 Omniglot images
+// become 64 feature maps of 7×7 rather than 1×1: the embedding of Relation
+// Networks (Sung et al., "Learning to Compare: Relation Network for
+// Few-Shot Learning", CVPR 2018), whose relation module convolves pairs of
+// such maps. FeatureShape gives their shape.
+//
 // Parameters: conv1.w (F, C, 3, 3), bn1.scale (F), bn1.shift (F), ... for
 // four blocks, then fc.w and fc.b when there is a head.
 type Conv4 struct {
@@ -24,6 +30,10 @@ type Conv4 struct {
 	Filters int
 	// Classes is the width of the linear head; 0 for no head.
 	Classes int
+	// Pools is the number of leading blocks that end in a 2×2 max-pool;
+	// the other blocks keep their input's height and width. If zero, a
+	// default of 4 is used (every block pools); negative means none.
+	Pools int
 	// ModelName overrides Name.
 	ModelName string
 }
@@ -35,13 +45,31 @@ func (m *Conv4) filters() int {
 	return m.Filters
 }
 
+// pools returns the number of pooling blocks (Pools with its default).
+func (m *Conv4) pools() int {
+	switch {
+	case m.Pools == 0:
+		return 4
+	case m.Pools < 0:
+		return 0
+	}
+	return m.Pools
+}
+
 // featureShape returns the spatial size after the four blocks.
 func (m *Conv4) featureShape() (h, w int) {
 	h, w = m.Height, m.Width
-	for i := 0; i < 4; i++ {
+	for i := 0; i < m.pools(); i++ {
 		h, w = h/2, w/2
 	}
 	return h, w
+}
+
+// FeatureShape returns the shape (F, h, w) of one example's feature maps
+// after the four blocks, before they are flattened (and before the head).
+func (m *Conv4) FeatureShape() []int {
+	h, w := m.featureShape()
+	return []int{m.filters(), h, w}
 }
 
 // Name returns ModelName or a name built from the configuration.
@@ -52,6 +80,9 @@ func (m *Conv4) Name() string {
 	head := "embedding"
 	if m.Classes > 0 {
 		head = fmt.Sprintf("%dclasses", m.Classes)
+	}
+	if p := m.pools(); p != 4 {
+		head = fmt.Sprintf("%dpools-%s", p, head)
 	}
 	return fmt.Sprintf("conv4-%dx%dx%d-%dfilters-%s", m.InChannels, m.Height, m.Width, m.filters(), head)
 }
@@ -64,9 +95,12 @@ func (m *Conv4) Name() string {
 // six times weaker. The head's bias is drawn from the same U(±1/√fan-in)
 // as PyTorch's nn.Linear; batch-norm scales start at 1 and shifts at 0.
 func (m *Conv4) Init(p *graph.Params, seed uint64) error {
+	if m.Pools > 4 {
+		return fmt.Errorf("init %s: %d pooling blocks, but there are 4 blocks", m.Name(), m.Pools)
+	}
 	h, w := m.featureShape()
 	if h < 1 || w < 1 {
-		return fmt.Errorf("init %s: input %dx%d is too small for four 2×2 poolings", m.Name(), m.Height, m.Width)
+		return fmt.Errorf("init %s: input %dx%d is too small for %d 2×2 poolings", m.Name(), m.Height, m.Width, m.pools())
 	}
 	f, c := m.filters(), m.InChannels
 	add := func(name string, shape []int, init graph.Initializer) error {
@@ -115,8 +149,10 @@ func (m *Conv4) Forward(wt graph.Weights, x *G.Node) *G.Node {
 	h := x
 	for i := 1; i <= 4; i++ {
 		h = graph.Conv2d(h, wt.MustGet(fmt.Sprintf("conv%d.w", i)), 1)
-		h = graph.BatchNorm(h, wt.MustGet(fmt.Sprintf("bn%d.scale", i)), wt.MustGet(fmt.Sprintf("bn%d.shift", i)), 0)
-		h = graph.MaxPool2(graph.ReLU(h))
+		h = graph.ReLU(graph.BatchNorm(h, wt.MustGet(fmt.Sprintf("bn%d.scale", i)), wt.MustGet(fmt.Sprintf("bn%d.shift", i)), 0))
+		if i <= m.pools() {
+			h = graph.MaxPool2(h)
+		}
 	}
 	n := h.Shape()[0]
 	h = graph.Reshape(h, n, graph.Size(h.Shape())/n)

@@ -20,7 +20,9 @@
 // LSTMCell (PyTorch's nn.LSTMCell, layout and gate order included) adds its
 // weights with Init and builds a step from any Weights with Step, for
 // learners that need a recurrent network (Matching Networks' full context
-// embeddings).
+// embeddings). Relation, the relation module of Relation Networks, is a
+// Model on pairs of feature maps (Conv4 with Pools = 2 gives them, Spatial
+// their shape) whose Scores compares every query with every class.
 //
 // Conv4 and MLP have PyTorch equivalents (TorchNamer; the modules are in
 // scripts/torch_models.py): SaveTorchNPZ and LoadTorchNPZ move their weights

@@ -44,6 +44,30 @@ type Spec struct {
 	// Init names a weight initialisation the model knows (e.g. "torch":
 	// PyTorch's default U(±1/√fan-in)); "" is the model's own.
 	Init string
+	// Pools is the number of leading convolutional blocks that max-pool
+	// (Conv-4: 2 keeps 7×7 feature maps of 28×28 images, the embedding of
+	// Relation Networks); 0 is the model's own (every block), negative
+	// none.
+	Pools int
+}
+
+// Override returns s with the options o sets in place of s's: Filters,
+// Hidden, Init and Pools where o's are not zero. The shape (Input,
+// Outputs, Embedding) stays s's.
+func (s Spec) Override(o Spec) Spec {
+	if o.Filters != 0 {
+		s.Filters = o.Filters
+	}
+	if o.Hidden != nil {
+		s.Hidden = o.Hidden
+	}
+	if o.Init != "" {
+		s.Init = o.Init
+	}
+	if o.Pools != 0 {
+		s.Pools = o.Pools
+	}
+	return s
 }
 
 // Constructor builds a registered model for a Spec.
@@ -98,7 +122,10 @@ func init() {
 		return m, s.mlp(m, []int{1, 40, 40, 1}, "sinusoid-mlp")
 	})
 	Register("conv4", func(s Spec) (Model, error) {
-		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters}
+		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters, Pools: s.Pools}
+		if s.Pools > 4 {
+			return nil, fmt.Errorf("%d pooling blocks: it has 4 blocks", s.Pools)
+		}
 		switch in := s.Input; len(in) {
 		case 0:
 		case 3:
@@ -131,6 +158,8 @@ func (s Spec) mlp(m *MLP, def []int, prefix string) error {
 		return fmt.Errorf("an MLP has no embedding form (use conv4)")
 	case s.Filters > 0:
 		return fmt.Errorf("has no filters to set (it has hidden sizes)")
+	case s.Pools != 0:
+		return fmt.Errorf("has no pooling to set (it is not convolutional)")
 	}
 	sizes := append([]int(nil), def...)
 	if len(s.Input) > 0 {
@@ -160,6 +189,15 @@ func (s Spec) mlp(m *MLP, def []int, prefix string) error {
 		return fmt.Errorf("init %q: want torch or the default", s.Init)
 	}
 	return nil
+}
+
+// Spatial is a Model whose output (without a head) is one example's
+// feature maps, flattened: OutputSize is the product of FeatureShape.
+// Relation Networks reshape it back to compare maps by convolution.
+type Spatial interface {
+	Model
+	// FeatureShape is the shape (C, H, W) of one example's feature maps.
+	FeatureShape() []int
 }
 
 // Headed is a Model with a classifier head (or last layer) that some

@@ -31,7 +31,8 @@ type TorchNamer interface {
 // when there is one, is fc.weight, the transpose of fc.w — PyTorch's
 // (classes, features) — and fc.bias. The convolutions have no bias, and
 // batch norm keeps no running statistics (track_running_stats=False), so
-// the state_dict has no other entries.
+// the state_dict has no other entries. Pools changes no parameter: the
+// module takes it as pools=.
 func (m *Conv4) TorchParams() []TorchParam {
 	var ps []TorchParam
 	for i := 1; i <= 4; i++ {

@@ -24,13 +24,14 @@ ACTIVATIONS = {"relu": torch.relu, "sigmoid": torch.sigmoid, "tanh": torch.tanh,
 
 
 class Block(nn.Module):
-    """One Conv-4 block: conv (no bias), batch norm, ReLU, 2×2 max-pool."""
+    """One Conv-4 block: conv (no bias), batch norm, ReLU, 2×2 max-pool
+    (without pool=False, the block keeps its input's height and width)."""
 
-    def __init__(self, in_channels, filters):
+    def __init__(self, in_channels, filters, pool=True):
         super().__init__()
         self.conv = nn.Conv2d(in_channels, filters, 3, padding=1, bias=False)
         self.bn = nn.BatchNorm2d(filters, eps=1e-5, track_running_stats=False)
-        self.pool = nn.MaxPool2d(2)
+        self.pool = nn.MaxPool2d(2) if pool else nn.Identity()
 
     def forward(self, x):
         return self.pool(torch.relu(self.bn(self.conv(x))))
@@ -40,14 +41,16 @@ class Conv4(nn.Module):
     """metagon's models.Conv4. height and width give the input size; they
     are needed for the head's width only (features = filters·(h/16)·(w/16),
     rounded down at each pooling). With classes = 0 there is no head and the
-    output is the flattened features (Prototypical Networks' embedding)."""
+    output is the flattened features (Prototypical Networks' embedding).
+    pools is the number of leading blocks that max-pool (models.Conv4's
+    Pools; 2 is Relation Networks' embedding); it adds no parameters."""
 
-    def __init__(self, in_channels, filters, classes, height=28, width=28):
+    def __init__(self, in_channels, filters, classes, height=28, width=28, pools=4):
         super().__init__()
         self.blocks = nn.ModuleList(
-            [Block(in_channels if i == 0 else filters, filters) for i in range(4)])
+            [Block(in_channels if i == 0 else filters, filters, pool=i < pools) for i in range(4)])
         h, w = height, width
-        for _ in range(4):
+        for _ in range(pools):
             h, w = h // 2, w // 2
         self.fc = nn.Linear(filters * h * w, classes) if classes > 0 else None
 
