@@ -92,7 +92,8 @@ func reportGEMMRate(b *testing.B, flops0 int64) {
 // BenchmarkMetricEpisode times one training episode (MetaStep: forward,
 // gradients, Adam) of the metric learners side by side on the same
 // 5-way 1-shot 15-query episode of random 28×28 images, in float32:
-// ProtoNet over Conv-4, and RelationNet over Conv-4 without its last two
+// ProtoNet and Matching Networks (with and without full context
+// embeddings) over Conv-4, and RelationNet over Conv-4 without its last two
 // max-pools plus its relation module. For RelationNet it also reports the
 // relation module's forward FLOPs per episode (models.Relation.FLOPs of
 // the episode's ways × queries pairs, from the shapes), and the
@@ -108,6 +109,20 @@ func BenchmarkMetricEpisode(b *testing.B) {
 	}{
 		{"protonet", func() (*Metric, error) {
 			l, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28}, o)
+			if err != nil {
+				return nil, err
+			}
+			return l.Metric, nil
+		}},
+		{"matchingnet", func() (*Metric, error) {
+			l, err := NewMatchingNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28}, MatchingNetOptions{MetricOptions: o})
+			if err != nil {
+				return nil, err
+			}
+			return l.Metric, nil
+		}},
+		{"matchingnet-fce", func() (*Metric, error) {
+			l, err := NewMatchingNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28}, MatchingNetOptions{MetricOptions: o, FCE: true})
 			if err != nil {
 				return nil, err
 			}
