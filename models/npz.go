@@ -152,6 +152,28 @@ type torchEntry struct {
 
 // torchEntries resolves m's TorchParams against p and checks that they
 // cover every parameter of p exactly once.
+// TorchLeftOut returns the names of p's parameters that SaveTorchNPZ does
+// not write because model m maps no PyTorch weight to them: a learner's
+// own meta-parameters (Meta-SGD's rates, Relation Networks' relation
+// module, the LSTMs of Matching Networks' full context embeddings).
+func TorchLeftOut(m Model, p *graph.Params) []string {
+	tn, ok := m.(TorchNamer)
+	if !ok {
+		return paramNames(p)
+	}
+	mapped := map[string]bool{}
+	for _, tp := range tn.TorchParams() {
+		mapped[tp.Name] = true
+	}
+	var out []string
+	for _, par := range p.List {
+		if !mapped[par.Name] {
+			out = append(out, par.Name)
+		}
+	}
+	return out
+}
+
 func torchEntries(m Model, p *graph.Params) ([]torchEntry, error) {
 	tn, ok := m.(TorchNamer)
 	if !ok {

@@ -328,3 +328,23 @@ func TestFromFortranOrder(t *testing.T) {
 		}
 	}
 }
+
+// TestTorchLeftOut names exactly the parameters a learner added beside the
+// model's: none for a model's own set, the extra ones otherwise.
+func TestTorchLeftOut(t *testing.T) {
+	for name, m := range torchTestModels() {
+		p := initTorchTest(t, m, tensor.Float64, 1)
+		if left := TorchLeftOut(m, p); len(left) != 0 {
+			t.Errorf("%s: %v left out of the model's own parameters", name, left)
+		}
+		extra := []string{"relation.fc1.w", "lr.conv1.w"}
+		for _, e := range extra {
+			if _, err := p.Add(e, []int{2, 3}, graph.Zeros{}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if left := TorchLeftOut(m, p); !slices.Equal(left, extra) {
+			t.Errorf("%s: left out %v, want the learner's own %v", name, left, extra)
+		}
+	}
+}

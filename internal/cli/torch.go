@@ -2,6 +2,7 @@ package cli
 
 import (
 	"flag"
+	"strings"
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
@@ -51,5 +52,9 @@ func (t TorchFlags) Save(m models.Model, p *graph.Params, log *logrus.Logger) er
 		return err
 	}
 	log.Infof("wrote %s's weights for PyTorch to %s", m.Name(), t.Export)
+	if left := models.TorchLeftOut(m, p); len(left) > 0 {
+		log.Warnf("-export-torch: %d meta-parameters are the learner's, not %s's, and have no PyTorch module; not written: %s",
+			len(left), m.Name(), strings.Join(left, ", "))
+	}
 	return nil
 }
