@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The metric learners' Omniglot table (Snell et al. 2017, Vinyals et al.
+# 2016, Sung et al. 2018): for each learner in LEARNERS and each K in SHOTS,
+# one training run on the background characters, then 600 test episodes of
+# 5-way K-shot (the run's own final evaluation) and 600 of 20-way K-shot
+# (-eval of the same checkpoint) on the evaluation characters.
+#
+# Every run writes runs/omniglot-<learner>-<K>shot/ (metrics.json, plots,
+# checkpoint, table.md) and checkpoints as it goes: run the script again
+# after an interruption and it resumes unfinished runs and skips finished
+# ones.
+#
+#   scripts/metric_omniglot.sh                                    # data in $OMNIGLOT_DIR or ../shared/data/omniglot
+#   LEARNERS="matchingnet relationnet" SHOTS=1 scripts/metric_omniglot.sh
+#   EPISODES_relationnet=20000 scripts/metric_omniglot.sh        # a learner's training budget
+#   META_FLAGS="-eval-tasks 100 -workers 1" scripts/metric_omniglot.sh   # more flags for every run of bin/meta
+#
+# Default budgets (training episodes): protonet 20000 (60-way episodes, as
+# Snell et al.), matchingnet 12000, matchingnet-fce 8000, relationnet 9000
+# (5-way episodes of the test shape, as the papers); on a 2-core x86-64
+# machine that is about an hour each for the 5-way learners.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+data=${OMNIGLOT_DIR:-$root/../shared/data/omniglot}
+learners=${LEARNERS:-matchingnet relationnet protonet matchingnet-fce}
+read -r -a extra <<< "${META_FLAGS:-}"
+shots=${SHOTS:-1 5}
+[ -f "$data/images_background.zip" ] || { echo "metric_omniglot: no Omniglot zips in $data; run scripts/download_omniglot.sh or set OMNIGLOT_DIR" >&2; exit 1; }
+go build -o bin/meta ./cmd/meta
+
+budget() { # learner → default training episodes
+  case $1 in
+    protonet) echo 20000 ;;
+    matchingnet) echo 12000 ;;
+    matchingnet-fce) echo 8000 ;;
+    relationnet) echo 9000 ;;
+    *) echo 5000 ;;
+  esac
+}
+
+for l in $learners; do
+  var=EPISODES_${l//-/_}
+  episodes=${!var:-$(budget "$l")}
+  for k in $shots; do
+    out=runs/omniglot-$l-${k}shot
+    mkdir -p "$out"
+    if [ ! -f "$out/metrics.json" ]; then
+      resume=()
+      [ -f "$out/checkpoint" ] && resume=(-resume)
+      echo "== $l, 5-way $k-shot test, $episodes training episodes (${resume[*]:-fresh})"
+      /usr/bin/time -f "wall %es" -o "$out/wall.txt" -a bin/meta -dataset omniglot -data "$data" -algorithm "$l" \
+        -shots "$k" -iterations "$episodes" -out "$out" -checkpoint "$out/checkpoint" "${resume[@]}" "${extra[@]}" | tee "$out/table.md"
+    fi
+    if [ ! -f "$out/20way/eval.json" ]; then
+      echo "== $l, 20-way $k-shot test of the same checkpoint"
+      bin/meta -eval -data "$data" -checkpoint "$out/checkpoint" -ways 20 -out "$out/20way" "${extra[@]}" | tee "$out/table-20way.md"
+    fi
+  done
+done
