@@ -39,13 +39,17 @@ budget() { # learner → default training episodes
   esac
 }
 
+finished() { # a run's metrics.json exists and holds its final evaluation
+  [ -f "$1/metrics.json" ] && ! grep -q '"eval": null' "$1/metrics.json"
+}
+
 for l in $learners; do
   var=EPISODES_${l//-/_}
   episodes=${!var:-$(budget "$l")}
   for k in $shots; do
     out=runs/omniglot-$l-${k}shot
     mkdir -p "$out"
-    if [ ! -f "$out/metrics.json" ]; then
+    if ! finished "$out"; then
       resume=()
       [ -f "$out/checkpoint" ] && resume=(-resume)
       echo "== $l, 5-way $k-shot test, $episodes training episodes (${resume[*]:-fresh})"
