@@ -12,8 +12,8 @@ import (
 
 // TestMetricResumeMatchesUninterrupted: the metric learners on Omniglot,
 // 6 episodes straight must equal 3 episodes, a checkpoint, and -resume to
-// 6, bit for bit (meta-parameters, the relation module's included, and the
-// curve); the resumed run reports the paper-style table without inner
+// 6, bit for bit (meta-parameters, the relation module's and the FCE
+// LSTMs' included, and the curve); the resumed run reports the paper-style table without inner
 // steps and draws the learning curve and a test episode. RelationNet's
 // model, built by metalearn.Setup from its registration, keeps 7×7 maps. Small shapes keep
 // it short: 8 embedding filters, 5-way episodes with 2 queries per class,
@@ -23,7 +23,7 @@ func TestMetricResumeMatchesUninterrupted(t *testing.T) {
 		t.Skip("decodes Omniglot")
 	}
 	data := omniglotDir(t)
-	for _, alg := range []string{"protonet", "relationnet"} {
+	for _, alg := range []string{"protonet", "matchingnet", "matchingnet-fce", "relationnet"} {
 		t.Run(alg, func(t *testing.T) {
 			dir := t.TempDir()
 			args := func(iters, ckpt string, extra ...string) []string {
