@@ -5,7 +5,6 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
 	"gorgonia.org/tensor"
@@ -127,40 +126,9 @@ func TestMatchingNetBadOptions(t *testing.T) {
 // (84.2% with full context embeddings) when this test was written, too
 // slow a learner for a test.
 func TestMatchingNetLearnsOmniglot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("meta-trains on Omniglot")
-	}
-	o := loadOmniglot(t)
-	train, test, err := o.Split("background", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const ways, shots, queries, episodes = 20, 1, 5, 200
-	ts, err := data.NewSampler(train, data.EpisodeOptions{Ways: ways, Shots: shots, Queries: queries}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := data.NewSampler(test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := Spec{Support: ways * shots, Query: ways * queries, Input: []int{1, 28, 28}, Classes: ways}
-	l, err := NewMatchingNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Filters: 32}, MatchingNetOptions{
-		MetricOptions: MetricOptions{Options: Options{Spec: spec, Seed: 2, Dtype: tensor.Float32}, LR: 2e-3}, Scale: 30})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ep := 0; ep < episodes; ep++ {
-		if _, err := l.MetaStep(omniglotTasks(t, ts, uint64(ep), 1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ev, err := Evaluate(l, omniglotTasks(t, es, 0, 200), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("after %d episodes of %d-way %d-shot: 5-way 1-shot accuracy %s", episodes, ways, shots, ev.Accuracy[0].Percent())
-	if ev.Accuracy[0].Mean < 0.85 {
-		t.Errorf("5-way 1-shot accuracy %s < 85%%", ev.Accuracy[0].Percent())
-	}
+	metricLearning{ways: 20, shots: 1, queries: 5, episodes: 200, evalEpisodes: 200, trainSeed: 2,
+		learner: func(spec Spec) (Learner, error) {
+			return NewMatchingNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Filters: 32}, MatchingNetOptions{
+				MetricOptions: MetricOptions{Options: Options{Spec: spec, Seed: 2, Dtype: tensor.Float32}, LR: 2e-3}, Scale: 30})
+		}}.run(t)
 }

@@ -32,22 +32,30 @@ func omniglotTasks(t *testing.T, s *data.Sampler[data.Class], first uint64, n in
 	return ts
 }
 
-// TestProtoNetLearnsOmniglot meta-trains a Prototypical Network (Conv-4,
-// 64 filters) briefly on background characters and evaluates 5-way 1-shot
-// accuracy on 200 episodes of evaluation characters (unseen alphabets):
-// it must reach 85%. An untrained embedding scores about 60–70%, chance is
-// 20%.
-func TestProtoNetLearnsOmniglot(t *testing.T) {
+// metricLearning is one metric learner's short learning test on Omniglot:
+// episodes training episodes of ways-way shots-shot queries-query from the
+// background characters (sampler seed trainSeed), then evalEpisodes 5-way
+// 1-shot 15-query episodes of the evaluation characters (unseen
+// alphabets), which must reach 85%.
+type metricLearning struct {
+	ways, shots, queries, episodes, evalEpisodes int
+	trainSeed                                    uint64
+	// learner builds the learner for training episodes of spec.
+	learner func(spec Spec) (Learner, error)
+}
+
+func (c metricLearning) run(t *testing.T) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("meta-trains on Omniglot")
 	}
+	start := time.Now()
 	o := loadOmniglot(t)
 	train, test, err := o.Split("background", true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	const ways, shots, queries, episodes = 30, 1, 5, 120
-	ts, err := data.NewSampler(train, data.EpisodeOptions{Ways: ways, Shots: shots, Queries: queries}, 1)
+	ts, err := data.NewSampler(train, data.EpisodeOptions{Ways: c.ways, Shots: c.shots, Queries: c.queries}, c.trainSeed)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,25 +63,37 @@ func TestProtoNetLearnsOmniglot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	spec := Spec{Support: ways * shots, Query: ways * queries, Input: []int{1, 28, 28}, Classes: ways}
-	l, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28},
-		ProtoNetOptions{Options: Options{Spec: spec, Seed: 1, Dtype: tensor.Float32}})
+	l, err := c.learner(Spec{Support: c.ways * c.shots, Query: c.ways * c.queries, Input: []int{1, 28, 28}, Classes: c.ways})
 	if err != nil {
 		t.Fatal(err)
 	}
-	for ep := 0; ep < episodes; ep++ {
+	for ep := 0; ep < c.episodes; ep++ {
 		if _, err := l.MetaStep(omniglotTasks(t, ts, uint64(ep), 1)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	ev, err := Evaluate(l, omniglotTasks(t, es, 0, 200), 0)
+	ev, err := Evaluate(l, omniglotTasks(t, es, 0, c.evalEpisodes), 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Logf("after %d episodes of %d-way %d-shot: 5-way 1-shot accuracy %s", episodes, ways, shots, ev.Accuracy[0].Percent())
+	t.Logf("after %d episodes of %d-way %d-shot %d-query: 5-way 1-shot accuracy %s (%.1f s)", c.episodes, c.ways, c.shots, c.queries,
+		ev.Accuracy[0].Percent(), time.Since(start).Seconds())
 	if ev.Accuracy[0].Mean < 0.85 {
 		t.Errorf("5-way 1-shot accuracy %s < 85%%", ev.Accuracy[0].Percent())
 	}
+}
+
+// TestProtoNetLearnsOmniglot meta-trains a Prototypical Network (Conv-4,
+// 64 filters) briefly on background characters and evaluates 5-way 1-shot
+// accuracy on 200 episodes of evaluation characters (unseen alphabets):
+// it must reach 85%. An untrained embedding scores about 60–70%, chance is
+// 20%.
+func TestProtoNetLearnsOmniglot(t *testing.T) {
+	metricLearning{ways: 30, shots: 1, queries: 5, episodes: 120, evalEpisodes: 200, trainSeed: 1,
+		learner: func(spec Spec) (Learner, error) {
+			return NewProtoNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28},
+				ProtoNetOptions{Options: Options{Spec: spec, Seed: 1, Dtype: tensor.Float32}})
+		}}.run(t)
 }
 
 // TestRelationNetLearnsOmniglot meta-trains a Relation Network (Conv-4
@@ -86,42 +106,9 @@ func TestProtoNetLearnsOmniglot(t *testing.T) {
 // rate is 3·10⁻³ instead of 10⁻³. An untrained network scores about 20%,
 // chance.
 func TestRelationNetLearnsOmniglot(t *testing.T) {
-	if testing.Short() {
-		t.Skip("meta-trains on Omniglot")
-	}
-	start := time.Now()
-	o := loadOmniglot(t)
-	train, test, err := o.Split("background", true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	const ways, shots, queries, episodes, evalEpisodes = 5, 1, 3, 500, 60
-	ts, err := data.NewSampler(train, data.EpisodeOptions{Ways: ways, Shots: shots, Queries: queries}, 1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	es, err := data.NewSampler(test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := Spec{Support: ways * shots, Query: ways * queries, Input: []int{1, 28, 28}, Classes: ways}
-	l, err := NewRelationNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Pools: 2},
-		RelationNetOptions{MetricOptions: MetricOptions{Options: Options{Spec: spec, Seed: 1, Dtype: tensor.Float32}, LR: 3e-3}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	for ep := 0; ep < episodes; ep++ {
-		if _, err := l.MetaStep(omniglotTasks(t, ts, uint64(ep), 1)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	ev, err := Evaluate(l, omniglotTasks(t, es, 0, evalEpisodes), 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Logf("after %d episodes of %d-way %d-shot %d-query: 5-way 1-shot accuracy %s (%.1f s)", episodes, ways, shots, queries,
-		ev.Accuracy[0].Percent(), time.Since(start).Seconds())
-	if ev.Accuracy[0].Mean < 0.85 {
-		t.Errorf("5-way 1-shot accuracy %s < 85%%", ev.Accuracy[0].Percent())
-	}
+	metricLearning{ways: 5, shots: 1, queries: 3, episodes: 500, evalEpisodes: 60, trainSeed: 1,
+		learner: func(spec Spec) (Learner, error) {
+			return NewRelationNet(&models.Conv4{InChannels: 1, Height: 28, Width: 28, Pools: 2},
+				RelationNetOptions{MetricOptions: MetricOptions{Options: Options{Spec: spec, Seed: 1, Dtype: tensor.Float32}, LR: 3e-3}})
+		}}.run(t)
 }
