@@ -167,6 +167,15 @@ var coreOpCases = []opCase{
 	{name: "pick", shapes: [][]int{{4, 3}, {4}}, fixed: []int{1}, fill: labels(3), build: func(in []*G.Node) *G.Node { return Square(Pick(in[0], in[1])) }},
 	{name: "mse", shapes: [][]int{{5, 2}, {5, 2}}, build: func(in []*G.Node) *G.Node { return MSE(Tanh(in[0]), in[1]) }},
 	{name: "quadratic cost", shapes: [][]int{{5, 3}, {5, 3}}, build: func(in []*G.Node) *G.Node { return QuadraticCost(Sigmoid(in[0]), in[1]) }},
+	// SmallestK's marks are constant: the gradient flows through the
+	// factor x alone, to the marked entries (random normals are far apart
+	// compared with the finite-difference step, so no mark moves).
+	{name: "smallest-k marks", shapes: [][]int{{2, 5}}, build: func(in []*G.Node) *G.Node {
+		return Square(Mul(SmallestK(in[0], 3), Reshape(in[0], 2, 1, 5)))
+	}},
+	{name: "smallest-k marks 3-D", shapes: [][]int{{2, 3, 4}}, build: func(in []*G.Node) *G.Node {
+		return Mul(Sum(Mul(SmallestK(in[0], 2), Reshape(in[0], 2, 3, 1, 4)), 3), SumKeep(in[0], 2))
+	}},
 	{name: "cross-entropy", shapes: [][]int{{6, 4}, {6}}, fixed: []int{1}, fill: labels(4), build: func(in []*G.Node) *G.Node { return CrossEntropy(in[0], in[1]) }},
 }
 
@@ -205,6 +214,47 @@ func TestStopGradient(t *testing.T) {
 	for i, v := range r.Float64s(gx) {
 		if want := vals[i] * vals[i]; math.Abs(v-want) > 1e-15 {
 			t.Errorf("element %d: got %g, want %g", i, v, want)
+		}
+	}
+}
+
+// TestSmallestKForward: the marks of SmallestK in both element types, with
+// ties (the lower position first) and NaN (after every number), computed
+// from the definition.
+func TestSmallestKForward(t *testing.T) {
+	nan := math.NaN()
+	rows := [][]float64{
+		{3, -1, 2, -1, 0},    // tie at −1: position 1, then 3, then 0 (position 4)
+		{0, 0, 0, 0, 0},      // all tied: positions 0, 1, 2
+		{nan, 5, nan, -2, 1}, // −2, 1, 5; NaN last
+		{nan, nan, 7, nan, nan},
+	}
+	want := [][]int{{1, 3, 4}, {0, 1, 2}, {3, 4, 1}, {2, 0, 1}}
+	var x []float64
+	for _, r := range rows {
+		x = append(x, r...)
+	}
+	for _, dt := range testDtypes {
+		got := evalNodes(t, func() []*G.Node {
+			return []*G.Node{SmallestK(dtLeaf(G.NewGraph(), dt, "x", []int{2, 2, 5}, x), 3)}
+		})[0]
+		if len(got) != 4*3*5 {
+			t.Fatalf("%v: %d values, want %d", dt, len(got), 4*3*5)
+		}
+		for r, pos := range want {
+			for j, p := range pos {
+				for i := 0; i < 5; i++ {
+					v := got[(r*3+j)*5+i]
+					if w := map[bool]float64{true: 1, false: 0}[i == p]; v != w {
+						t.Errorf("%v: row %d, mark %d, position %d: %v, want %v", dt, r, j, i, v, w)
+					}
+				}
+			}
+		}
+	}
+	for _, k := range []int{0, 6} {
+		if err := Build(func() { SmallestK(dtLeaf(G.NewGraph(), tensor.Float64, "x", []int{2, 5}, x[:10]), k) }); err == nil {
+			t.Errorf("k = %d of 5: no error", k)
 		}
 	}
 }
