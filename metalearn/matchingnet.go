@@ -176,17 +176,6 @@ func readout(h, g *G.Node) *G.Node {
 	return graph.MatMul(graph.Softmax(graph.MatMulT(h, g, false, true)), g)
 }
 
-// cosine returns the cosine similarities of the rows of a (n × D) with the
-// rows of b (m × D), an (n × m) matrix. Each norm is √(‖x‖² + 10⁻¹²), so
-// that an all-zero embedding (a ReLU network's, possibly) has similarity 0
-// rather than NaN.
-func cosine(a, b *G.Node) *G.Node {
-	unit := func(x *G.Node) *G.Node {
-		return graph.Div(x, graph.Sqrt(graph.Affine(graph.SumKeep(graph.Square(x), 1), 1, 1e-12)))
-	}
-	return graph.MatMulT(unit(a), unit(b), false, true)
-}
-
 // Describe names the classifier, for Metric.Describe.
 func (h *matchingHead) Describe() string {
 	s := "attention over the support set (cosine similarity)"
