@@ -21,6 +21,11 @@ type Evaluation struct {
 	Tasks int
 	// Classification reports whether Accuracy is meaningful.
 	Classification bool
+	// Measures are the learner's own measures (a Measurer's), none for
+	// other learners; Measured[i][k] summarises measure k after Steps[i]
+	// over the tasks that report it.
+	Measures []Measure
+	Measured [][]stats.Summary
 }
 
 // Evaluate adapts l to every task with up to steps inner steps and
@@ -44,9 +49,10 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 	if err != nil {
 		return Evaluation{}, err
 	}
-	ev := Evaluation{Tasks: len(tasks), Steps: at}
+	ev := Evaluation{Tasks: len(tasks), Steps: at, Measures: measuresOf(l)}
 	for k, s := range at {
 		loss, acc := make([]float64, len(res)), make([]float64, len(res))
+		measured := make([][]float64, len(ev.Measures))
 		for i, r := range res {
 			j := s // Adapt: entry s is step s
 			if r.Steps != nil {
@@ -57,11 +63,33 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 			if acc[i] != 0 {
 				ev.Classification = true
 			}
+			for m := range measured {
+				if j >= len(r.Measures) || len(r.Measures[j]) != len(ev.Measures) {
+					return Evaluation{}, fmt.Errorf("evaluate: %s reported %d measures for task %d, want %d at entry %d",
+						l.Name(), measuresAt(r, j), i, len(ev.Measures), j)
+				}
+				measured[m] = append(measured[m], r.Measures[j][m])
+			}
 		}
 		ev.Loss = append(ev.Loss, stats.Summarize(loss))
 		ev.Accuracy = append(ev.Accuracy, stats.Summarize(acc))
+		if len(ev.Measures) > 0 {
+			row := make([]stats.Summary, len(ev.Measures))
+			for m, xs := range measured {
+				row[m] = summarizeNumbers(xs)
+			}
+			ev.Measured = append(ev.Measured, row)
+		}
 	}
 	return ev, nil
+}
+
+// measuresAt is the number of measures r holds at entry j.
+func measuresAt(r Adaptation, j int) int {
+	if j < len(r.Measures) {
+		return len(r.Measures[j])
+	}
+	return 0
 }
 
 // AdaptAtSteps adapts l to every task with last(at) inner steps: with
@@ -77,7 +105,7 @@ func AdaptAtSteps(l Learner, tasks []Task, at []int) ([]Adaptation, error) {
 
 // Table formats the evaluation as a Markdown table, one row per number of
 // inner steps listed in rows that was measured (all of them if rows is
-// empty). When the only row is 0 steps (a learner without an inner loop,
+// empty), with a column for each of the learner's Measures. When the only row is 0 steps (a learner without an inner loop,
 // such as ProtoNet) the steps column is left out.
 func (ev Evaluation) Table(rows ...int) string {
 	if len(rows) == 0 {
@@ -88,6 +116,9 @@ func (ev Evaluation) Table(rows ...int) string {
 	cols := []string{fmt.Sprintf("query MSE (%d tasks, 95%% CI)", ev.Tasks)}
 	if ev.Classification {
 		cols = []string{fmt.Sprintf("query accuracy (%d tasks, 95%% CI)", ev.Tasks), "query loss"}
+	}
+	for _, m := range ev.Measures {
+		cols = append(cols, m.Name)
 	}
 	if steps {
 		cols = append([]string{"inner steps"}, cols...)
@@ -102,6 +133,13 @@ func (ev Evaluation) Table(rows ...int) string {
 		cells := []string{ev.Loss[i].String()}
 		if ev.Classification {
 			cells = []string{ev.Accuracy[i].Percent(), ev.Loss[i].String()}
+		}
+		for m, me := range ev.Measures {
+			if me.Percent {
+				cells = append(cells, ev.Measured[i][m].Percent())
+			} else {
+				cells = append(cells, ev.Measured[i][m].String())
+			}
 		}
 		if steps {
 			cells = append([]string{fmt.Sprint(s)}, cells...)

@@ -42,6 +42,9 @@ type Adaptation struct {
 	Loss     []float64   // query loss
 	Accuracy []float64   // query accuracy (classification only)
 	Outputs  [][]float64 // query outputs
+	// Measures holds a Measurer's own measures at each entry
+	// (Measures[s][k]: measure k); nil for other learners.
+	Measures [][]float64
 	// Steps lists the numbers of inner steps the entries were measured
 	// after (StepAdapter.AdaptAt); nil means every step from 0.
 	Steps []int
