@@ -93,6 +93,25 @@ func init() {
 			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true})
 		},
 	})
+	Register("mann", LearnerEntry{
+		Title:       "MANN",
+		Summary:     "memory-augmented network: LSTM controller, LRUA memory, episodes as sequences (Santoro et al. 2016)",
+		NoInnerLoop: true,
+		Network: func(s Spec, o models.Spec) (models.Model, error) {
+			return NewMANNNetwork(s, o)
+		},
+		// Santoro et al. on Omniglot: episodes of 5 classes × 10
+		// instances, batches of 16 episodes. The sequence is the support
+		// set; one query per class (unused) is the least a source draws.
+		Defaults: map[string]Settings{"": {Shots: 10, Queries: 1, EvalQueries: 1, MetaBatch: 16, OuterLR: 1e-3}},
+		New: func(c Config) (Learner, error) {
+			net, err := mannNetworkOf(c.Model)
+			if err != nil {
+				return nil, err
+			}
+			return NewMANN(net, MANNOptions{Options: c.adam()})
+		},
+	})
 	Register("relationnet", LearnerEntry{
 		Title:       "RelationNet",
 		Summary:     "Relation Networks: a learned comparison of feature maps (Sung et al. 2018)",

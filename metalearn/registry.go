@@ -83,6 +83,12 @@ type LearnerEntry struct {
 	// embedding of 7×7 feature maps. A run's own Run.ModelOptions
 	// override them.
 	ModelOptions models.Spec
+	// Network, when set, builds the learner's own network for tasks of
+	// the source's Spec, in place of the source's model: MANN's LSTM
+	// controller with its memory. A run then names no model (Run.Model),
+	// and opts holds what it asks of the network (Run.ModelOptions over
+	// ModelOptions, e.g. Hidden); the network refuses what it cannot take.
+	Network func(spec Spec, opts models.Spec) (models.Model, error)
 	// Anneals marks a learner whose schedule spans Settings.Iterations
 	// (Reptile's ε), so that resuming with another length changes it.
 	Anneals bool

@@ -1,6 +1,10 @@
 package metalearn
 
-import "github.com/metagon/metagon/models"
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/models"
+)
 
 // Run names a meta-training run: the learner and task source by their
 // registered names, their resolved Settings (see Resolve) and the rest of
@@ -12,6 +16,8 @@ type Run struct {
 	// Model is a registered model name ("" : the source's own) and
 	// ModelOptions its options (Filters, Hidden, Init, Pools; zero: the
 	// learner's (LearnerEntry.ModelOptions), the source's or the model's).
+	// A learner with a network of its own (LearnerEntry.Network) takes no
+	// Model, and ModelOptions go to its network.
 	Model        string
 	ModelOptions models.Spec
 	// DataDir, Split, Rotations and Resize go to the task source.
@@ -33,12 +39,21 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if le.Network != nil && r.Model != "" {
+		return nil, nil, fmt.Errorf("%s builds its own network: it takes no model (-model %s)", r.Learner, r.Model)
+	}
 	src, err := se.New(SourceConfig{Settings: r.Settings, Seed: r.Seed, DataDir: r.DataDir,
 		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize})
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := SourceModel(src, le.Embedding, r.Model, le.ModelOptions.Override(r.ModelOptions))
+	var m models.Model
+	opts := le.ModelOptions.Override(r.ModelOptions)
+	if le.Network != nil {
+		m, err = le.Network(src.Spec(), opts)
+	} else {
+		m, err = SourceModel(src, le.Embedding, r.Model, opts)
+	}
 	if err != nil {
 		return nil, nil, err
 	}
