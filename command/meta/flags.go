@@ -74,13 +74,13 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.algorithm, "algorithm", "maml", "meta-learner: "+strings.Join(metalearn.Learners(), ", "))
 	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task source: "+strings.Join(metalearn.Sources(), ", ")+" (sinusoid needs no data)")
-	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot); 0: 10 or 1")
+	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot; for mann, the presentations of each class in its sequence); 0: 10 or 1, 10 for mann")
 	fs.IntVar(&c.trainShots, "train-shots", 0, "support examples per class (omniglot) or per task (sinusoid) in meta-training; 0: -shots, or 10 for reptile on omniglot (Nichol et al.)")
 	fs.IntVar(&c.queries, "queries", 0, "query examples per task (sinusoid) or per class in training episodes (omniglot); 0: the default (19 for relationnet on omniglot)")
 	fs.IntVar(&c.ways, "ways", 0, "classification sources: classes per evaluation episode (0: 5)")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
-	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot)")
+	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
 	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot; 0 for learners without an inner loop)")
 	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
@@ -108,7 +108,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the task source's, conv4 for omniglot, sinusoid-mlp for sinusoid)")
 	c.torch.Register(fs)
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
-	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's)", &c.hidden)
+	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's); mann: its LSTM controller's units (default 200)", &c.hidden)
 	fs.StringVar(&c.init, "init", "", "sinusoid weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
 	fs.StringVar(&c.split, "split", "background", "omniglot split: background (Lake: background/evaluation sets) or vinyals (1200/423 characters)")
 	fs.StringVar(&c.dataDir, "data", "", "omniglot: directory with images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR)")
@@ -232,6 +232,12 @@ func (c *config) validate() error {
 		return fmt.Errorf("-init %q: want finn or torch", c.init)
 	case c.zeroHead && c.learner.Embedding:
 		return fmt.Errorf("-zero-head: %s has no classifier head to zero", c.algorithm)
+	case c.zeroHead && c.learner.Network != nil:
+		return fmt.Errorf("-zero-head: %s builds its own network and has no inner loop to start from a zero head", c.algorithm)
+	case c.model != "" && c.learner.Network != nil:
+		return fmt.Errorf("-model %s: %s builds its own network", c.model, c.algorithm)
+	case (c.torch.Import != "" || c.torch.Export != "") && c.learner.Network != nil:
+		return fmt.Errorf("-import-torch, -export-torch: %s's own network has no PyTorch module (scripts/torch_models.py)", c.algorithm)
 	case c.innerBatch < 0:
 		return fmt.Errorf("-inner-batch %d: want 0 (whole support set) or more", c.innerBatch)
 	case c.shots < 1 || c.trainShots < 1 || c.queries < 1 || c.evalQueries < 1:

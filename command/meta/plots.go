@@ -3,6 +3,7 @@ package meta
 import (
 	"fmt"
 	"math"
+	"strings"
 
 	"github.com/metagon/metagon/internal/plots"
 	"github.com/metagon/metagon/metalearn"
@@ -97,10 +98,14 @@ func runningMean(y []float64, window int) []float64 {
 }
 
 // finalPlot picks the plot of an adapted learner that src's tasks allow:
-// an episode of grey images for classification, the fitted functions for a
-// FunctionSource, none otherwise.
+// an episode of grey images for classification (as a sequence for a
+// metalearn.Sequencer), the fitted functions for a FunctionSource, none
+// otherwise.
 func finalPlot(l metalearn.Learner, src metalearn.TaskSource, c config) (string, func(path string) error) {
 	if in := src.Spec().Input; src.Spec().Classes > 0 && len(in) == 3 && in[0] == 1 {
+		if sq, ok := l.(metalearn.Sequencer); ok {
+			return "episode", func(p string) error { return sequencePlot(p, sq, src, c) }
+		}
 		return "episode", func(p string) error { return episodePlot(p, l, src, c) }
 	}
 	if fs, ok := src.(metalearn.FunctionSource); ok {
@@ -220,6 +225,64 @@ func episodePlot(path string, l metalearn.Learner, src metalearn.TaskSource, c c
 			"captioned with the class predicted %s; green frame: right, red frame: wrong. "+
 			"Accuracy on all %d queries: %.0f%% (%d right).",
 		len(task.SupportY)/ways, nShown, n, each, how, n, 100*float64(right)/float64(n), right)
+	return plots.Episode(path, title, rows)
+}
+
+// sequencePlot shows one held-out episode as a sequence learner (MANN)
+// reads it: its support images in the order shown, ten to a row, each
+// captioned with its label and which presentation of its class it is, and
+// framed green where the learner labelled it right before being told,
+// red (captioned with the wrong label) where not.
+func sequencePlot(path string, l metalearn.Sequencer, src metalearn.TaskSource, c config) error {
+	task := src.Test(1)[0]
+	res, err := l.Adapt([]metalearn.Task{task}, 0)
+	if err != nil {
+		return err
+	}
+	out := res[0].Outputs[0]
+	order := l.Order(task)
+	ways := c.ways
+	side := src.Spec().Input[1]
+	px := side * side
+	if len(out) != len(order)*ways {
+		return fmt.Errorf("episode plot: %d scores for %d steps of %d ways", len(out), len(order), ways)
+	}
+	const perRow = 10
+	var rows [][]plots.Cell
+	var row []plots.Cell
+	seen := map[int]int{}
+	right := map[int][2]int{} // by instance: right, shown
+	for i, j := range order {
+		y := int(task.SupportY[j])
+		seen[y]++
+		pred := argmax(out[i*ways : (i+1)*ways])
+		cell := plots.Cell{Pixels: task.SupportX[j*px : (j+1)*px], W: side, H: side,
+			Caption: fmt.Sprintf("%d: label %d, %s", i+1, y, metalearn.Ordinal(seen[y])), Border: plots.Green}
+		r := right[seen[y]]
+		r[1]++
+		if pred == y {
+			r[0]++
+		} else {
+			cell.Caption = fmt.Sprintf("%d: said %d, label %d", i+1, pred, y)
+			cell.Border, cell.CaptionColor = plots.Red, plots.Red
+		}
+		right[seen[y]] = r
+		row = append(row, cell)
+		if len(row) == perRow {
+			rows, row = append(rows, row), nil
+		}
+	}
+	if len(row) > 0 {
+		rows = append(rows, row)
+	}
+	var by []string
+	for k := 1; right[k][1] > 0; k++ {
+		by = append(by, fmt.Sprintf("%s %d/%d", metalearn.Ordinal(k), right[k][0], right[k][1]))
+	}
+	title := runTitle(l.Name(), src, c) + "\n" + fmt.Sprintf(
+		"One held-out episode as a sequence, in the order shown (left to right, top to bottom): each image comes with the label of the image before, "+
+			"and the learner labels it before being told. Captions: step, label, which presentation of its class; green frame: labelled right, red: wrong. "+
+			"Right by presentation: %s.", strings.Join(by, ", "))
 	return plots.Episode(path, title, rows)
 }
 

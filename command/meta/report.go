@@ -68,6 +68,15 @@ func (r *report) setEval(ev metalearn.Evaluation) {
 	if ev.Classification {
 		r.Eval["query_accuracy_by_steps"] = ev.Accuracy
 	}
+	// a learner's own measures (metalearn.Measurer), e.g. MANN's
+	// "accuracy_instance_2_by_steps"
+	for k, m := range ev.Measures {
+		by := make([]stats.Summary, len(ev.Measured))
+		for i, row := range ev.Measured {
+			by[i] = row[k]
+		}
+		r.Eval[m.Key+"_by_steps"] = by
+	}
 }
 
 // Output file names in -out. -eval writes its own, prefixed "eval".
