@@ -105,7 +105,8 @@ func AdaptAtSteps(l Learner, tasks []Task, at []int) ([]Adaptation, error) {
 
 // Table formats the evaluation as a Markdown table, one row per number of
 // inner steps listed in rows that was measured (all of them if rows is
-// empty), with a column for each of the learner's Measures. When the only row is 0 steps (a learner without an inner loop,
+// empty), with a column for each of the learner's Measures that some task
+// reported. When the only row is 0 steps (a learner without an inner loop,
 // such as ProtoNet) the steps column is left out.
 func (ev Evaluation) Table(rows ...int) string {
 	if len(rows) == 0 {
@@ -117,8 +118,9 @@ func (ev Evaluation) Table(rows ...int) string {
 	if ev.Classification {
 		cols = []string{fmt.Sprintf("query accuracy (%d tasks, 95%% CI)", ev.Tasks), "query loss"}
 	}
-	for _, m := range ev.Measures {
-		cols = append(cols, m.Name)
+	measures := ev.reported()
+	for _, m := range measures {
+		cols = append(cols, ev.Measures[m].Name)
 	}
 	if steps {
 		cols = append([]string{"inner steps"}, cols...)
@@ -134,8 +136,8 @@ func (ev Evaluation) Table(rows ...int) string {
 		if ev.Classification {
 			cells = []string{ev.Accuracy[i].Percent(), ev.Loss[i].String()}
 		}
-		for m, me := range ev.Measures {
-			if me.Percent {
+		for _, m := range measures {
+			if ev.Measures[m].Percent {
 				cells = append(cells, ev.Measured[i][m].Percent())
 			} else {
 				cells = append(cells, ev.Measured[i][m].String())
@@ -147,6 +149,22 @@ func (ev Evaluation) Table(rows ...int) string {
 		row(&b, cells)
 	}
 	return b.String()
+}
+
+// reported lists the measures some task reported (in Measured, N > 0 at
+// some row), by index: the table leaves the others out, e.g. the 10th
+// instance of episodes that show each class twice.
+func (ev Evaluation) reported() []int {
+	var ms []int
+	for m := range ev.Measures {
+		for _, row := range ev.Measured {
+			if row[m].N > 0 {
+				ms = append(ms, m)
+				break
+			}
+		}
+	}
+	return ms
 }
 
 // row writes one Markdown table row.
