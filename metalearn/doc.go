@@ -14,8 +14,11 @@
 // graphs, Adam steps and evaluation; each is a MetricHead that turns the
 // support and query embeddings into query scores and a loss, such as
 // ProtoNet (nearest class prototype), MatchingNet (attention over the
-// support set) and RelationNet (a learned relation module's scores). Each
-// learner cites its paper. A
+// support set) and RelationNet (a learned relation module's scores). MANN
+// (mann.go) is model-based: a memory-augmented network that reads each
+// episode's support set as a sequence and learns within it by writing to
+// an external memory (mann_memory.go), with a network of its own
+// (LearnerEntry.Network). Each learner cites its paper. A
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number
@@ -30,7 +33,8 @@
 //
 // Evaluate adapts a learner to held-out tasks and reports the query loss
 // (and accuracy) after every number of inner steps, mean ± 95% CI, as
-// papers do; EvaluateAt measures only after the numbers of steps listed,
+// papers do, and any measures of the learner's own (Measurer: MANN's
+// accuracy by instance); EvaluateAt measures only after the numbers of steps listed,
 // which makes long evaluations (Reptile's 50 test-time steps) several
 // times cheaper.
 //
