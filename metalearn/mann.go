@@ -32,19 +32,21 @@ import (
 // presentation of a class is a guess, and from the second on the network
 // can recall the label it saw with a similar image. The loss is the
 // cross-entropy of the step's prediction, averaged over the steps and the
-// episodes of a batch; one Adam step per batch (the paper: 16 episodes).
-// Gradients flow back through all T steps of the unrolled graph.
+// episodes of a batch; one Adam step per batch (the paper: 16 episodes;
+// its optimizer is not reproduced here, Adam's rate is 10⁻³ by default).
+// Gradients flow back through all T steps of the unrolled graph. The
+// network's sizes default to the paper's Omniglot ones (MANNNetwork).
 //
 // Adapt runs each task's sequence and reports its mean loss and accuracy
-// over the steps, the logits of every step (Outputs[0], in presentation
+// over the steps (what an evaluation table calls the query loss and
+// accuracy: the task's query set is not read), the logits of every step (Outputs[0], in presentation
 // order: Order) and, as Measures, the accuracy by instance: over the
 // steps that show a class for the k-th time, the fraction labelled right.
 // Santoro et al.'s Table 1 reports, for MANN (LRUA) on Omniglot with
 // one-hot labels and five classes per episode, 36.4%, 82.8%, 91.0%,
 // 92.6%, 94.9% and 98.1% at the 1st, 2nd, 3rd, 4th, 5th and 10th
-// instance (the paper's numbers, after 100,000 episodes of training, with
-// 20×20 images augmented by translations and rotations; this library's
-// Omniglot images are 28×28, without augmentation).
+// instance (the paper's numbers, with 20×20 images; the Omniglot source
+// of this library gives 28×28 images).
 type MANN struct {
 	*base
 	net     MANNNetwork // sizes filled in
@@ -339,9 +341,6 @@ func (l *MANN) Measures() []Measure {
 	}
 	return ms
 }
-
-// Network returns the learner's network, its sizes filled in.
-func (l *MANN) Network() MANNNetwork { return l.net }
 
 // Describe says how MANN reads its episodes and what its network is.
 func (l *MANN) Describe() string {

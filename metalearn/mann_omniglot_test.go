@@ -22,7 +22,7 @@ import (
 // twice, as the same drawing, in 14×14 images (the paper: 10 drawings of
 // each, 20×20), and the network is small (32 LSTM units, 16 memory slots
 // of 8, 2 heads) and trained with Adam at 10⁻² for 4,000 batches of 16
-// episodes (the paper: 100,000 episodes). Two reasons, both measured
+// episodes. Two reasons, both measured
 // while writing the test: the first presentation is not at chance once
 // the network has learnt to guess a label it has not yet been told (about
 // 45% with 5 labels), and with distinct drawings labelled by the nearest
