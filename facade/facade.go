@@ -172,14 +172,14 @@ func TrainSeedNetwork(mnistDir string, epochs int, seed uint64) (*TrainResult, e
 }
 
 // SinusoidAlgorithms lists the algorithms MetaTrainSinusoid accepts: the
-// registered learners that adapt a regression model (all but the metric
-// learners).
+// registered learners that adapt a regression model by inner steps (all
+// but the metric learners and MANN, which classify).
 var SinusoidAlgorithms = sinusoidAlgorithms()
 
 func sinusoidAlgorithms() []string {
 	var names []string
 	for _, n := range metalearn.Learners() {
-		if e, _ := metalearn.LookupLearner(n); !e.Embedding {
+		if e, _ := metalearn.LookupLearner(n); !e.Embedding && !e.NoInnerLoop {
 			names = append(names, n)
 		}
 	}
