@@ -1,6 +1,9 @@
 package data
 
-import "os"
+import (
+	"os"
+	"path/filepath"
+)
 
 // MNISTTestDir finds MNIST for tests: $MNIST_DIR if it is set and holds the
 // files, else the first directory shared/data/mnist that holds them next to
@@ -55,4 +58,24 @@ func dirOrSkip(t TestingT, find func() (string, bool), name, env, shared, lacks,
 	}
 	t.Skip(msg)
 	return ""
+}
+
+// CIFARTestDir finds the CIFAR tarballs for tests: $CIFAR_DIR if it is
+// set and holds cifar-10-binary.tar.gz or cifar-100-binary.tar.gz, else a
+// directory shared/data/cifar above the working directory that holds one.
+// ok is false if none does; dir is then the $CIFAR_DIR it rejected, or "".
+// Unlike MNIST and Omniglot, CI has no copy of CIFAR (the machines reach
+// no download site), so tests of the real data skip without it even under
+// CI=true; the readers are tested on tarballs the tests write.
+func CIFARTestDir() (dir string, ok bool) { return cifarSet.testDir(hasCIFAR) }
+
+// hasCIFAR reports whether dir holds either CIFAR tarball as a regular
+// file.
+func hasCIFAR(dir string) bool {
+	for _, f := range []*cifarFormat{&cifar10Format, &cifar100Format} {
+		if st, err := os.Stat(filepath.Join(dir, f.tarball)); err == nil && st.Mode().IsRegular() {
+			return true
+		}
+	}
+	return false
 }
