@@ -60,6 +60,34 @@ var FC100Superclasses = ClassSplit{
 	Test:  []string{"aquatic_mammals", "insects", "medium_mammals", "people"},
 }
 
+// CIFAR100Hierarchy is CIFAR-100's class hierarchy, superclass by
+// superclass, as the data set's page (https://www.cs.toronto.edu/~kriz/
+// cifar.html) lists it, spelt as the release's fine_label_names.txt and
+// coarse_label_names.txt spell the names. FC100 divides the classes by
+// it; LoadCIFAR100 takes the hierarchy from the data itself.
+var CIFAR100Hierarchy = map[string][]string{
+	"aquatic_mammals":                {"beaver", "dolphin", "otter", "seal", "whale"},
+	"fish":                           {"aquarium_fish", "flatfish", "ray", "shark", "trout"},
+	"flowers":                        {"orchid", "poppy", "rose", "sunflower", "tulip"},
+	"food_containers":                {"bottle", "bowl", "can", "cup", "plate"},
+	"fruit_and_vegetables":           {"apple", "mushroom", "orange", "pear", "sweet_pepper"},
+	"household_electrical_devices":   {"clock", "keyboard", "lamp", "telephone", "television"},
+	"household_furniture":            {"bed", "chair", "couch", "table", "wardrobe"},
+	"insects":                        {"bee", "beetle", "butterfly", "caterpillar", "cockroach"},
+	"large_carnivores":               {"bear", "leopard", "lion", "tiger", "wolf"},
+	"large_man-made_outdoor_things":  {"bridge", "castle", "house", "road", "skyscraper"},
+	"large_natural_outdoor_scenes":   {"cloud", "forest", "mountain", "plain", "sea"},
+	"large_omnivores_and_herbivores": {"camel", "cattle", "chimpanzee", "elephant", "kangaroo"},
+	"medium_mammals":                 {"fox", "porcupine", "possum", "raccoon", "skunk"},
+	"non-insect_invertebrates":       {"crab", "lobster", "snail", "spider", "worm"},
+	"people":                         {"baby", "boy", "girl", "man", "woman"},
+	"reptiles":                       {"crocodile", "dinosaur", "lizard", "snake", "turtle"},
+	"small_mammals":                  {"hamster", "mouse", "rabbit", "shrew", "squirrel"},
+	"trees":                          {"maple_tree", "oak_tree", "palm_tree", "pine_tree", "willow_tree"},
+	"vehicles_1":                     {"bicycle", "bus", "motorcycle", "pickup_truck", "train"},
+	"vehicles_2":                     {"lawn_mower", "rocket", "streetcar", "tank", "tractor"},
+}
+
 // FewShotSplits are the names CIFAR.FewShot accepts.
 var FewShotSplits = []string{"cifar-fs", "fc100"}
 

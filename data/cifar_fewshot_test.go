@@ -8,64 +8,11 @@ import (
 	"testing"
 )
 
-// cifar100Hierarchy is CIFAR-100's class hierarchy as the data set's page
-// (https://www.cs.toronto.edu/~kriz/cifar.html) lists it, spelt as the
-// release's names files spell the names.
-var cifar100Hierarchy = map[string][]string{
-	"aquatic_mammals":                {"beaver", "dolphin", "otter", "seal", "whale"},
-	"fish":                           {"aquarium_fish", "flatfish", "ray", "shark", "trout"},
-	"flowers":                        {"orchid", "poppy", "rose", "sunflower", "tulip"},
-	"food_containers":                {"bottle", "bowl", "can", "cup", "plate"},
-	"fruit_and_vegetables":           {"apple", "mushroom", "orange", "pear", "sweet_pepper"},
-	"household_electrical_devices":   {"clock", "keyboard", "lamp", "telephone", "television"},
-	"household_furniture":            {"bed", "chair", "couch", "table", "wardrobe"},
-	"insects":                        {"bee", "beetle", "butterfly", "caterpillar", "cockroach"},
-	"large_carnivores":               {"bear", "leopard", "lion", "tiger", "wolf"},
-	"large_man-made_outdoor_things":  {"bridge", "castle", "house", "road", "skyscraper"},
-	"large_natural_outdoor_scenes":   {"cloud", "forest", "mountain", "plain", "sea"},
-	"large_omnivores_and_herbivores": {"camel", "cattle", "chimpanzee", "elephant", "kangaroo"},
-	"medium_mammals":                 {"fox", "porcupine", "possum", "raccoon", "skunk"},
-	"non-insect_invertebrates":       {"crab", "lobster", "snail", "spider", "worm"},
-	"people":                         {"baby", "boy", "girl", "man", "woman"},
-	"reptiles":                       {"crocodile", "dinosaur", "lizard", "snake", "turtle"},
-	"small_mammals":                  {"hamster", "mouse", "rabbit", "shrew", "squirrel"},
-	"trees":                          {"maple_tree", "oak_tree", "palm_tree", "pine_tree", "willow_tree"},
-	"vehicles_1":                     {"bicycle", "bus", "motorcycle", "pickup_truck", "train"},
-	"vehicles_2":                     {"lawn_mower", "rocket", "streetcar", "tank", "tractor"},
-}
-
-// fakeCIFAR100 returns a CIFAR-100 with the release's class and
-// superclass names (sorted, as the release's files list them) and random
-// images: perTrain training and perTest test images of every class, the
-// classes taking turns.
-func fakeCIFAR100(perTrain, perTest int) *CIFAR {
-	d := &CIFAR{Name: "cifar-100", Superclasses: slices.Sorted(maps.Keys(cifar100Hierarchy))}
-	superOf := map[string]int{}
-	for s, name := range d.Superclasses {
-		for _, c := range cifar100Hierarchy[name] {
-			d.Classes = append(d.Classes, c)
-			superOf[c] = s
-		}
-	}
-	slices.Sort(d.Classes)
-	split := func(per int, seed uint64) *CIFARSplit {
-		n := per * len(d.Classes)
-		s := &CIFARSplit{Pixels: randomImages(n, seed), Labels: make([]uint8, n), Coarse: make([]uint8, n)}
-		for i := range n {
-			l := i % len(d.Classes)
-			s.Labels[i], s.Coarse[i] = uint8(l), uint8(superOf[d.Classes[l]])
-		}
-		return s
-	}
-	d.Train, d.Test = split(perTrain, 3), split(perTest, 4)
-	return d
-}
-
 // TestCIFARClass: a class holds every image of its label, training images
 // first, and writes them normalised.
 func TestCIFARClass(t *testing.T) {
 	const perTrain, perTest = 4, 2
-	d := fakeCIFAR100(perTrain, perTest)
+	d := SyntheticCIFAR100(perTrain, perTest, 1)
 	c, err := d.ClassNamed("maple_tree")
 	if err != nil {
 		t.Fatal(err)
@@ -129,12 +76,18 @@ func second[A, B any](_ A, b B) B { return b }
 // statistics.
 func TestCIFARFewShotSplits(t *testing.T) {
 	const perTrain, perTest = 3, 1
-	d := fakeCIFAR100(perTrain, perTest)
+	d := SyntheticCIFAR100(perTrain, perTest, 1)
 	superOf := map[string]string{}
-	for s, cs := range cifar100Hierarchy {
+	for s, cs := range CIFAR100Hierarchy {
+		if len(cs) != 5 {
+			t.Errorf("superclass %s has %d classes, want 5", s, len(cs))
+		}
 		for _, c := range cs {
 			superOf[c] = s
 		}
+	}
+	if len(CIFAR100Hierarchy) != 20 || len(superOf) != 100 {
+		t.Fatalf("CIFAR100Hierarchy: %d superclasses of %d distinct classes, want 20 and 100", len(CIFAR100Hierarchy), len(superOf))
 	}
 	for _, tc := range []struct {
 		name           string
@@ -193,9 +146,9 @@ func TestCIFARFewShotSplits(t *testing.T) {
 		})
 	}
 
-	renamed := fakeCIFAR100(1, 1)
+	renamed := SyntheticCIFAR100(1, 1, 2)
 	renamed.Classes[slices.Index(renamed.Classes, "whale")] = "orca"
-	noFish := fakeCIFAR100(1, 1)
+	noFish := SyntheticCIFAR100(1, 1, 2)
 	noFish.Superclasses = slices.DeleteFunc(noFish.Superclasses, func(s string) bool { return s == "fish" })
 	c10 := &CIFAR{Name: "cifar-10", Classes: []string{"airplane"}, Train: &CIFARSplit{}, Test: &CIFARSplit{}}
 	for name, want := range map[string]struct {
@@ -219,7 +172,7 @@ func TestCIFARFewShotSplits(t *testing.T) {
 // TestCIFARClassEpisodes: the generic Sampler draws episodes of CIFAR-FS
 // classes, each image the normalised bytes of the drawing it names.
 func TestCIFARClassEpisodes(t *testing.T) {
-	d := fakeCIFAR100(4, 2)
+	d := SyntheticCIFAR100(4, 2, 3)
 	fs, err := d.FewShot("cifar-fs")
 	if err != nil {
 		t.Fatal(err)

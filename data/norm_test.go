@@ -2,22 +2,9 @@ package data
 
 import (
 	"math"
-	"math/rand/v2"
 	"strings"
 	"testing"
 )
-
-// randomImages returns n CIFAR images of bytes drawn from a seeded PCG,
-// channel c drawn from [0, 256−64c) so that the channels differ.
-func randomImages(n int, seed uint64) []uint8 {
-	r := rand.New(rand.NewPCG(seed, 7))
-	pix := make([]uint8, n*CIFARImageBytes)
-	for i := range pix {
-		c := (i % CIFARImageBytes) / (CIFARImageBytes / CIFARChannels)
-		pix[i] = uint8(r.IntN(256 - 64*c))
-	}
-	return pix
-}
 
 // directNorm computes the channel statistics of images straight from the
 // definition: mean and population standard deviation of p/255, summed

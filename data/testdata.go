@@ -1,8 +1,11 @@
 package data
 
 import (
+	"maps"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 )
 
 // MNISTTestDir finds MNIST for tests: $MNIST_DIR if it is set and holds the
@@ -78,4 +81,45 @@ func hasCIFAR(dir string) bool {
 		}
 	}
 	return false
+}
+
+// SyntheticCIFAR100 returns a CIFAR-100 for tests: the release's class and
+// superclass names (CIFAR100Hierarchy, sorted, as the release's files list
+// them) and random images, perTrain training and perTest test images of
+// every class, the classes taking turns, each byte drawn from a PCG
+// seeded with seed (channel c from [0, 256−64c), so that the channels
+// differ).
+func SyntheticCIFAR100(perTrain, perTest int, seed uint64) *CIFAR {
+	d := &CIFAR{Name: "cifar-100", Superclasses: slices.Sorted(maps.Keys(CIFAR100Hierarchy))}
+	superOf := map[string]int{}
+	for s, name := range d.Superclasses {
+		for _, c := range CIFAR100Hierarchy[name] {
+			d.Classes = append(d.Classes, c)
+			superOf[c] = s
+		}
+	}
+	slices.Sort(d.Classes)
+	split := func(per int, seed uint64) *CIFARSplit {
+		n := per * len(d.Classes)
+		s := &CIFARSplit{Pixels: randomImages(n, seed), Labels: make([]uint8, n), Coarse: make([]uint8, n)}
+		for i := range n {
+			l := i % len(d.Classes)
+			s.Labels[i], s.Coarse[i] = uint8(l), uint8(superOf[d.Classes[l]])
+		}
+		return s
+	}
+	d.Train, d.Test = split(perTrain, 2*seed), split(perTest, 2*seed+1)
+	return d
+}
+
+// randomImages returns n CIFAR images of bytes drawn from a seeded PCG,
+// channel c drawn from [0, 256−64c) so that the channels differ.
+func randomImages(n int, seed uint64) []uint8 {
+	r := rand.New(rand.NewPCG(seed, 7))
+	pix := make([]uint8, n*CIFARImageBytes)
+	for i := range pix {
+		c := (i % CIFARImageBytes) / (CIFARImageBytes / CIFARChannels)
+		pix[i] = uint8(r.IntN(256 - 64*c))
+	}
+	return pix
 }
