@@ -172,7 +172,8 @@ func readCIFAR(r io.Reader, f *cifarFormat) (*CIFAR, error) {
 			break
 		}
 		if err != nil {
-			if len(all) == 0 {
+			var gz gzipError
+			if len(all) == 0 && !errors.As(err, &gz) {
 				return nil, fmt.Errorf("not a tar archive (nor a gzipped one): %w; delete it and %s", err, cifarHint)
 			}
 			return nil, fmt.Errorf("truncated or damaged tar archive: %w; delete it and %s", err, cifarHint)

@@ -200,12 +200,19 @@ func (g gzipErrReader) Read(p []byte) (int, error) {
 	switch {
 	case err == nil || err == io.EOF:
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = fmt.Errorf("gzip stream truncated: %w", err)
+		err = gzipError{fmt.Errorf("gzip stream truncated: %w", err)}
 	default:
-		err = fmt.Errorf("corrupt gzip stream: %w", err)
+		err = gzipError{fmt.Errorf("corrupt gzip stream: %w", err)}
 	}
 	return n, err
 }
+
+// gzipError is an error of the gzip layer (gzipErrReader), so that a
+// reader of what the stream holds can tell it from errors of its own
+// format (errors.As).
+type gzipError struct{ error }
+
+func (e gzipError) Unwrap() error { return e.error }
 
 // ReadIDXImages reads an idx3 file of unsigned bytes (magic 0x00000803), as
 // MNIST's image files are, from r, which must not be gzip-compressed. It
