@@ -178,7 +178,7 @@ func readCIFAR(r io.Reader, f *cifarFormat) (*CIFAR, error) {
 			}
 			return nil, fmt.Errorf("truncated or damaged tar archive: %w; delete it and %s", err, cifarHint)
 		}
-		if hdr.Typeflag != tar.TypeReg && hdr.Typeflag != tar.TypeRegA {
+		if hdr.Typeflag != tar.TypeReg { // the reader reports old-style regular files (TypeRegA) as TypeReg
 			continue
 		}
 		base := path.Base(hdr.Name)
