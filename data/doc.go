@@ -1,7 +1,9 @@
 // Package data loads the data sets metagon trains on: MNIST (idx files),
 // Omniglot (the canonical zips, decoded, resized to 28×28 and cached, with
 // the background/evaluation and Vinyals splits and an N-way K-shot episode
-// sampler), and the sinusoid task family of Finn et al. (2017).
+// sampler), the sinusoid task family of Finn et al. (2017), and curves
+// drawn from a Gaussian process, the 1-D regression tasks of Conditional
+// Neural Processes (Garnelo et al. 2018; GPPrior, SampleGP).
 //
 // MNIST is read from the four original idx files, gzipped or not (gzip is
 // detected from the file's magic bytes, not its name). Get them with
