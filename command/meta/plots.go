@@ -59,7 +59,7 @@ func objectiveCurve(path, title string, c config, curve []curvePoint) error {
 			mse.X, mse.Y = append(mse.X, float64(p.Iteration)), append(mse.Y, p.ValidPre)
 		}
 	}
-	series := append(trainSeries("meta-train "+obj, it, loss), valid, mse)
+	series := append(trainSeries("meta-train "+obj+" (training targets)", it, loss), valid, mse)
 	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: obj + " per point (nats) and MSE"},
 		series...)
 }
