@@ -3,8 +3,10 @@
 // resized to 28×28 and cached, with the background/evaluation and Vinyals
 // splits), CIFAR-10 and CIFAR-100 (the binary tarballs, read as they are,
 // kept as bytes), the CIFAR-FS and FC100 few-shot splits of CIFAR-100, an
-// N-way K-shot episode sampler over any of their classes, and the
-// sinusoid task family of Finn et al. (2017).
+// N-way K-shot episode sampler over any of their classes, the sinusoid
+// task family of Finn et al. (2017), and curves drawn from a Gaussian
+// process, the 1-D regression tasks of Conditional Neural Processes
+// (Garnelo et al. 2018; GPPrior, SampleGP).
 //
 // MNIST is read from the four original idx files, gzipped or not (gzip is
 // detected from the file's magic bytes, not its name). Get them with

@@ -14,8 +14,12 @@
 // graphs, Adam steps and evaluation; each is a MetricHead that turns the
 // support and query embeddings into query scores and a loss, such as
 // ProtoNet (nearest class prototype), MatchingNet (attention over the
-// support set) and RelationNet (a learned relation module's scores). Each
-// learner cites its paper. A
+// support set) and RelationNet (a learned relation module's scores). CNP
+// (cnp.go), the Conditional Neural Process, is model-based: no inner loop,
+// an encoder and a mean over the support set, and a Gaussian predicted at
+// each query, trained by the targets' negative log-likelihood; it reports
+// that NLL beside the MSE (Adaptation.Extra) and its σ (Adaptation.Std).
+// Each learner cites its paper. A
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number

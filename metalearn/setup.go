@@ -1,6 +1,10 @@
 package metalearn
 
-import "github.com/metagon/metagon/models"
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/models"
+)
 
 // Run names a meta-training run: the learner and task source by their
 // registered names, their resolved Settings (see Resolve) and the rest of
@@ -9,7 +13,8 @@ import "github.com/metagon/metagon/models"
 type Run struct {
 	Learner, Source string
 	Settings        Settings
-	// Model is a registered model name ("" : the source's own) and
+	// Model is a registered model name ("" : the learner's, see
+	// LearnerEntry.Model, else the source's own) and
 	// ModelOptions its options (Filters, Hidden, Init, Pools; zero: the
 	// learner's (LearnerEntry.ModelOptions), the source's or the model's).
 	Model        string
@@ -33,12 +38,19 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if se.VariableSize && !le.AnySize {
+		return nil, nil, fmt.Errorf("task source %s has tasks of varying size, which learner %s cannot take (it compiles one task shape); use a learner that can, such as cnp", r.Source, r.Learner)
+	}
 	src, err := se.New(SourceConfig{Settings: r.Settings, Seed: r.Seed, DataDir: r.DataDir,
 		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize})
 	if err != nil {
 		return nil, nil, err
 	}
-	m, err := SourceModel(src, le.Embedding, r.Model, le.ModelOptions.Override(r.ModelOptions))
+	model := r.Model
+	if model == "" {
+		model = le.Model
+	}
+	m, err := SourceModel(src, le.Embedding, model, le.ModelOptions.Override(r.ModelOptions))
 	if err != nil {
 		return nil, nil, err
 	}
