@@ -94,7 +94,7 @@ func init() {
 		Embedding:   true,
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
-			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}})
+			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, Scale: c.Scale})
 		},
 	})
 	Register("matchingnet-fce", LearnerEntry{
@@ -104,7 +104,7 @@ func init() {
 		Embedding:   true,
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
-			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true})
+			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true, Scale: c.Scale})
 		},
 	})
 	Register("relationnet", LearnerEntry{

@@ -34,6 +34,7 @@ type config struct {
 	innerAdam   bool
 	freshAdam   bool
 	innerBatch  int
+	scale       float64
 	zeroHead    bool
 	iterations  int
 	seed        uint64
@@ -87,6 +88,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, 1e-4 for cnp, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
 	fs.BoolVar(&c.freshAdam, "fresh-adam", false, "reptile with -inner-adam: start every task with a fresh Adam instead of carrying its moments from task to task (Nichol et al. carry them)")
+	fs.Float64Var(&c.scale, "scale", 0, "matchingnet: factor on the cosine similarities in the attention softmax (0: 1, the paper's)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
 	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners); default 40000 sinusoid, 2000 omniglot, 200000 cnp; 0 evaluates the initial (or -import-torch) weights")
@@ -164,7 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 func (c *config) settings(set map[string]bool) metalearn.Settings {
 	s := metalearn.Settings{Ways: c.ways, Shots: c.shots, TrainWays: c.trainWays, TrainShots: c.trainShots,
 		Queries: c.queries, EvalQueries: c.evalQueries, MetaBatch: c.metaBatch, InnerSteps: c.innerSteps,
-		EvalSteps: c.evalSteps, InnerLR: c.innerLR, OuterLR: c.outerLR, InnerBatch: c.innerBatch,
+		EvalSteps: c.evalSteps, InnerLR: c.innerLR, OuterLR: c.outerLR, InnerBatch: c.innerBatch, Scale: c.scale,
 		Iterations: c.iterations, CheckpointEvery: c.ckptEvery, Dtype: c.dtype, Init: c.init}
 	if set["inner-adam"] {
 		s.InnerOptimizer = map[bool]string{true: "adam", false: "sgd"}[c.innerAdam]
@@ -190,6 +192,7 @@ func (c *config) resolve(set map[string]bool) {
 	c.ways, c.shots, c.trainWays, c.trainShots = s.Ways, s.Shots, s.TrainWays, s.TrainShots
 	c.queries, c.evalQueries, c.metaBatch, c.innerSteps, c.evalSteps = s.Queries, s.EvalQueries, s.MetaBatch, s.InnerSteps, s.EvalSteps
 	c.innerLR, c.outerLR, c.innerBatch, c.innerAdam = s.InnerLR, s.OuterLR, s.InnerBatch, s.InnerOptimizer == "adam"
+	c.scale = s.Scale
 	c.iterations, c.ckptEvery, c.dtype, c.init = s.Iterations, s.CheckpointEvery, s.Dtype, s.Init
 	if c.evalEvery == 0 {
 		c.evalEvery = max(c.iterations/10, 1)
@@ -204,7 +207,7 @@ func (c config) resolved() metalearn.Settings {
 }
 
 // fromCheckpoint takes what the run in -checkpoint was (algorithm, data
-// set, ways, shots) for each of those flags not given on the command line,
+// set, ways, shots, -scale) for each of those flags not given on the command line,
 // so that -eval and -resume need only -checkpoint. An unreadable checkpoint
 // is left for the load to report.
 func (c *config) fromCheckpoint(set map[string]bool) {
@@ -223,6 +226,9 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 		if n, err := strconv.Atoi(ck.Meta[flag]); err == nil && !set[flag] {
 			*v = n
 		}
+	}
+	if f, err := strconv.ParseFloat(ck.Meta["scale"], 64); err == nil && !set["scale"] {
+		c.scale = f
 	}
 }
 
@@ -246,6 +252,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-inner-steps %d: want at least 1", c.innerSteps)
 	case c.iterations < 0:
 		return fmt.Errorf("-iterations %d: want ≥ 0", c.iterations)
+	case c.scale < 0:
+		return fmt.Errorf("-scale %g: want a positive factor (or 0 for the paper's 1)", c.scale)
 	case c.innerLR < 0 || c.outerLR < 0:
 		return fmt.Errorf("learning rates must be positive")
 	case c.workers < 0:
