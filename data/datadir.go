@@ -15,19 +15,24 @@ import (
 const scriptHome = "(in the metagon source repository, github.com/metagon/metagon)"
 
 // dataSet names where one data set is looked for: a flag, then $Env, then
-// $METAGON_DATA/Sub, then the default folder of scripts/Script.
+// $METAGON_DATA/Sub, then the default folder of scripts/Script, then the
+// folders of System.
 type dataSet struct {
 	Name   string // "mnist", used in messages
 	Env    string // e.g. "MNIST_DIR"
 	Sub    string // folder under $METAGON_DATA and the script's default
 	Script string // e.g. "download_mnist.sh"
+	// System lists folders where a system package installs the data set,
+	// tried last, e.g. Debian's dataset-fashion-mnist; Package names it.
+	System  []string
+	Package string
 }
 
 // find resolves the data set's directory the way metagon's tools do. A
 // non-empty flagValue wins and must name an existing directory. Otherwise
-// it returns the first existing directory of $Env, $METAGON_DATA/Sub and
-// ${XDG_CACHE_HOME:-$HOME/.cache}/metagon/Sub. The error names everything
-// tried and the download script.
+// it returns the first existing directory of $Env, $METAGON_DATA/Sub,
+// ${XDG_CACHE_HOME:-$HOME/.cache}/metagon/Sub and System. The error names
+// everything tried and the download script.
 func (s dataSet) find(flagValue string) (string, error) {
 	if flagValue != "" {
 		if isDir(flagValue) {
@@ -62,8 +67,22 @@ func (s dataSet) find(flagValue string) (string, error) {
 	if d := s.defaultDir(); try(d, "default of scripts/"+s.Script) {
 		return d, nil
 	}
-	return "", fmt.Errorf("%s directory not found (tried %s): %w; run scripts/%s [DIR] %s and set %s",
-		s.Name, strings.Join(tried, ", "), fs.ErrNotExist, s.Script, scriptHome, s.Env)
+	for _, d := range s.System {
+		if try(d, s.Package) {
+			return d, nil
+		}
+	}
+	return "", fmt.Errorf("%s directory not found (tried %s): %w; run scripts/%s [DIR] %s and set %s%s",
+		s.Name, strings.Join(tried, ", "), fs.ErrNotExist, s.Script, scriptHome, s.Env, s.installHint())
+}
+
+// installHint is ", or install Debian's PACKAGE" for a data set that a
+// system package installs, else "".
+func (s dataSet) installHint() string {
+	if s.Package == "" {
+		return ""
+	}
+	return ", or install " + s.Package
 }
 
 // defaultDir is where the download script puts the files when it is given
@@ -83,8 +102,9 @@ func (s dataSet) defaultDir() string {
 // testDir finds the data set for tests: $Env if it is set and has(dir),
 // else the first directory shared/data/Sub that has the files next to the
 // working directory or any of its ancestors (for a repository at
-// /work/main that is /work/shared/data/Sub). ok is false if neither does;
-// dir is then the $Env it rejected, or "".
+// /work/main that is /work/shared/data/Sub), else the first of System
+// that has them. ok is false if none does; dir is then the $Env it
+// rejected, or "".
 func (s dataSet) testDir(has func(dir string) bool) (dir string, ok bool) {
 	if d := os.Getenv(s.Env); d != "" {
 		return d, has(d)
@@ -99,10 +119,16 @@ func (s dataSet) testDir(has func(dir string) bool) (dir string, ok bool) {
 		}
 		parent := filepath.Dir(p)
 		if parent == p {
-			return "", false
+			break
 		}
 		p = parent
 	}
+	for _, d := range s.System {
+		if has(d) {
+			return d, true
+		}
+	}
+	return "", false
 }
 
 // isDir reports whether path exists and is a directory.
@@ -114,4 +140,7 @@ func isDir(path string) bool {
 var (
 	mnistSet    = dataSet{Name: "mnist", Env: "MNIST_DIR", Sub: "mnist", Script: "download_mnist.sh"}
 	omniglotSet = dataSet{Name: "omniglot", Env: "OMNIGLOT_DIR", Sub: "omniglot", Script: "download_omniglot.sh"}
+	cifarSet    = dataSet{Name: "cifar", Env: "CIFAR_DIR", Sub: "cifar", Script: "download_cifar.sh"}
+	fashionSet  = dataSet{Name: "fashion-mnist", Env: "FASHION_MNIST_DIR", Sub: "fashion-mnist", Script: "download_fashion_mnist.sh",
+		System: []string{DebianFashionMNISTDir}, Package: "Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"}
 )

@@ -21,12 +21,19 @@ func TestDownloadHintsSayWhereScriptsAre(t *testing.T) {
 	}
 	t.Setenv("MNIST_DIR", missing)
 	t.Setenv("OMNIGLOT_DIR", missing)
+	t.Setenv("CIFAR_DIR", missing)
+	t.Setenv("FASHION_MNIST_DIR", missing)
 	t.Setenv("METAGON_DATA", "")
 	t.Setenv("XDG_CACHE_HOME", t.TempDir())
 	t.Setenv("HOME", t.TempDir())
 
 	errOf := func(_ any, err error) error { return err }
 	const mnist, omniglot = "scripts/download_mnist.sh", "scripts/download_omniglot.sh"
+	const cifar, fashion = "scripts/download_cifar.sh", "scripts/download_fashion_mnist.sh"
+	notTar := t.TempDir()
+	if err := os.WriteFile(filepath.Join(notTar, "cifar-10-binary.tar.gz"), []byte("<html>404</html>"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cases := []struct {
 		what, script, env string // env "": a flag was given, so no variable to set
 		err               error
@@ -38,6 +45,12 @@ func TestDownloadHintsSayWhereScriptsAre(t *testing.T) {
 		{"FindOmniglotDir, nothing found", omniglot, "OMNIGLOT_DIR", errOf(FindOmniglotDir(""))},
 		{"LoadOmniglot(missing dir)", omniglot, "OMNIGLOT_DIR", errOf(LoadOmniglot(missing, OmniglotOptions{CacheDir: "-"}))},
 		{"LoadOmniglot(not a zip)", omniglot, "OMNIGLOT_DIR", errOf(LoadOmniglot(notZip, OmniglotOptions{CacheDir: "-"}))},
+		{"FindCIFARDir(missing flag)", cifar, "", errOf(FindCIFARDir(missing))},
+		{"FindCIFARDir, nothing found", cifar, "CIFAR_DIR", errOf(FindCIFARDir(""))},
+		{"LoadCIFAR100(missing dir)", cifar, "CIFAR_DIR", errOf(LoadCIFAR100(missing))},
+		{"LoadCIFAR10(not a tarball)", cifar, "CIFAR_DIR", errOf(LoadCIFAR10(notTar))},
+		{"FindFashionMNISTDir(missing flag)", fashion, "", errOf(FindFashionMNISTDir(missing))},
+		{"LoadFashionMNIST(missing dir)", fashion, "FASHION_MNIST_DIR", errOf(LoadFashionMNIST(missing, "train"))},
 	}
 	for _, c := range cases {
 		if c.err == nil {

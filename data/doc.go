@@ -1,7 +1,12 @@
-// Package data loads the data sets metagon trains on: MNIST (idx files),
-// Omniglot (the canonical zips, decoded, resized to 28×28 and cached, with
-// the background/evaluation and Vinyals splits and an N-way K-shot episode
-// sampler), and the sinusoid task family of Finn et al. (2017).
+// Package data loads the data sets metagon trains on: MNIST and
+// Fashion-MNIST (idx files), Omniglot (the canonical zips, decoded,
+// resized to 28×28 and cached, with the background/evaluation and Vinyals
+// splits), CIFAR-10 and CIFAR-100 (the binary tarballs, read as they are,
+// kept as bytes), the CIFAR-FS and FC100 few-shot splits of CIFAR-100, an
+// N-way K-shot episode sampler over any of their classes, the sinusoid
+// task family of Finn et al. (2017), and curves drawn from a Gaussian
+// process, the 1-D regression tasks of Conditional Neural Processes
+// (Garnelo et al. 2018; GPPrior, SampleGP).
 //
 // MNIST is read from the four original idx files, gzipped or not (gzip is
 // detected from the file's magic bytes, not its name). Get them with
@@ -31,4 +36,12 @@
 //	train, test, _ := o.Split("background", true)        // ×4 rotations
 //	s, _ := data.NewSampler(test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, seed)
 //	ep := s.Episode(0) // deterministic per (seed, index)
+//
+// CIFAR-FS episodes of 3×32×32 images, normalised by the training
+// classes' channel statistics:
+//
+//	dir, _ := data.FindCIFARDir(*cifarFlag) // flag, else $CIFAR_DIR, ...
+//	c, _ := data.LoadCIFAR100(dir)           // cifar-100-binary.tar.gz, about a second
+//	fs, _ := c.FewShot("cifar-fs")           // or "fc100"
+//	s, _ := data.NewSampler(fs.Test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, seed)
 package data

@@ -34,6 +34,15 @@ const mnistClasses = 10
 // downloadHint tells the user how to get the data.
 const downloadHint = "run scripts/download_mnist.sh DIR " + scriptHome + " or set MNIST_DIR"
 
+// idxSet is a data set in MNIST's four idx files: MNIST itself, or
+// Fashion-MNIST. name and hint go into its errors.
+type idxSet struct {
+	name string // "mnist", "fashion-mnist"
+	hint string // how to get the files
+}
+
+var mnistIDX = idxSet{name: "mnist", hint: downloadHint}
+
 // MNIST is one split of the MNIST data set held in memory.
 type MNIST struct {
 	// Images holds N images of Rows×Cols pixels each, row-major, one image
@@ -62,7 +71,10 @@ func (m *MNIST) Image(i int) []float32 {
 // train-images-idx3-ubyte.gz; either may be gzip-compressed or not, which is
 // told from the content. It checks the headers, lengths, that the image and
 // label counts agree and that every label is in 0..9.
-func LoadMNIST(dir string, split string) (*MNIST, error) {
+func LoadMNIST(dir string, split string) (*MNIST, error) { return mnistIDX.load(dir, split) }
+
+// load is LoadMNIST for the idx set s.
+func (s idxSet) load(dir string, split string) (*MNIST, error) {
 	var prefix string
 	switch split {
 	case "train":
@@ -70,14 +82,14 @@ func LoadMNIST(dir string, split string) (*MNIST, error) {
 	case "t10k", "test":
 		prefix = "t10k"
 	default:
-		return nil, fmt.Errorf("load mnist: unknown split %q (want \"train\", \"t10k\" or \"test\")", split)
+		return nil, fmt.Errorf("load %s: unknown split %q (want \"train\", \"t10k\" or \"test\")", s.name, split)
 	}
 
-	imgPath, err := findIDXFile(dir, prefix+"-images-idx3-ubyte")
+	imgPath, err := s.findFile(dir, prefix+"-images-idx3-ubyte")
 	if err != nil {
 		return nil, err
 	}
-	lblPath, err := findIDXFile(dir, prefix+"-labels-idx1-ubyte")
+	lblPath, err := s.findFile(dir, prefix+"-labels-idx1-ubyte")
 	if err != nil {
 		return nil, err
 	}
@@ -90,10 +102,10 @@ func LoadMNIST(dir string, split string) (*MNIST, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load mnist %s: %w", imgPath, err)
+		return nil, fmt.Errorf("load %s %s: %w", s.name, imgPath, err)
 	}
 	if n == 0 {
-		return nil, fmt.Errorf("load mnist %s: file holds no images", imgPath)
+		return nil, fmt.Errorf("load %s %s: file holds no images", s.name, imgPath)
 	}
 
 	var labels []uint8
@@ -103,17 +115,17 @@ func LoadMNIST(dir string, split string) (*MNIST, error) {
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("load mnist %s: %w", lblPath, err)
+		return nil, fmt.Errorf("load %s %s: %w", s.name, lblPath, err)
 	}
 
 	if len(labels) != n {
-		return nil, fmt.Errorf("load mnist %s: image/label count mismatch: %d images in %s but %d labels in %s",
-			dir, n, filepath.Base(imgPath), len(labels), filepath.Base(lblPath))
+		return nil, fmt.Errorf("load %s %s: image/label count mismatch: %d images in %s but %d labels in %s",
+			s.name, dir, n, filepath.Base(imgPath), len(labels), filepath.Base(lblPath))
 	}
 	for i, l := range labels {
 		if l >= mnistClasses {
-			return nil, fmt.Errorf("load mnist %s: label %d at index %d is out of range 0..%d",
-				lblPath, l, i, mnistClasses-1)
+			return nil, fmt.Errorf("load %s %s: label %d at index %d is out of range 0..%d",
+				s.name, lblPath, l, i, mnistClasses-1)
 		}
 	}
 
@@ -129,8 +141,11 @@ func LoadMNIST(dir string, split string) (*MNIST, error) {
 }
 
 // findIDXFile returns the path of dir/base or dir/base.gz, whichever exists
-// first, or an error naming both paths and how to get the data.
-func findIDXFile(dir, base string) (string, error) {
+// first, or an error naming both paths and how to get MNIST.
+func findIDXFile(dir, base string) (string, error) { return mnistIDX.findFile(dir, base) }
+
+// findFile is findIDXFile for the idx set s.
+func (s idxSet) findFile(dir, base string) (string, error) {
 	tried := []string{filepath.Join(dir, base), filepath.Join(dir, base+".gz")}
 	for _, p := range tried {
 		st, err := os.Stat(p)
@@ -142,8 +157,8 @@ func findIDXFile(dir, base string) (string, error) {
 	if st, err := os.Stat(dir); err != nil || !st.IsDir() {
 		what = "directory does not exist"
 	}
-	return "", fmt.Errorf("load mnist %s: %s (tried %s): %w; %s",
-		dir, what, strings.Join(tried, ", "), fs.ErrNotExist, downloadHint)
+	return "", fmt.Errorf("load %s %s: %s (tried %s): %w; %s",
+		s.name, dir, what, strings.Join(tried, ", "), fs.ErrNotExist, s.hint)
 }
 
 // withIDXFile opens path and hands its content to read through
@@ -185,12 +200,19 @@ func (g gzipErrReader) Read(p []byte) (int, error) {
 	switch {
 	case err == nil || err == io.EOF:
 	case errors.Is(err, io.ErrUnexpectedEOF):
-		err = fmt.Errorf("gzip stream truncated: %w", err)
+		err = gzipError{fmt.Errorf("gzip stream truncated: %w", err)}
 	default:
-		err = fmt.Errorf("corrupt gzip stream: %w", err)
+		err = gzipError{fmt.Errorf("corrupt gzip stream: %w", err)}
 	}
 	return n, err
 }
+
+// gzipError is an error of the gzip layer (gzipErrReader), so that a
+// reader of what the stream holds can tell it from errors of its own
+// format (errors.As).
+type gzipError struct{ error }
+
+func (e gzipError) Unwrap() error { return e.error }
 
 // ReadIDXImages reads an idx3 file of unsigned bytes (magic 0x00000803), as
 // MNIST's image files are, from r, which must not be gzip-compressed. It

@@ -173,7 +173,8 @@ func TrainSeedNetwork(mnistDir string, epochs int, seed uint64) (*TrainResult, e
 
 // SinusoidAlgorithms lists the algorithms MetaTrainSinusoid accepts: the
 // registered learners that adapt a regression model by inner steps (all
-// but the metric learners and MANN, which classify).
+// but the metric learners and MANN, which classify, and CNP, which has
+// no inner loop; cmd/meta runs CNP on sinusoids).
 var SinusoidAlgorithms = sinusoidAlgorithms()
 
 func sinusoidAlgorithms() []string {
@@ -228,6 +229,9 @@ func MetaTrainSinusoid(algorithm string, iterations int, seed uint64) (res *Sinu
 		return nil, fmt.Errorf("iterations is %d, want at least 0", iterations)
 	}
 	const evalTasks = 600
+	if e, err := metalearn.LookupLearner(algorithm); err == nil && e.NoInnerLoop {
+		return nil, fmt.Errorf("%s has no inner loop, and MetaTrainSinusoid reports 0, 1 and 10 inner steps (run it with metalearn.Setup or cmd/meta)", algorithm)
+	}
 	l, src, cfg, err := registered(algorithm, "sinusoid", metalearn.Settings{}, "", seed)
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package facade
 
 import (
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/metagon/metagon/data"
@@ -69,6 +70,9 @@ func TestMetaTrainSinusoid(t *testing.T) {
 	}
 	if _, err := MetaTrainSinusoid("nope", 1, 1); err == nil {
 		t.Error("unknown algorithm accepted")
+	}
+	if _, err := MetaTrainSinusoid("cnp", 1, 1); err == nil || !strings.Contains(err.Error(), "no inner loop") {
+		t.Errorf("cnp, which has no inner loop: err %v", err)
 	}
 	if _, err := MetaTrainSinusoid("maml", -1, 1); err == nil {
 		t.Error("negative iterations accepted")

@@ -1,6 +1,8 @@
 package graph
 
 import (
+	"math"
+
 	G "gorgonia.org/gorgonia"
 )
 
@@ -49,4 +51,22 @@ func Accuracy(logits []float64, classes int, labels []float64) float64 {
 		}
 	}
 	return float64(correct) / float64(len(labels))
+}
+
+// halfLog2Pi is ½·log(2π), the constant of the Gaussian log-density.
+var halfLog2Pi = 0.5 * math.Log(2*math.Pi)
+
+// GaussianNLLPoints returns, elementwise, the negative log-likelihood of
+// target under independent Gaussians of the given mean and standard
+// deviation (all of one shape; std > 0):
+// ½·log(2π) + log σ + ½·((y − μ)/σ)².
+func GaussianNLLPoints(mean, std, target *G.Node) *G.Node {
+	z := Div(Sub(target, mean), std)
+	return Add(Affine(Log(std), 1, halfLog2Pi), Scale(Square(z), 0.5))
+}
+
+// GaussianNLL returns the mean over all elements of GaussianNLLPoints: the
+// negative log-likelihood per target value, in nats.
+func GaussianNLL(mean, std, target *G.Node) *G.Node {
+	return Mean(GaussianNLLPoints(mean, std, target))
 }

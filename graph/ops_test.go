@@ -120,6 +120,16 @@ func awayFromZero(_ int, v []float64) {
 	}
 }
 
+// widen multiplies input values by k (both branches of a piecewise
+// formula, such as softplus's max(x, 0) + log(1 + e^−|x|)).
+func widen(k float64) func(int, []float64) {
+	return func(_ int, v []float64) {
+		for j := range v {
+			v[j] *= k
+		}
+	}
+}
+
 // coreOpCases covers the elementwise, matrix, reduction, shape, softmax and
 // loss ops. Conv, pooling, batch norm and distances add theirs in
 // ops_nn_test.go.
@@ -142,6 +152,7 @@ var coreOpCases = []opCase{
 	{name: "sqrt", shapes: [][]int{{3, 2}}, fill: positive, build: func(in []*G.Node) *G.Node { return Sqrt(in[0]) }},
 	{name: "square", shapes: [][]int{{4, 3}}, build: func(in []*G.Node) *G.Node { return Mul(Square(in[0]), in[0]) }},
 	{name: "sigmoid", shapes: [][]int{{4, 3}}, build: func(in []*G.Node) *G.Node { return Sigmoid(in[0]) }},
+	{name: "softplus", shapes: [][]int{{4, 3}}, fill: widen(4), build: func(in []*G.Node) *G.Node { return Softplus(in[0]) }},
 	{name: "tanh", shapes: [][]int{{4, 3}}, build: func(in []*G.Node) *G.Node { return Tanh(in[0]) }},
 	{name: "relu", shapes: [][]int{{4, 3}}, fill: awayFromZero, build: func(in []*G.Node) *G.Node { return Mul(ReLU(in[0]), in[0]) }},
 	{name: "affine", shapes: [][]int{{4, 3}}, build: func(in []*G.Node) *G.Node { return Square(Affine(in[0], -1.5, 0.3)) }},
@@ -176,6 +187,11 @@ var coreOpCases = []opCase{
 	{name: "smallest-k marks 3-D", shapes: [][]int{{2, 3, 4}}, build: func(in []*G.Node) *G.Node {
 		return Mul(Sum(Mul(SmallestK(in[0], 2), Reshape(in[0], 2, 3, 1, 4)), 3), SumKeep(in[0], 2))
 	}},
+	{name: "gaussian nll", shapes: [][]int{{5, 2}, {5, 2}, {5, 2}}, fill: func(i int, v []float64) {
+		if i == 1 {
+			positive(i, v)
+		}
+	}, build: func(in []*G.Node) *G.Node { return GaussianNLL(Tanh(in[0]), in[1], in[2]) }},
 	{name: "cross-entropy", shapes: [][]int{{6, 4}, {6}}, fixed: []int{1}, fill: labels(4), build: func(in []*G.Node) *G.Node { return CrossEntropy(in[0], in[1]) }},
 }
 
@@ -255,6 +271,54 @@ func TestSmallestKForward(t *testing.T) {
 	for _, k := range []int{0, 6} {
 		if err := Build(func() { SmallestK(dtLeaf(G.NewGraph(), tensor.Float64, "x", []int{2, 5}, x[:10]), k) }); err == nil {
 			t.Errorf("k = %d of 5: no error", k)
+		}
+	}
+}
+
+// TestSoftplusStable checks Softplus against log(1 + eˣ) where that is
+// exact enough (−15 ≤ x ≤ 30), and elsewhere against series that are:
+// x + e⁻ˣ for large x (where eˣ overflows from x = 710 on) and
+// e^u − e^2u/2 + e^3u/3 − e^4u/4 with u = x for very negative x (where
+// 1 + eˣ loses the digits of eˣ, and rounds to 1 from x = −37 on).
+// Float32, whose exp overflows at 89, must stay finite too.
+func TestSoftplusStable(t *testing.T) {
+	xs := []float64{-800, -60, -20, -1, 0, 0.5, 20, 60, 800}
+	want := func(x float64) float64 {
+		switch {
+		case x > 30:
+			return x + math.Exp(-x)
+		case x < -15:
+			e := math.Exp(x)
+			return e - e*e/2 + e*e*e/3 - e*e*e*e/4
+		}
+		return math.Log(1 + math.Exp(x))
+	}
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		g := G.NewGraph()
+		x := G.NewTensor(g, dt, 1, G.WithShape(len(xs)), G.WithName("x"))
+		y := Softplus(x)
+		r, err := NewRunner(y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Feed(x, xs); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Run(); err != nil {
+			t.Fatal(err)
+		}
+		tol := 1e-15
+		if dt == tensor.Float32 {
+			tol = 1e-7
+		}
+		for i, got := range r.Float64s(y) {
+			w := want(xs[i])
+			if dt == tensor.Float32 {
+				w = float64(float32(w))
+			}
+			if math.IsNaN(got) || math.IsInf(got, 0) || math.Abs(got-w) > tol*math.Max(math.Abs(w), math.SmallestNonzeroFloat64) {
+				t.Errorf("%v: softplus(%g) = %g, want %g", dt, xs[i], got, w)
+			}
 		}
 	}
 }

@@ -20,11 +20,12 @@ const (
 	uSigmoid
 	uTanh
 	uReLU
-	uStep   // Heaviside step: 1 where x > 0, else 0 (ReLU's derivative)
-	uAffine // c·x + d
+	uStep     // Heaviside step: 1 where x > 0, else 0 (ReLU's derivative)
+	uAffine   // c·x + d
+	uSoftplus // log(1 + eˣ)
 )
 
-var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "square", "sigmoid", "tanh", "relu", "step", "affine"}
+var unaryNames = [...]string{"neg", "exp", "log", "sqrt", "square", "sigmoid", "tanh", "relu", "step", "affine", "softplus"}
 
 // unaryOp applies a scalar function elementwise. Each kind's derivative rule
 // sits in backward, next to its forward formula in unaryKernel.
@@ -65,6 +66,11 @@ func Sigmoid(x *G.Node) *G.Node { return unary(uSigmoid, x, 0, 0) }
 
 // Tanh returns tanh(x) elementwise.
 func Tanh(x *G.Node) *G.Node { return unary(uTanh, x, 0, 0) }
+
+// Softplus returns log(1 + eˣ) elementwise, a smooth positive function
+// (≈ x for large x, ≈ eˣ for very negative x), computed without overflow
+// as max(x, 0) + log(1 + e^−|x|). Its derivative is the sigmoid.
+func Softplus(x *G.Node) *G.Node { return unary(uSoftplus, x, 0, 0) }
 
 // ReLU returns max(x, 0) elementwise.
 func ReLU(x *G.Node) *G.Node { return unary(uReLU, x, 0, 0) }
@@ -120,6 +126,8 @@ func (o *unaryOp) backward(in []*G.Node, y, g *G.Node) []*G.Node {
 		return []*G.Node{nil}
 	case uAffine: // d(cx + d) = c
 		gx = Scale(g, o.c)
+	case uSoftplus: // d log(1 + eˣ) = eˣ/(1 + eˣ) = σ(x)
+		gx = Mul(g, Sigmoid(x))
 	}
 	return []*G.Node{gx}
 }
@@ -180,6 +188,10 @@ func unaryRange[T Float](kind unaryKind, c, d T, out, x []T) {
 		for i, v := range x {
 			out[i] = c*v + d
 		}
+	case uSoftplus:
+		for i, v := range x {
+			out[i] = T(softplus(float64(v)))
+		}
 	}
 }
 
@@ -190,4 +202,11 @@ func sigmoid(x float64) float64 {
 	}
 	e := math.Exp(x)
 	return e / (1 + e)
+}
+
+// softplus is log(1 + eˣ) = max(x, 0) + log(1 + e^−|x|): e^−|x| ≤ 1, so
+// nothing overflows, and log1p keeps the small term exact when it is
+// tiny (large |x|).
+func softplus(x float64) float64 {
+	return max(x, 0) + math.Log1p(math.Exp(-math.Abs(x)))
 }

@@ -14,11 +14,15 @@
 // graphs, Adam steps and evaluation; each is a MetricHead that turns the
 // support and query embeddings into query scores and a loss, such as
 // ProtoNet (nearest class prototype), MatchingNet (attention over the
-// support set) and RelationNet (a learned relation module's scores). MANN
-// (mann.go) is model-based: a memory-augmented network that reads each
-// episode's support set as a sequence and learns within it by writing to
-// an external memory (mann_memory.go), with a network of its own
-// (LearnerEntry.Network). Each learner cites its paper. A
+// support set) and RelationNet (a learned relation module's scores). CNP
+// (cnp.go), the Conditional Neural Process, is model-based: no inner loop,
+// an encoder and a mean over the support set, and a Gaussian predicted at
+// each query, trained by the targets' negative log-likelihood; it reports
+// that NLL beside the MSE (Adaptation.Extra) and its σ (Adaptation.Std).
+// MANN (mann.go) is model-based too: a memory-augmented network that
+// reads each episode's support set as a sequence and learns within it by
+// writing to an external memory (mann_memory.go), with a network of its
+// own (LearnerEntry.Network). Each learner cites its paper. A
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number

@@ -2,6 +2,7 @@ package metalearn
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -26,6 +27,15 @@ type Evaluation struct {
 	// over the tasks that report it.
 	Measures []Measure
 	Measured [][]stats.Summary
+	// Extra[name][i] summarises the measure name of Adaptation.Extra
+	// after Steps[i] inner steps, for each measure every task reports
+	// (CNP: NLL); nil if there are none.
+	Extra map[string][]stats.Summary
+}
+
+// ExtraNames lists the measures of Extra, sorted.
+func (ev Evaluation) ExtraNames() []string {
+	return slices.Sorted(maps.Keys(ev.Extra))
 }
 
 // Evaluate adapts l to every task with up to steps inner steps and
@@ -50,16 +60,21 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 		return Evaluation{}, err
 	}
 	ev := Evaluation{Tasks: len(tasks), Steps: at, Measures: measuresOf(l)}
+	extra := commonExtra(res)
 	for k, s := range at {
 		loss, acc := make([]float64, len(res)), make([]float64, len(res))
 		measured := make([][]float64, len(ev.Measures))
+		more := map[string][]float64{}
 		for i, r := range res {
 			j := s // Adapt: entry s is step s
 			if r.Steps != nil {
 				j = k
 			}
 			j = min(j, len(r.Loss)-1) // learners that do not adapt report one entry
-			loss[i], acc[i] = r.Loss[j], r.Accuracy[j]
+			loss[i] = r.Loss[j]
+			if j < len(r.Accuracy) { // regression learners may leave it out
+				acc[i] = r.Accuracy[j]
+			}
 			if acc[i] != 0 {
 				ev.Classification = true
 			}
@@ -69,6 +84,9 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 						l.Name(), measuresAt(r, j), i, len(ev.Measures), j)
 				}
 				measured[m] = append(measured[m], r.Measures[j][m])
+			}
+			for _, name := range extra {
+				more[name] = append(more[name], r.Extra[name][min(j, len(r.Extra[name])-1)])
 			}
 		}
 		ev.Loss = append(ev.Loss, stats.Summarize(loss))
@@ -80,6 +98,12 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 			}
 			ev.Measured = append(ev.Measured, row)
 		}
+		for _, name := range extra {
+			if ev.Extra == nil {
+				ev.Extra = map[string][]stats.Summary{}
+			}
+			ev.Extra[name] = append(ev.Extra[name], stats.Summarize(more[name]))
+		}
 	}
 	return ev, nil
 }
@@ -90,6 +114,26 @@ func measuresAt(r Adaptation, j int) int {
 		return len(r.Measures[j])
 	}
 	return 0
+}
+
+// commonExtra lists, sorted, the Adaptation.Extra measures that every
+// result reports with at least one value.
+func commonExtra(res []Adaptation) []string {
+	var names []string
+	for name := range res[0].Extra {
+		every := true
+		for _, r := range res {
+			if len(r.Extra[name]) == 0 {
+				every = false
+				break
+			}
+		}
+		if every {
+			names = append(names, name)
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // AdaptAtSteps adapts l to every task with last(at) inner steps: with
@@ -105,9 +149,10 @@ func AdaptAtSteps(l Learner, tasks []Task, at []int) ([]Adaptation, error) {
 
 // Table formats the evaluation as a Markdown table, one row per number of
 // inner steps listed in rows that was measured (all of them if rows is
-// empty), with a column for each of the learner's Measures that some task
-// reported. When the only row is 0 steps (a learner without an inner loop,
-// such as ProtoNet) the steps column is left out.
+// empty), with a column for each Extra measure after the loss and for
+// each of the learner's Measures that some task reported. When the only
+// row is 0 steps (a learner without an inner loop, such as ProtoNet) the
+// steps column is left out.
 func (ev Evaluation) Table(rows ...int) string {
 	if len(rows) == 0 {
 		rows = ev.Steps
@@ -117,6 +162,9 @@ func (ev Evaluation) Table(rows ...int) string {
 	cols := []string{fmt.Sprintf("query MSE (%d tasks, 95%% CI)", ev.Tasks)}
 	if ev.Classification {
 		cols = []string{fmt.Sprintf("query accuracy (%d tasks, 95%% CI)", ev.Tasks), "query loss"}
+	}
+	for _, name := range ev.ExtraNames() {
+		cols = append(cols, "query "+name)
 	}
 	measures := ev.reported()
 	for _, m := range measures {
@@ -135,6 +183,9 @@ func (ev Evaluation) Table(rows ...int) string {
 		cells := []string{ev.Loss[i].String()}
 		if ev.Classification {
 			cells = []string{ev.Accuracy[i].Percent(), ev.Loss[i].String()}
+		}
+		for _, name := range ev.ExtraNames() {
+			cells = append(cells, ev.Extra[name][i].String())
 		}
 		for _, m := range measures {
 			if ev.Measures[m].Percent {

@@ -1,6 +1,8 @@
 package metalearn
 
 import (
+	"fmt"
+	"math"
 	"math/rand/v2"
 	"slices"
 	"testing"
@@ -65,5 +67,39 @@ func TestAdaptAtMatchesAdapt(t *testing.T) {
 				t.Errorf("%s: AdaptAt(%v): no error", l.Name(), bad)
 			}
 		}
+	}
+}
+
+// fixedAdapter is a Learner whose adaptations are given.
+type fixedAdapter struct {
+	Learner
+	res []Adaptation
+}
+
+func (f fixedAdapter) Adapt([]Task, int) ([]Adaptation, error) { return f.res, nil }
+
+// TestEvaluateExtra: Evaluate summarises an Extra measure that every task
+// reports (mean and 95% CI, as the loss), leaves out one that some task
+// lacks, and the table gives it a column.
+func TestEvaluateExtra(t *testing.T) {
+	l := fixedAdapter{res: []Adaptation{
+		{Loss: []float64{1}, Extra: map[string][]float64{"NLL": {0.5}, "other": {1}}},
+		{Loss: []float64{3}, Extra: map[string][]float64{"NLL": {-1.5}}},
+	}}
+	ev, err := Evaluate(l, make([]Task, 2), 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(ev.ExtraNames(), []string{"NLL"}) {
+		t.Fatalf("measures %v, want [NLL]", ev.ExtraNames())
+	}
+	// mean (0.5 − 1.5)/2; population std 1, so the CI is 1.96·1/√2
+	if s, m, ci := ev.Extra["NLL"][0], (0.5-1.5)/2, 1.96/math.Sqrt2; s.Mean != m || math.Abs(s.CI95-ci) > 1e-15 || s.N != 2 {
+		t.Errorf("NLL summary %+v, want %v ± %.4f over 2", s, m, ci)
+	}
+	ci := 1.96 / math.Sqrt2 // both measures: population std 1 over 2 tasks
+	want := fmt.Sprintf("| query MSE (2 tasks, 95%% CI) | query NLL |\n|---|---|\n| %.3f ± %.3f | %.3f ± %.3f |\n", 2.0, ci, -0.5, ci)
+	if got := ev.Table(); got != want {
+		t.Errorf("table\n%s\nwant\n%s", got, want)
 	}
 }

@@ -48,7 +48,21 @@ type Adaptation struct {
 	// Steps lists the numbers of inner steps the entries were measured
 	// after (StepAdapter.AdaptAt); nil means every step from 0.
 	Steps []int
+	// Extra holds further measures of the query set by name, each indexed
+	// like Loss, e.g. CNP's NLL (the Gaussian negative log-likelihood of
+	// the query targets); Evaluate summarises them beside the loss. nil
+	// for none.
+	Extra map[string][]float64
+	// Std holds the predictive standard deviations of the query outputs,
+	// indexed like Outputs, from learners that predict a distribution
+	// (CNP); nil otherwise.
+	Std [][]float64
 }
+
+// NLL names the Adaptation.Extra measure of probabilistic regression
+// learners: the negative log-likelihood of the query targets under the
+// predictive distribution, per query point (nats).
+const NLL = "NLL"
 
 // StepAdapter is a Learner that can measure the query set after some
 // numbers of inner steps only. The query forward pass is most of the cost

@@ -58,6 +58,20 @@ func init() {
 				InnerAdam: adam, CarryAdam: adam && !c.FreshAdam, InnerBatch: c.InnerBatch})
 		},
 	})
+	Register("cnp", LearnerEntry{
+		Title:       "CNP",
+		Summary:     "Conditional Neural Processes: encoder, mean, Gaussian decoder; no inner loop (Garnelo et al. 2018)",
+		NoInnerLoop: true,
+		AnySize:     true,
+		Model:       "cnp",
+		Objective:   NLL,
+		// DeepMind's notebook (conditional_neural_process.ipynb): batches
+		// of 64 curves, Adam at 1e-4, 2·10⁵ iterations.
+		Defaults: map[string]Settings{"": {MetaBatch: 64, OuterLR: 1e-4, Iterations: 200000, CheckpointEvery: 5000}},
+		New: func(c Config) (Learner, error) {
+			return NewCNP(c.Model, CNPOptions{Options: c.adam(), LR: c.OuterLR})
+		},
+	})
 	Register("protonet", LearnerEntry{
 		Title:       "ProtoNet",
 		Summary:     "Prototypical Networks (Snell et al. 2017)",
@@ -80,7 +94,7 @@ func init() {
 		Embedding:   true,
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
-			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}})
+			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, Scale: c.Scale})
 		},
 	})
 	Register("matchingnet-fce", LearnerEntry{
@@ -90,7 +104,7 @@ func init() {
 		Embedding:   true,
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
-			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true})
+			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true, Scale: c.Scale})
 		},
 	})
 	Register("mann", LearnerEntry{

@@ -92,6 +92,20 @@ type LearnerEntry struct {
 	// Anneals marks a learner whose schedule spans Settings.Iterations
 	// (Reptile's ε), so that resuming with another length changes it.
 	Anneals bool
+	// Model names the registered model the learner is built on in place
+	// of the task source's (CNP: "cnp", an encoder and a decoder), shaped
+	// by the source (models.Spec's Input and Outputs); a run's own
+	// Run.Model overrides it. Empty: the source's model.
+	Model string
+	// Objective names the Adaptation.Extra measure that MetaStep minimises
+	// and reports as Stats.Loss, when that is not the task's loss (MSE or
+	// cross-entropy): CNP's NLL. Curves then plot it for training and
+	// validation. Empty: the task's loss.
+	Objective string
+	// AnySize marks a learner that takes tasks of any numbers of support
+	// and query examples, so that it runs on task sources whose tasks
+	// vary in size (SourceEntry.VariableSize).
+	AnySize bool
 }
 
 // named is a registry: entries of one kind by name, safe for concurrent

@@ -28,6 +28,10 @@ type Settings struct {
 	// examples per inner step (Reptile; 0: the whole support set).
 	InnerOptimizer string
 	InnerBatch     int
+	// Scale multiplies the similarities inside a metric learner's
+	// attention softmax (Matching Networks' cosines; see
+	// MatchingNetOptions.Scale).
+	Scale float64
 	// Iterations is the number of meta-iterations; CheckpointEvery the
 	// iterations between checkpoints.
 	Iterations, CheckpointEvery int
@@ -73,6 +77,7 @@ func (s Settings) Or(d Settings) Settings {
 	orf(&s.OuterLR, d.OuterLR)
 	ors(&s.InnerOptimizer, d.InnerOptimizer)
 	or(&s.InnerBatch, d.InnerBatch)
+	orf(&s.Scale, d.Scale)
 	or(&s.Iterations, d.Iterations)
 	or(&s.CheckpointEvery, d.CheckpointEvery)
 	ors(&s.Dtype, d.Dtype)

@@ -13,7 +13,8 @@ import (
 type Run struct {
 	Learner, Source string
 	Settings        Settings
-	// Model is a registered model name ("" : the source's own) and
+	// Model is a registered model name ("" : the learner's, see
+	// LearnerEntry.Model, else the source's own) and
 	// ModelOptions its options (Filters, Hidden, Init, Pools; zero: the
 	// learner's (LearnerEntry.ModelOptions), the source's or the model's).
 	// A learner with a network of its own (LearnerEntry.Network) takes no
@@ -42,6 +43,9 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if le.Network != nil && r.Model != "" {
 		return nil, nil, fmt.Errorf("%s builds its own network: it takes no model (-model %s)", r.Learner, r.Model)
 	}
+	if se.VariableSize && !le.AnySize {
+		return nil, nil, fmt.Errorf("task source %s has tasks of varying size, which learner %s cannot take (it compiles one task shape); use a learner that can, such as cnp", r.Source, r.Learner)
+	}
 	src, err := se.New(SourceConfig{Settings: r.Settings, Seed: r.Seed, DataDir: r.DataDir,
 		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize})
 	if err != nil {
@@ -52,7 +56,11 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if le.Network != nil {
 		m, err = le.Network(src.Spec(), opts)
 	} else {
-		m, err = SourceModel(src, le.Embedding, r.Model, opts)
+		model := r.Model
+		if model == "" {
+			model = le.Model
+		}
+		m, err = SourceModel(src, le.Embedding, model, opts)
 	}
 	if err != nil {
 		return nil, nil, err

@@ -35,6 +35,17 @@ type FunctionSource interface {
 	TestFunction(i int) (f func(float64) float64, support Task, caption string)
 }
 
+// CurveSource is a regression TaskSource whose test tasks are known at a
+// grid of inputs rather than as closed-form functions (a Gaussian-process
+// sample is known only where it was drawn), so that plots can draw the
+// truth there.
+type CurveSource interface {
+	TaskSource
+	// TestCurve returns test task i's true values ys at the increasing
+	// inputs xs, its support set and a caption naming it.
+	TestCurve(i int) (xs, ys []float64, support Task, caption string)
+}
+
 // SourceModel builds the network for src's tasks: the registered model
 // name (empty: the source's own), shaped for src's tasks and with the
 // options opts sets (Filters, Hidden, Init, Pools; zero: the source's or
@@ -83,6 +94,10 @@ type SourceEntry struct {
 	Defaults Settings
 	// Classification reports whether the tasks are N-way episodes.
 	Classification bool
+	// VariableSize reports that the tasks' numbers of support and query
+	// examples vary from task to task (Spec gives the most in training):
+	// only learners with LearnerEntry.AnySize run on them.
+	VariableSize bool
 }
 
 var sources = named[SourceEntry]{kind: "task source"}

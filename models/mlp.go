@@ -36,6 +36,7 @@ func (a Activation) Apply(x *G.Node) *G.Node {
 
 // MLP is a fully connected network: layer i computes act(x·Wᵢ + bᵢ) with Wᵢ
 // of shape (Sizes[i], Sizes[i+1]). Parameters are named w1, b1, w2, b2, ...
+// after Prefix.
 type MLP struct {
 	// Sizes lists the layer widths, input first.
 	Sizes []int
@@ -51,6 +52,16 @@ type MLP struct {
 	WeightInit, BiasInit func(seed uint64, fanIn int) graph.Initializer
 	// ModelName overrides Name. If empty, the name is "mlp-" and the sizes.
 	ModelName string
+	// Prefix starts every parameter's name, e.g. "enc." for enc.w1, so
+	// that several MLPs can share one graph.Params (the encoder and
+	// decoder of a CNP). If empty, the names are w1, b1, ...
+	Prefix string
+}
+
+// LayerNames returns the names of layer i's weight and bias (i from 1):
+// Prefix + "w<i>" and Prefix + "b<i>".
+func (m *MLP) LayerNames(i int) (weight, bias string) {
+	return fmt.Sprintf("%sw%d", m.Prefix, i), fmt.Sprintf("%sb%d", m.Prefix, i)
 }
 
 // SeedNetwork is the classic 784-30-10 sigmoid network (Nielsen, "Neural
@@ -97,7 +108,7 @@ func (m *MLP) Init(p *graph.Params, seed uint64) error {
 		return fmt.Errorf("init %s: need at least two sizes, got %v", m.Name(), m.Sizes)
 	}
 	for i := 0; i+1 < len(m.Sizes); i++ {
-		wn, bn := fmt.Sprintf("w%d", i+1), fmt.Sprintf("b%d", i+1)
+		wn, bn := m.LayerNames(i + 1)
 		if _, err := p.Add(wn, []int{m.Sizes[i], m.Sizes[i+1]}, m.weightInit(graph.InitSeed(seed, wn), m.Sizes[i])); err != nil {
 			return fmt.Errorf("init %s: %w", m.Name(), err)
 		}
@@ -134,7 +145,8 @@ func (m *MLP) Forward(w graph.Weights, x *G.Node) *G.Node {
 	h := x
 	last := len(m.Sizes) - 2
 	for i := 0; i <= last; i++ {
-		h = Linear(h, w.MustGet(fmt.Sprintf("w%d", i+1)), w.MustGet(fmt.Sprintf("b%d", i+1)))
+		wn, bn := m.LayerNames(i + 1)
+		h = Linear(h, w.MustGet(wn), w.MustGet(bn))
 		if i < last {
 			h = m.Hidden.Apply(h)
 		} else {

@@ -211,8 +211,8 @@ type Headed interface {
 
 // Head names the last layer's weight and bias.
 func (m *MLP) Head() []string {
-	n := len(m.Sizes) - 1
-	return []string{fmt.Sprintf("w%d", n), fmt.Sprintf("b%d", n)}
+	w, b := m.LayerNames(len(m.Sizes) - 1)
+	return []string{w, b}
 }
 
 // Head names the linear head's weights, none without a head.

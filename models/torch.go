@@ -57,9 +57,10 @@ func (m *MLP) TorchParams() []TorchParam {
 	var ps []TorchParam
 	for i := 1; i < len(m.Sizes); i++ {
 		layer := fmt.Sprintf("layers.%d.", i-1)
+		w, b := m.LayerNames(i)
 		ps = append(ps,
-			TorchParam{Name: fmt.Sprintf("w%d", i), Torch: layer + "weight", Transpose: true},
-			TorchParam{Name: fmt.Sprintf("b%d", i), Torch: layer + "bias"})
+			TorchParam{Name: w, Torch: layer + "weight", Transpose: true},
+			TorchParam{Name: b, Torch: layer + "bias"})
 	}
 	return ps
 }

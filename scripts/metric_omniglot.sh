@@ -8,7 +8,9 @@
 # Every run writes runs/omniglot-<learner>-<K>shot/ (metrics.json, plots,
 # checkpoint, table.md) and checkpoints as it goes: run the script again
 # after an interruption and it resumes unfinished runs and skips finished
-# ones.
+# ones. At the end it prints the table of every finished run and writes it
+# to runs/omniglot-metric-table.md (training budget: episodes, then minutes
+# of training + validation).
 #
 #   scripts/metric_omniglot.sh                                    # data in $OMNIGLOT_DIR or ../shared/data/omniglot
 #   LEARNERS="matchingnet relationnet" SHOTS=1 scripts/metric_omniglot.sh
@@ -62,3 +64,31 @@ for l in $learners; do
     fi
   done
 done
+
+# The table of every finished run (also for runs of earlier invocations).
+"${PYTHON:-python3}" - runs <<'PY' | tee runs/omniglot-metric-table.md
+import glob, json, os, sys
+cells = {}
+for d in sorted(glob.glob(os.path.join(sys.argv[1], "omniglot-*-*shot"))):
+    name = os.path.basename(d)[len("omniglot-"):]
+    learner, k = name.rsplit("-", 1)
+    k = int(k[:-len("shot")])
+    try:
+        m = json.load(open(os.path.join(d, "metrics.json")))
+    except (OSError, ValueError):
+        continue
+    if not m.get("eval"):
+        continue
+    budget = f"{m['iterations']} ep., {m['train_seconds'] / 60:.0f}+{m['validation_seconds'] / 60:.0f} min"
+    for ways, ev in ((5, m["eval"]), (20, (json.load(open(os.path.join(d, "20way", "eval.json"))).get("eval")
+                                         if os.path.exists(os.path.join(d, "20way", "eval.json")) else None))):
+        if ev:
+            a = ev["query_accuracy_by_steps"][0]
+            cells[(learner, ways, k)] = f"{100 * a['Mean']:.2f} ± {100 * a['CI95']:.2f}% ({budget})"
+learners = sorted({l for l, _, _ in cells})
+cols = [(5, 1), (5, 5), (20, 1), (20, 5)]
+print("| learner | " + " | ".join(f"{w}-way {k}-shot" for w, k in cols) + " |")
+print("|---|" + "---|" * len(cols))
+for l in learners:
+    print(f"| {l} | " + " | ".join(cells.get((l, w, k), "not run") for w, k in cols) + " |")
+PY

@@ -24,6 +24,7 @@ const (
 	metaModel    = "model"          // the registered model name
 	metaFilters  = "filters"        // -filters, when set
 	metaHidden   = "hidden"         // -hidden, when set, e.g. "300,100"
+	metaDataset  = "dataset"        // -dataset; checkpoints without it are of MNIST
 )
 
 // position is where training stands: epochs finished, and batches finished
@@ -164,6 +165,7 @@ func save(path string, tr *models.Trainer, c config, p trainState) error {
 	ck.Optimizer = &st
 	ck.Meta = c.meta()
 	ck.Meta[metaModel] = c.model
+	ck.Meta[metaDataset] = c.dataset
 	if c.filters > 0 {
 		ck.Meta[metaFilters] = strconv.Itoa(c.filters)
 	}

@@ -14,6 +14,7 @@ import (
 
 // config is the parsed command line.
 type config struct {
+	dataset    string
 	model      string
 	epochs     int
 	batch      int
@@ -60,8 +61,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("train", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	fs.StringVar(&c.model, "model", "seed", "model to train: one of "+strings.Join(mnistModels(), ", ")+
-		", the registered models that take MNIST (all: "+strings.Join(models.Names(), ", ")+"); with -resume or -eval, the checkpoint's")
+	fs.StringVar(&c.dataset, "dataset", "mnist", "data set: "+strings.Join(datasetNames(), ", ")+"; with -resume or -eval, the checkpoint's")
+	fs.StringVar(&c.model, "model", "seed", "model to train: one of "+strings.Join(imageModels(), ", ")+
+		", the registered image classifiers, shaped for -dataset (all: "+strings.Join(models.Names(), ", ")+"); with -resume or -eval, the checkpoint's")
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
 	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 300,100 (default: the model's)", &c.hidden)
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
@@ -70,7 +72,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.Float64Var(&c.lr, "lr", 0, "learning rate (0: the model's default)")
 	fs.StringVar(&c.loss, "loss", "", "xent, quadratic or mse (empty: the model's default)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed for initialisation and shuffling")
-	fs.StringVar(&c.dataDir, "data", "", "directory with the MNIST idx files (default $MNIST_DIR)")
+	fs.StringVar(&c.dataDir, "data", "", "directory of the data set: MNIST's or Fashion-MNIST's idx files, or the CIFAR tarballs (default $MNIST_DIR, $FASHION_MNIST_DIR or $CIFAR_DIR)")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically after every epoch and on Ctrl-C")
 	fs.BoolVar(&c.resume, "resume", false, "continue the run in -checkpoint, with its settings unless flags override them")
 	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the model in -checkpoint on the test set")
@@ -80,7 +82,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalBatch, "eval-batch", 1000, "batch size for evaluation")
 	fs.IntVar(&c.limit, "limit", 0, "train on the first N examples only (0: all)")
 	fs.Usage = func() {
-		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a model on MNIST.\n\n")
+		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a model on MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 (-dataset).\n\n")
 		fs.PrintDefaults()
 	}
 	if err := cli.Parse(fs, args); err != nil {
@@ -104,6 +106,8 @@ func (c config) check() error {
 		return cli.Usagef("-eval-batch %d: want at least 1", c.evalBatch)
 	case c.limit < 0:
 		return cli.Usagef("-limit %d: want a positive number of examples (0: all)", c.limit)
+	case lookupDataset(c.dataset) == nil:
+		return cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(datasetNames(), ", "))
 	case c.dtype != "float64" && c.dtype != "float32":
 		return cli.Usagef("-dtype %q: want float64 or float32", c.dtype)
 	case c.resume && c.evalOnly:

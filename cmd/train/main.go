@@ -1,21 +1,33 @@
-// Command train trains a registered model on MNIST by backpropagation.
+// Command train trains a registered model on MNIST, Fashion-MNIST,
+// CIFAR-10 or CIFAR-100 by backpropagation.
 //
 //	go run ./cmd/train -model seed -epochs 1          # 784-30-10 sigmoid, SGD η=3
 //	go run ./cmd/train -model mlp -epochs 3           # 784-100-10 ReLU, Adam 1e-3
 //	go run ./cmd/train -model conv4 -epochs 2 -checkpoint conv4.ckpt
 //	go run ./cmd/train -checkpoint conv4.ckpt -resume  # after Ctrl-C: goes on where it stopped
-//	go run ./cmd/train -checkpoint conv4.ckpt -eval    # the checkpoint names its model
+//	go run ./cmd/train -checkpoint conv4.ckpt -eval    # the checkpoint names its model and data set
+//	go run ./cmd/train -dataset fashion-mnist -model mlp
+//	go run ./cmd/train -dataset cifar10 -model conv4   # Conv-4 on 3×32×32 images
 //
-// MNIST is read from -data, else $MNIST_DIR, else $METAGON_DATA/mnist
-// (scripts/download_mnist.sh fetches it).
+// -dataset chooses the data set (mnist by default). Each is read from
+// -data, else its variable, else $METAGON_DATA/<name>, else where its
+// download script puts it: MNIST from $MNIST_DIR (scripts/download_mnist.sh),
+// Fashion-MNIST from $FASHION_MNIST_DIR (scripts/download_fashion_mnist.sh,
+// or Debian's dataset-fashion-mnist in /usr/share/datasets/fashion-mnist),
+// CIFAR-10 and CIFAR-100 from $CIFAR_DIR/cifar-10-binary.tar.gz and
+// cifar-100-binary.tar.gz (scripts/download_cifar.sh). The image
+// classifiers (seed, mlp, conv4) are shaped for the data set: its input
+// size and classes. MNIST's images are scaled to [0,1]; CIFAR's are
+// normalised per channel by the training split's mean and standard
+// deviation.
 //
 // The checkpoint is saved after every epoch and on Ctrl-C or SIGTERM, with
 // the optimizer state, the run's settings and the number of batches done in
 // the current epoch: -resume continues with the same batches, so a run
 // stopped and resumed ends with the same parameters as one never stopped. A
 // new run does not replace an existing checkpoint unless -overwrite is
-// given. Bad flags, models that do not take MNIST and unusable paths are
-// refused before any data is loaded.
+// given. Bad flags, models that do not take the data set and unusable
+// paths are refused before any data is loaded.
 package main
 
 import (

@@ -5,47 +5,77 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/models"
 )
 
-// MNIST's examples: 1×28×28 images of 10 classes.
-const (
-	mnistInputs  = 28 * 28
-	mnistClasses = 10
-)
-
-// chooseModel returns the model to train or evaluate and sets c.model to
-// its registered name. With -resume or -eval the checkpoint ck names the
-// model (graph.Checkpoint.Model holds its Name()), unless -model was given:
-// then restoring checks that they agree. The model must fit MNIST; the
-// error otherwise names the registered models that do.
-func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, error) {
+// chooseModel returns the model to train or evaluate and the data set,
+// and sets c.model and c.dataset to their names. With -resume or -eval the
+// checkpoint ck names the model (graph.Checkpoint.Model holds its Name())
+// and the data set, unless -model or -dataset was given: then restoring
+// checks that the model agrees, and -resume refuses another data set. An
+// image classifier (imageModel) is shaped for the data set; the model must
+// then fit it, and the error otherwise names the registered models that do.
+func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, *dataset, error) {
 	if ck != nil {
 		if err := c.modelFrom(ck); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 	}
-	m, err := models.New(c.model, models.Spec{Filters: c.filters, Hidden: c.hidden})
+	ds := lookupDataset(c.dataset)
+	if ds == nil {
+		return nil, nil, fmt.Errorf("-checkpoint %s: data set %q is none of %s", c.checkpoint, c.dataset, strings.Join(datasetNames(), ", "))
+	}
+	m, err := newModel(c.model, *c, ds)
 	if err != nil {
-		return nil, cli.Usagef("-model: %v", err)
+		return nil, nil, cli.Usagef("-model: %v", err)
 	}
-	if !fitsMNIST(m) {
+	if !fits(m, ds) {
 		if c.set["model"] || ck == nil {
-			return nil, cli.Usagef("-model %s %s", c.model, misfit(m))
+			return nil, nil, cli.Usagef("-model %s %s", c.model, misfit(m, ds))
 		}
-		return nil, fmt.Errorf("-checkpoint %s holds model %s, which %s", c.checkpoint, m.Name(), misfit(m))
+		return nil, nil, fmt.Errorf("-checkpoint %s holds model %s, which %s", c.checkpoint, m.Name(), misfit(m, ds))
 	}
-	return m, nil
+	return m, ds, nil
 }
 
-// modelFrom takes the model and its options from ck where the command
-// line does not give them: the registered name and -filters/-hidden it
-// records, or, for checkpoints that predate those keys, the registered
-// model whose Name() is ck.Model.
+// newModel builds the registered model name with -filters and -hidden,
+// shaped for ds's examples and classes when it is an image classifier
+// (imageModel); another model is built as registered (and does not fit).
+func newModel(name string, c config, ds *dataset) (models.Model, error) {
+	spec := models.Spec{Filters: c.filters, Hidden: c.hidden}
+	if imageModel(name) {
+		spec.Input, spec.Outputs = ds.shape, ds.classes
+	}
+	return models.New(name, spec)
+}
+
+// imageModel reports whether the registered model name is an image
+// classifier: one whose registered default takes MNIST's 1×28×28 images
+// and has 10 outputs (seed, mlp, conv4). train shapes those for the data
+// set of -dataset (seed and mlp flatten the image; conv4 takes its
+// channels and size).
+func imageModel(name string) bool {
+	m, err := models.New(name, models.Spec{})
+	return err == nil && graph.Size(m.InputShape()) == 28*28 && m.OutputSize() == 10
+}
+
+// modelFrom takes the model and its options, and the data set, from ck
+// where the command line does not give them: the registered name and
+// -filters/-hidden it records, or, for checkpoints that predate those
+// keys, the registered model whose Name() is ck.Model (and MNIST, the only
+// data set then). -resume refuses a -dataset other than the checkpoint's.
 func (c *config) modelFrom(ck *graph.Checkpoint) error {
+	if v := ck.Meta[metaDataset]; v != "" {
+		switch {
+		case !c.set["dataset"]:
+			c.dataset = v
+		case v != c.dataset && c.resume:
+			return fmt.Errorf("-dataset %s: checkpoint %s was trained on %s; a run resumes on the data it was trained on (leave -dataset out to take the checkpoint's)",
+				c.dataset, c.checkpoint, v)
+		}
+	}
 	if !c.set["model"] {
 		name := ck.Meta[metaModel]
 		if name == "" {
@@ -90,44 +120,28 @@ func registeredName(model string) (string, error) {
 	return "", fmt.Errorf("the checkpoint's model %q is none of the registered models %s", model, strings.Join(have, ", "))
 }
 
-// fitsMNIST reports whether m takes MNIST images and has one output per
-// class.
-func fitsMNIST(m models.Model) bool {
-	return graph.Size(m.InputShape()) == mnistInputs && m.OutputSize() == mnistClasses
+// fits reports whether m takes ds's examples and has one output per class.
+func fits(m models.Model, ds *dataset) bool {
+	return graph.Size(m.InputShape()) == ds.inputs() && m.OutputSize() == ds.classes
 }
 
-// misfit says why m does not fit MNIST, and which registered models do.
-func misfit(m models.Model) string {
+// misfit says why m does not fit ds, and which registered models do.
+func misfit(m models.Model, ds *dataset) string {
 	outputs := "outputs"
 	if m.OutputSize() == 1 {
 		outputs = "output"
 	}
-	return fmt.Sprintf("takes inputs of shape %v and has %d %s; MNIST needs %d inputs (1×28×28) and %d classes: use one of %s",
-		m.InputShape(), m.OutputSize(), outputs, mnistInputs, mnistClasses, strings.Join(mnistModels(), ", "))
+	return fmt.Sprintf("takes inputs of shape %v and has %d %s; %s needs %d inputs (%s) and %d classes: use one of %s",
+		m.InputShape(), m.OutputSize(), outputs, ds.title, ds.inputs(), ds.shapeString(), ds.classes, strings.Join(imageModels(), ", "))
 }
 
-// mnistModels lists the registered models that fit MNIST.
-func mnistModels() []string {
+// imageModels lists the registered image classifiers (imageModel).
+func imageModels() []string {
 	var fit []string
 	for _, name := range models.Names() {
-		if m, err := models.New(name, models.Spec{}); err == nil && fitsMNIST(m) {
+		if imageModel(name) {
 			fit = append(fit, name)
 		}
 	}
 	return fit
-}
-
-// loadMNIST loads one split of MNIST from dir and checks that its images
-// have as many pixels as the model takes inputs (idx files can hold images
-// of any size).
-func loadMNIST(dir, split string, m models.Model) (*data.MNIST, error) {
-	ds, err := data.LoadMNIST(dir, split)
-	if err != nil {
-		return nil, err
-	}
-	if ds.Rows*ds.Cols != graph.Size(m.InputShape()) {
-		return nil, fmt.Errorf("MNIST %s images in %s are %d×%d; model %s takes %d values (shape %v)",
-			split, dir, ds.Rows, ds.Cols, m.Name(), graph.Size(m.InputShape()), m.InputShape())
-	}
-	return ds, nil
 }

@@ -19,7 +19,8 @@ import (
 
 // train runs the command. Everything that can be refused is checked before
 // the data is loaded: the checkpoint to resume or evaluate, the model and
-// whether it fits MNIST, the settings, and the checkpoint path to write.
+// whether it fits the data set, the settings, and the checkpoint path to
+// write.
 func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
 	var ck *graph.Checkpoint
 	if c.resume || c.evalOnly {
@@ -28,9 +29,12 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 			return err
 		}
 	}
-	model, err := chooseModel(&c, ck)
+	model, ds, err := chooseModel(&c, ck)
 	if err != nil {
 		return err
+	}
+	if ck != nil && c.evalOnly && ck.Meta[metaDataset] != "" && ck.Meta[metaDataset] != c.dataset {
+		log.Warnf("-dataset %s: evaluating a model trained on %s", c.dataset, ck.Meta[metaDataset])
 	}
 	if ck != nil {
 		if err := c.takeFrom(ck); err != nil {
@@ -64,11 +68,7 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 			c.checkpoint, s.st.at.epoch, c.epochs)
 	}
 
-	dir, err := data.FindMNISTDir(c.dataDir)
-	if err != nil {
-		return err
-	}
-	test, err := loadMNIST(dir, "t10k", model)
+	dir, trainSet, test, err := ds.open(c.dataDir, !c.evalOnly, log)
 	if err != nil {
 		return err
 	}
@@ -77,12 +77,8 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d examples)\n", 100*acc, model.Name(), test.Len())
+		fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d %s examples)\n", 100*acc, model.Name(), test.Len(), ds.title)
 		return c.torch.Save(model, s.tr.Params, log)
-	}
-	trainSet, err := loadMNIST(dir, "train", model)
-	if err != nil {
-		return err
 	}
 	n := trainSet.Len()
 	if c.limit > 0 && c.limit < n {
@@ -94,8 +90,8 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 	}
 	s.st.n = n
 	s.st.batches = data.NewBatcher(n, c.batch, int64(c.seed)).NumBatches()
-	log.Infof("training %s (%d parameters) on %d MNIST examples: %s lr %g, %s loss, batch %d, %d epochs, %s",
-		model.Name(), s.tr.Params.Count(), n, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype)
+	log.Infof("training %s (%d parameters) on %d %s examples: %s lr %g, %s loss, batch %d, %d epochs, %s",
+		model.Name(), s.tr.Params.Count(), n, ds.title, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype)
 	if err := s.trainEpochs(ctx, trainSet, test, stdout, stderr); err != nil {
 		return err
 	}
@@ -149,7 +145,7 @@ type session struct {
 // middle of an epoch skips the batches it has done and goes on with the
 // same ones as a run never stopped. Between batches it stops when ctx is
 // cancelled (Ctrl-C, SIGTERM), saving what it has learnt.
-func (s *session) trainEpochs(ctx context.Context, trainSet, test *data.MNIST, stdout, stderr io.Writer) error {
+func (s *session) trainEpochs(ctx context.Context, trainSet, test labeled, stdout, stderr io.Writer) error {
 	c, tr := s.c, s.tr
 	batcher := data.NewBatcher(s.st.n, c.batch, int64(c.seed))
 	in := graph.Size(tr.Model.InputShape())

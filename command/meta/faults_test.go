@@ -307,6 +307,7 @@ func TestBadInputTable(t *testing.T) {
 		{[]string{"-eval-steps", "-5"}, "-eval-steps -5", 2},
 		{[]string{"-iterations", "-1"}, "-iterations -1", 2},
 		{[]string{"-eval-tasks", "0"}, "-eval-tasks 0", 2},
+		{[]string{"-scale", "-2"}, "-scale -2: want a positive factor", 2},
 		{[]string{"-algorithm", "snail"}, "want one of", 2},
 		{[]string{"-resume", "-eval", "-checkpoint", ck}, "choose one", 2},
 		{[]string{"-overwrite", "-resume", "-checkpoint", ck}, "fresh run", 2},

@@ -34,6 +34,7 @@ type config struct {
 	innerAdam   bool
 	freshAdam   bool
 	innerBatch  int
+	scale       float64
 	zeroHead    bool
 	iterations  int
 	seed        uint64
@@ -73,45 +74,46 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.StringVar(&c.algorithm, "algorithm", "maml", "meta-learner: "+strings.Join(metalearn.Learners(), ", "))
-	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task source: "+strings.Join(metalearn.Sources(), ", ")+" (sinusoid needs no data)")
-	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot; for mann, the presentations of each class in its sequence); 0: 10 or 1, 10 for mann")
+	fs.StringVar(&c.dataset, "dataset", "sinusoid", "task source: "+strings.Join(metalearn.Sources(), ", ")+" (sinusoid and gp need no data)")
+	fs.IntVar(&c.shots, "shots", 0, "K: support examples per task (sinusoid) or per class (omniglot; for mann, the presentations of each class in its sequence), the most context points (gp); 0: 10, 1 or 9, 10 for mann")
 	fs.IntVar(&c.trainShots, "train-shots", 0, "support examples per class (omniglot) or per task (sinusoid) in meta-training; 0: -shots, or 10 for reptile on omniglot (Nichol et al.)")
-	fs.IntVar(&c.queries, "queries", 0, "query examples per task (sinusoid) or per class in training episodes (omniglot); 0: the default (19 for relationnet on omniglot)")
+	fs.IntVar(&c.queries, "queries", 0, "query examples per task (sinusoid) or per class in training episodes (omniglot), the most further targets in training (gp); 0: the default (19 for relationnet on omniglot, 9 on gp)")
 	fs.IntVar(&c.ways, "ways", 0, "classification sources: classes per evaluation episode (0: 5)")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
-	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann)")
+	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 64 cnp, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
 	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot; 0 for learners without an inner loop)")
 	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
-	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
+	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, 1e-4 for cnp, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
 	fs.BoolVar(&c.freshAdam, "fresh-adam", false, "reptile with -inner-adam: start every task with a fresh Adam instead of carrying its moments from task to task (Nichol et al. carry them)")
+	fs.Float64Var(&c.scale, "scale", 0, "matchingnet: factor on the cosine similarities in the attention softmax (0: 1, the paper's)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
-	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners); default 40000 sinusoid, 2000 omniglot; 0 evaluates the initial (or -import-torch) weights")
+	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners); default 40000 sinusoid, 2000 omniglot, 200000 cnp; 0 evaluates the initial (or -import-torch) weights")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
 	fs.BoolVar(&c.firstOrder, "first-order", false, "maml, anil: drop second-order terms (fomaml, foanil)")
 	fs.StringVar(&c.out, "out", "runs/meta", "output directory for metrics.json and plots")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically every -checkpoint-every iterations, at the end and on Ctrl-C or SIGTERM")
-	fs.IntVar(&c.ckptEvery, "checkpoint-every", 0, "iterations between checkpoints (0: 5000 sinusoid, 200 omniglot)")
+	fs.IntVar(&c.ckptEvery, "checkpoint-every", 0, "iterations between checkpoints (0: 5000 sinusoid and gp, 200 omniglot)")
 	fs.BoolVar(&c.resume, "resume", false, "continue meta-training from -checkpoint (reptile anneals ε over -iterations: a different -iterations changes the rest of its schedule)")
 	fs.BoolVar(&c.overwrite, "overwrite", false, "start a fresh run even if -checkpoint exists, replacing it")
 	fs.BoolVar(&c.evalOnly, "eval", false, "only evaluate the learner in -checkpoint, writing eval.json and eval_*.png to -out (the training run's metrics.json and plots are left alone)")
 	fs.IntVar(&c.evalTasks, "eval-tasks", 600, "held-out tasks (episodes) for the final evaluation")
 	fs.IntVar(&c.evalTasks, "eval-episodes", 600, "alias of -eval-tasks")
 	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations (0: 10 per run)")
-	fs.StringVar(&c.dtype, "dtype", "", "element type: float64 or float32 (empty: float64 sinusoid, float32 omniglot)")
+	fs.StringVar(&c.dtype, "dtype", "", "element type: float64 or float32 (empty: float64 sinusoid, float32 omniglot, cifar-fs, fc100)")
 	fs.BoolVar(&c.noPlots, "no-plots", false, "do not write PNG plots")
-	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the task source's, conv4 for omniglot, sinusoid-mlp for sinusoid)")
+	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the learner's or the task source's, conv4 for omniglot, cifar-fs and fc100, sinusoid-mlp for sinusoid, cnp for -algorithm cnp)")
 	c.torch.Register(fs)
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
-	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40 (default: the model's); mann: its LSTM controller's units (default 200)", &c.hidden)
+	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40; cnp: the encoder's widths, the decoder taking two hidden layers of the last; mann: its LSTM controller's units (default: the model's, 200 for mann)", &c.hidden)
 	fs.StringVar(&c.init, "init", "", "sinusoid weight initialisation: finn (truncated normal 0.01) or torch (U(±1/√fan-in)); empty: finn, or torch for reptile")
 	fs.StringVar(&c.split, "split", "background", "omniglot split: background (Lake: background/evaluation sets) or vinyals (1200/423 characters)")
-	fs.StringVar(&c.dataDir, "data", "", "omniglot: directory with images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR)")
+	fs.StringVar(&c.dataDir, "data", "", "directory of the data set's files: omniglot's images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR); cifar-fs and fc100: cifar-100-binary.tar.gz (default $CIFAR_DIR)")
 	fs.BoolVar(&c.rotations, "rotations", true, "omniglot: classes ×4 by 90° rotations (Vinyals et al.)")
 	fs.StringVar(&c.resize, "resize", "area", "omniglot: 105→28 resize filter, area (area average) or lanczos (Pillow's LANCZOS, as the PyTorch peers)")
 	fs.Usage = func() {
@@ -164,7 +166,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 func (c *config) settings(set map[string]bool) metalearn.Settings {
 	s := metalearn.Settings{Ways: c.ways, Shots: c.shots, TrainWays: c.trainWays, TrainShots: c.trainShots,
 		Queries: c.queries, EvalQueries: c.evalQueries, MetaBatch: c.metaBatch, InnerSteps: c.innerSteps,
-		EvalSteps: c.evalSteps, InnerLR: c.innerLR, OuterLR: c.outerLR, InnerBatch: c.innerBatch,
+		EvalSteps: c.evalSteps, InnerLR: c.innerLR, OuterLR: c.outerLR, InnerBatch: c.innerBatch, Scale: c.scale,
 		Iterations: c.iterations, CheckpointEvery: c.ckptEvery, Dtype: c.dtype, Init: c.init}
 	if set["inner-adam"] {
 		s.InnerOptimizer = map[bool]string{true: "adam", false: "sgd"}[c.innerAdam]
@@ -190,6 +192,7 @@ func (c *config) resolve(set map[string]bool) {
 	c.ways, c.shots, c.trainWays, c.trainShots = s.Ways, s.Shots, s.TrainWays, s.TrainShots
 	c.queries, c.evalQueries, c.metaBatch, c.innerSteps, c.evalSteps = s.Queries, s.EvalQueries, s.MetaBatch, s.InnerSteps, s.EvalSteps
 	c.innerLR, c.outerLR, c.innerBatch, c.innerAdam = s.InnerLR, s.OuterLR, s.InnerBatch, s.InnerOptimizer == "adam"
+	c.scale = s.Scale
 	c.iterations, c.ckptEvery, c.dtype, c.init = s.Iterations, s.CheckpointEvery, s.Dtype, s.Init
 	if c.evalEvery == 0 {
 		c.evalEvery = max(c.iterations/10, 1)
@@ -204,7 +207,7 @@ func (c config) resolved() metalearn.Settings {
 }
 
 // fromCheckpoint takes what the run in -checkpoint was (algorithm, data
-// set, ways, shots) for each of those flags not given on the command line,
+// set, ways, shots, -scale) for each of those flags not given on the command line,
 // so that -eval and -resume need only -checkpoint. An unreadable checkpoint
 // is left for the load to report.
 func (c *config) fromCheckpoint(set map[string]bool) {
@@ -223,6 +226,9 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 		if n, err := strconv.Atoi(ck.Meta[flag]); err == nil && !set[flag] {
 			*v = n
 		}
+	}
+	if f, err := strconv.ParseFloat(ck.Meta["scale"], 64); err == nil && !set["scale"] {
+		c.scale = f
 	}
 }
 
@@ -252,6 +258,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-inner-steps %d: want at least 1", c.innerSteps)
 	case c.iterations < 0:
 		return fmt.Errorf("-iterations %d: want ≥ 0", c.iterations)
+	case c.scale < 0:
+		return fmt.Errorf("-scale %g: want a positive factor (or 0 for the paper's 1)", c.scale)
 	case c.innerLR < 0 || c.outerLR < 0:
 		return fmt.Errorf("learning rates must be positive")
 	case c.workers < 0:

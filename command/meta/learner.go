@@ -43,6 +43,9 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 	if c.source.Classification {
 		ck.Meta["ways"] = strconv.Itoa(c.ways)
 	}
+	if c.scale != 0 {
+		ck.Meta["scale"] = strconv.FormatFloat(c.scale, 'g', -1, 64) // part of the classifier: -eval keeps it
+	}
 	if err := graph.SaveCheckpoint(c.checkpoint, ck); err != nil {
 		return fmt.Errorf("save checkpoint: %w", err)
 	}

@@ -44,6 +44,7 @@ func TestBadFlags(t *testing.T) {
 	}{
 		{[]string{"-algorithm", "snail"}, "want one of"},
 		{[]string{"-dataset", "imagenet"}, "want one of"},
+		{[]string{"-dataset", "gp", "-iterations", "1", "-no-plots"}, "varying size"}, // maml on tasks of varying size
 		{[]string{"-shots", "-1"}, "at least 1"},
 		{[]string{"-train-shots", "-1"}, "at least 1"},
 		{[]string{"-meta-batch", "-1"}, "at least 1"},

@@ -13,7 +13,7 @@ import (
 // TestMetricResumeMatchesUninterrupted: the metric learners on Omniglot,
 // 6 episodes straight must equal 3 episodes, a checkpoint, and -resume to
 // 6, bit for bit (meta-parameters, the relation module's and the FCE
-// LSTMs' included, and the curve); the resumed run reports the paper-style table without inner
+// LSTMs' included, the curve, and matchingnet's -scale read from the checkpoint); the resumed run reports the paper-style table without inner
 // steps and draws the learning curve and a test episode. RelationNet's
 // model, built by metalearn.Setup from its registration, keeps 7×7 maps. Small shapes keep
 // it short: 8 embedding filters, 5-way episodes with 2 queries per class,
@@ -31,10 +31,16 @@ func TestMetricResumeMatchesUninterrupted(t *testing.T) {
 					"-train-ways", "5", "-queries", "2", "-eval-queries", "1", "-eval-tasks", "5", "-eval-every", "3",
 					"-out", dir, "-iterations", iters, "-checkpoint", filepath.Join(dir, ckpt)}, extra...)
 			}
-			if _, err := runMeta(t, args("6", "straight.ckpt", "-no-plots")...); err != nil {
+			// matchingnet's -scale is given to the first half only: the
+			// resumed run must take it from the checkpoint
+			var scale []string
+			if alg == "matchingnet" {
+				scale = []string{"-scale", "7"}
+			}
+			if _, err := runMeta(t, args("6", "straight.ckpt", append(scale, "-no-plots")...)...); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := runMeta(t, args("3", "split.ckpt", "-no-plots")...); err != nil {
+			if _, err := runMeta(t, args("3", "split.ckpt", append(scale, "-no-plots")...)...); err != nil {
 				t.Fatal(err)
 			}
 			stdout, err := runMeta(t, args("6", "split.ckpt", "-resume")...)

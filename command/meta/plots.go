@@ -43,6 +43,28 @@ func learningCurve(path, title string, _ config, curve []curvePoint) error {
 		series...)
 }
 
+// objectiveCurve draws the curve of a learner that minimises a measure of
+// its own (metalearn.LearnerEntry.Objective; CNP: the negative
+// log-likelihood of the targets): that measure on the meta-training
+// batches and on the validation tasks, and the validation MSE, on a
+// linear axis (a log-likelihood can be negative).
+func objectiveCurve(path, title string, c config, curve []curvePoint) error {
+	obj := c.learner.Objective
+	var it, loss []float64
+	var valid, mse plots.Series
+	valid.Label, mse.Label, mse.Dashed = "validation query "+obj, "validation query MSE", true
+	for _, p := range curve {
+		it, loss = append(it, float64(p.Iteration)), append(loss, p.Loss)
+		if p.ValidPre > 0 { // a validated point: its MSE is positive
+			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, p.ValidObjective)
+			mse.X, mse.Y = append(mse.X, float64(p.Iteration)), append(mse.Y, p.ValidPre)
+		}
+	}
+	series := append(trainSeries("meta-train "+obj+" (training targets)", it, loss), valid, mse)
+	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: obj + " per point (nats) and MSE"},
+		series...)
+}
+
 // accuracyCurve draws a classification run's curve: the meta-training
 // query accuracy and the accuracy on held-out episodes (after one inner
 // step, for learners that adapt).
@@ -108,49 +130,100 @@ func finalPlot(l metalearn.Learner, src metalearn.TaskSource, c config) (string,
 		}
 		return "episode", func(p string) error { return episodePlot(p, l, src, c) }
 	}
-	if fs, ok := src.(metalearn.FunctionSource); ok {
-		return "fits", func(p string) error { return fits(p, l, fs, c) }
+	_, curves := src.(metalearn.CurveSource)
+	if _, functions := src.(metalearn.FunctionSource); curves || functions {
+		return "fits", func(p string) error { return fits(p, l, src, c) }
 	}
 	return "", nil
 }
 
-// fits draws Finn et al.'s Fig. 2 for a source whose tasks sample known
-// functions: four held-out tasks, the true curve, the K support points,
-// and the model before and after 1 and 10 steps.
-func fits(path string, l metalearn.Learner, src metalearn.FunctionSource, c config) error {
-	const grid = 200
-	xs := make([]float64, grid)
-	for i := range xs {
-		xs[i] = -5 + 10*float64(i)/float64(grid-1)
+// testCurve returns test task i of a CurveSource or FunctionSource: its
+// true values on a grid of inputs (a FunctionSource's function at 200
+// points of [−5, 5], the sinusoids' range), its support set and a
+// caption.
+func testCurve(src metalearn.TaskSource, i int) (xs, ys []float64, support metalearn.Task, caption string, err error) {
+	if cs, ok := src.(metalearn.CurveSource); ok {
+		xs, ys, support, caption = cs.TestCurve(i)
+		return xs, ys, support, caption, nil
 	}
+	fs, ok := src.(metalearn.FunctionSource)
+	if !ok {
+		return nil, nil, support, "", fmt.Errorf("%s: its test tasks are not known functions", src.Describe())
+	}
+	const grid = 200
+	f, support, caption := fs.TestFunction(i)
+	xs, ys = make([]float64, grid), make([]float64, grid)
+	for j := range xs {
+		xs[j] = -5 + 10*float64(j)/float64(grid-1)
+		ys[j] = f(xs[j])
+	}
+	return xs, ys, support, caption, nil
+}
+
+// fits draws Finn et al.'s Fig. 2 for a source whose test tasks are known
+// curves: four held-out tasks, the true curve, the support points, and
+// the model before and after 1 and 10 steps. A learner without an inner
+// loop gives one prediction from the support points; one that predicts a
+// distribution (CNP) is drawn as its mean with a band of ±2 standard
+// deviations around it, over the context points and the true curve, as
+// Garnelo et al.'s Fig. 2 and DeepMind's notebook show it (the notebook
+// shades ±1σ).
+func fits(path string, l metalearn.Learner, src metalearn.TaskSource, c config) error {
 	var panels []plots.FitPanel
 	var tasks []metalearn.Task
 	var captions []string
 	for i := 0; i < 4; i++ {
-		f, sup, caption := src.TestFunction(i)
-		ys := make([]float64, grid)
-		for j, x := range xs {
-			ys[j] = f(x)
+		xs, ys, sup, caption, err := testCurve(src, i)
+		if err != nil {
+			return err
 		}
 		tasks = append(tasks, metalearn.Task{SupportX: sup.SupportX, SupportY: sup.SupportY, QueryX: xs, QueryY: ys})
 		captions = append(captions, caption)
 	}
 	steps := max(c.evalSteps, 1)
+	if c.learner.NoInnerLoop {
+		steps = 0
+	}
 	res, err := l.Adapt(tasks, steps)
 	if err != nil {
 		return err
 	}
+	band := false
 	for i, r := range res {
+		t := tasks[i]
 		p := plots.FitPanel{Title: fmt.Sprintf("task %d: %s", i+1, captions[i]),
-			X: xs, True: tasks[i].QueryY, SupportX: tasks[i].SupportX, SupportY: tasks[i].SupportY}
-		p.Fits = append(p.Fits, plots.Series{Label: "pre-update", Y: r.Outputs[0]}, plots.Series{Label: "1 grad step", Y: r.Outputs[1]})
-		if steps > 1 {
-			p.Fits = append(p.Fits, plots.Series{Label: fmt.Sprintf("%d grad steps", steps), Y: r.Outputs[steps]})
+			X: t.QueryX, True: t.QueryY, SupportX: t.SupportX, SupportY: t.SupportY}
+		if _, sampled := src.(metalearn.CurveSource); sampled {
+			p.TrueLabel = "true curve as sampled (noise included)"
+		}
+		switch {
+		case c.learner.NoInnerLoop && r.Std != nil:
+			band = true
+			lo, hi := make([]float64, len(r.Std[0])), make([]float64, len(r.Std[0]))
+			for k, s := range r.Std[0] {
+				lo[k], hi[k] = r.Outputs[0][k]-2*s, r.Outputs[0][k]+2*s
+			}
+			p.Fits = []plots.Series{{Label: "predictive mean", Y: r.Outputs[0]}}
+			p.Bands = []plots.Band{{Label: "mean ± 2σ", Lo: lo, Hi: hi}}
+			p.SupportLabel = "context points"
+		case c.learner.NoInnerLoop:
+			p.Fits = []plots.Series{{Label: "prediction", Y: r.Outputs[0]}}
+		default:
+			p.Fits = append(p.Fits, plots.Series{Label: "pre-update", Y: r.Outputs[0]}, plots.Series{Label: "1 grad step", Y: r.Outputs[1]})
+			if steps > 1 {
+				p.Fits = append(p.Fits, plots.Series{Label: fmt.Sprintf("%d grad steps", steps), Y: r.Outputs[steps]})
+			}
 		}
 		panels = append(panels, p)
 	}
-	title := runTitle(l.Name(), src, c) +
-		fmt.Sprintf("\n%d held-out tasks: the model's predictions before and after adapting to each task's %d support points", len(panels), c.shots)
+	how := fmt.Sprintf("the model's predictions before and after adapting to each task's %d support points", c.shots)
+	switch {
+	case band:
+		how = "the predictive mean and ±2σ band given each task's context points (its support set), without inner steps"
+	case c.learner.NoInnerLoop:
+		how = "the model's predictions from each task's support points, without inner steps"
+	}
+	title := runTitle(l.Name(), src, c) + fmt.Sprintf("\n%d held-out tasks: %s", len(panels), how)
 	return plots.SinusoidFits(path, title, panels)
 }
 

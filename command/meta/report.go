@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/metalearn"
@@ -15,8 +16,12 @@ import (
 // run, eval.json for -eval (which leaves the training run's record and
 // plots alone). Non-finite numbers are written as "NaN", "+Inf", "-Inf".
 type report struct {
-	Algorithm      string            `json:"algorithm"`
-	Model          string            `json:"model"`
+	Algorithm string `json:"algorithm"`
+	Model     string `json:"model"`
+	// Objective names what train_query_loss and valid_objective measure
+	// when the learner minimises something other than the task's loss
+	// (CNP: NLL, the targets' negative log-likelihood per point).
+	Objective      string            `json:"objective,omitempty"`
 	Config         map[string]any    `json:"config"`
 	Checkpoint     string            `json:"checkpoint,omitempty"` // -eval: the checkpoint evaluated
 	Iterations     int               `json:"iterations"`
@@ -37,11 +42,14 @@ type curveJSON struct {
 	ValidPost    stats.Float `json:"valid_loss_1_step,omitempty"`
 	ValidAccPre  stats.Float `json:"valid_accuracy_0_steps,omitempty"`
 	ValidAccPost stats.Float `json:"valid_accuracy_1_step,omitempty"`
+	// ValidObjective is named by report.Objective (e.g. NLL).
+	ValidObjective stats.Float `json:"valid_objective,omitempty"`
 }
 
 func (p curvePoint) MarshalJSON() ([]byte, error) {
 	return json.Marshal(curveJSON{p.Iteration, stats.Float(p.Loss), stats.Float(p.Accuracy),
-		stats.Float(p.ValidPre), stats.Float(p.ValidPost), stats.Float(p.ValidAccPre), stats.Float(p.ValidAccPost)})
+		stats.Float(p.ValidPre), stats.Float(p.ValidPost), stats.Float(p.ValidAccPre), stats.Float(p.ValidAccPost),
+		stats.Float(p.ValidObjective)})
 }
 
 func (p *curvePoint) UnmarshalJSON(b []byte) error {
@@ -50,7 +58,8 @@ func (p *curvePoint) UnmarshalJSON(b []byte) error {
 		return err
 	}
 	*p = curvePoint{j.Iteration, float64(j.Loss), float64(j.Accuracy),
-		float64(j.ValidPre), float64(j.ValidPost), float64(j.ValidAccPre), float64(j.ValidAccPost)}
+		float64(j.ValidPre), float64(j.ValidPost), float64(j.ValidAccPre), float64(j.ValidAccPost),
+		float64(j.ValidObjective)}
 	return nil
 }
 
@@ -58,15 +67,21 @@ func (c config) asJSON() map[string]any {
 	return map[string]any{
 		"algorithm": c.algorithm, "dataset": c.dataset, "shots": c.shots, "train_shots": c.trainShots, "queries": c.queries,
 		"meta_batch": c.metaBatch, "inner_steps": c.innerSteps, "eval_steps": c.evalSteps,
-		"inner_lr": c.innerLR, "inner_batch": c.innerBatch, "outer_lr": c.outerLR, "iterations": c.iterations, "seed": c.seed,
+		"inner_lr": c.innerLR, "inner_batch": c.innerBatch, "scale": c.scale, "outer_lr": c.outerLR, "iterations": c.iterations, "seed": c.seed,
 		"first_order": c.firstOrder, "zero_head": c.zeroHead, "resize": c.resize, "inner_adam": c.innerAdam, "fresh_adam": c.freshAdam, "dtype": c.dtype, "eval_tasks": c.evalTasks, "init": c.init,
 	}
 }
 
+// setEval records the final evaluation: the query loss (and accuracy)
+// by number of steps, and each further measure as query_<name>_by_steps
+// (CNP: query_nll_by_steps).
 func (r *report) setEval(ev metalearn.Evaluation) {
 	r.Eval = map[string]any{"tasks": ev.Tasks, "steps": ev.Steps, "query_loss_by_steps": ev.Loss}
 	if ev.Classification {
 		r.Eval["query_accuracy_by_steps"] = ev.Accuracy
+	}
+	for _, name := range ev.ExtraNames() {
+		r.Eval["query_"+strings.ToLower(name)+"_by_steps"] = ev.Extra[name]
 	}
 	// a learner's own measures (metalearn.Measurer), e.g. MANN's
 	// "accuracy_instance_2_by_steps"
@@ -104,7 +119,10 @@ func (r *report) drawCurve(c config, src metalearn.TaskSource) error {
 	}
 	p := filepath.Join(c.out, curveFile)
 	draw := learningCurve
-	if src.Spec().Classes > 0 {
+	switch {
+	case c.learner.Objective != "":
+		draw = objectiveCurve
+	case src.Spec().Classes > 0:
 		draw = accuracyCurve
 	}
 	if err := draw(p, runTitle(r.Algorithm, src, c), c, r.Curve); err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"time"
 
 	"github.com/metagon/metagon/internal/progress"
@@ -24,6 +25,10 @@ type curvePoint struct {
 	ValidPost    float64 // validation loss after 1 step (or without adaptation, as ValidPre)
 	ValidAccPre  float64
 	ValidAccPost float64
+	// ValidObjective is the validation tasks' measure of the learner's
+	// objective (metalearn.LearnerEntry.Objective, e.g. CNP's NLL), for
+	// learners that minimise one other than the task's loss.
+	ValidObjective float64
 }
 
 func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
@@ -44,7 +49,7 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if err := c.torch.Load(l.Model(), l.Params(), log); err != nil {
 		return err
 	}
-	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name(), Iterations: start}
+	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name(), Objective: c.learner.Objective, Iterations: start}
 	if c.resume {
 		rep.resumeCurve(c, start)
 	}
@@ -212,6 +217,17 @@ func validation(l metalearn.Learner, valid []metalearn.Task, c config, p *curveP
 			key = "valid_acc"
 		}
 		f[key] = fmt.Sprintf("%.2f%%", 100*p.ValidAccPost)
+	}
+	if obj := c.learner.Objective; obj != "" {
+		s, ok := ev.Extra[obj]
+		if !ok {
+			return fmt.Errorf("%s minimises %s but reports no %s for the validation tasks", l.Name(), obj, obj)
+		}
+		p.ValidObjective = s[last].Mean
+		f["valid_"+strings.ToLower(obj)] = fmt.Sprintf("%.4g", p.ValidObjective)
+		if !finite(p.ValidObjective) {
+			return fmt.Errorf("%w: validation %s %v at iteration %d (try a smaller -outer-lr)", errDiverged, obj, p.ValidObjective, p.Iteration)
+		}
 	}
 	log.WithFields(f).Info("validation")
 	if !finite(p.ValidPre) || !finite(p.ValidPost) {

@@ -59,6 +59,9 @@ type FitPanel struct {
 	X []float64
 	// True holds the true function at X. It may be nil.
 	True []float64
+	// TrueLabel names True in the legend. If empty, a default of "ground
+	// truth" is used.
+	TrueLabel string
 	// SupportX and SupportY are the support points, drawn as triangles.
 	SupportX, SupportY []float64
 	// Fits are the model's predictions, each drawn as a dashed line and
@@ -66,6 +69,19 @@ type FitPanel struct {
 	// "10 grad steps"). A fit's Y is plotted against its own X, or against
 	// the panel's X if its X is nil.
 	Fits []Series
+	// Bands are shaded regions under the lines, e.g. a predictive mean
+	// ± 2σ, each named in the legend by its Label.
+	Bands []Band
+	// SupportLabel names the support points in the legend. If empty, a
+	// default of "support points (K=<their number>)" is used.
+	SupportLabel string
+}
+
+// Band is a region between two curves over a FitPanel's X: Lo[i] to
+// Hi[i] at X[i].
+type Band struct {
+	Label  string
+	Lo, Hi []float64
 }
 
 // Cell is one image of an Episode figure.
@@ -306,8 +322,39 @@ func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 			l.Color = color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
 			l.Width = vg.Points(2)
 			p.Add(l)
-			leg.add("ground truth", l)
+			label := fp.TrueLabel
+			if label == "" {
+				label = "ground truth"
+			}
+			leg.add(label, l)
 		}
+	}
+	for i, b := range fp.Bands {
+		if len(b.Lo) != len(fp.X) || len(b.Hi) != len(fp.X) {
+			return nil, fmt.Errorf("band %d (%q): %d and %d values for %d x values", i, b.Label, len(b.Lo), len(b.Hi), len(fp.X))
+		}
+		var outline plotter.XYs
+		for k := range fp.X {
+			if finite(fp.X[k]) && finite(b.Lo[k]) && finite(b.Hi[k]) {
+				outline = append(outline, plotter.XY{X: fp.X[k], Y: b.Lo[k]})
+			}
+		}
+		for k := len(fp.X) - 1; k >= 0; k-- {
+			if finite(fp.X[k]) && finite(b.Lo[k]) && finite(b.Hi[k]) {
+				outline = append(outline, plotter.XY{X: fp.X[k], Y: b.Hi[k]})
+			}
+		}
+		if len(outline) < 3 {
+			continue
+		}
+		poly, err := plotter.NewPolygon(outline)
+		if err != nil {
+			return nil, fmt.Errorf("band %d (%q): %w", i, b.Label, err)
+		}
+		poly.Color = bandColors[i%len(bandColors)]
+		poly.LineStyle.Width = 0
+		p.Add(poly)
+		leg.add(b.Label, poly)
 	}
 	for i, f := range fp.Fits {
 		x := f.X
@@ -344,7 +391,11 @@ func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 		sc.Color = color.RGBA{R: 0x6a, G: 0x1b, B: 0x9a, A: 0xff}
 		sc.Radius = vg.Points(3.5)
 		p.Add(sc)
-		leg.add(fmt.Sprintf("support points (K=%d)", len(xys)), sc)
+		label := fp.SupportLabel
+		if label == "" {
+			label = fmt.Sprintf("support points (K=%d)", len(xys))
+		}
+		leg.add(label, sc)
 	}
 	return p, nil
 }
@@ -353,6 +404,13 @@ func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 // orange, gray, cyan — none of them the true function's red or the support
 // points' purple.
 var fitColors = []color.Color{palette[0], palette[2], palette[1], palette[7], palette[9]}
+
+// bandColors are the fills of successive bands: the first fit's blue and
+// the second's green, light.
+var bandColors = []color.Color{
+	color.NRGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0x40},
+	color.NRGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0x40},
+}
 
 // points pairs x and y, dropping non-finite points and, if positive, points
 // with y ≤ 0. It fails if x and y differ in length.

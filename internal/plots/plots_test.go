@@ -224,6 +224,62 @@ func TestSinusoidFits(t *testing.T) {
 	}
 }
 
+// TestFitBands: a panel with a band (a predictive mean ± 2σ of 1 around
+// a sine) fills a region in its light blue, where the same panel without
+// the band has almost no pixel of that color (only where lines blend
+// into the background), and a band of the wrong length is an error.
+func TestFitBands(t *testing.T) {
+	dir := t.TempDir()
+	// the band's fill over white: each channel 255 − α·(255 − c)
+	a := float64(0x40) / 255
+	want := [3]int{int(math.Round(255 - a*(255-0x1f))), int(math.Round(255 - a*(255-0x77))), int(math.Round(255 - a*(255-0xb4)))}
+	bandPixels := func(img image.Image) int {
+		n := 0
+		b := img.Bounds()
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Max.X; x++ {
+				r, g, bl, _ := img.At(x, y).RGBA()
+				if abs(int(r>>8)-want[0]) <= 1 && abs(int(g>>8)-want[1]) <= 1 && abs(int(bl>>8)-want[2]) <= 1 {
+					n++
+				}
+			}
+		}
+		return n
+	}
+	panels := fitPanels(1)
+	x := panels[0].X
+	lo, hi := make([]float64, len(x)), make([]float64, len(x))
+	for i, v := range x {
+		lo[i], hi[i] = math.Sin(v)-1, math.Sin(v)+1
+	}
+	panels[0].SupportLabel, panels[0].TrueLabel = "context points", "true curve"
+	plain := filepath.Join(dir, "plain.png")
+	if err := SinusoidFits(plain, "CNP", panels); err != nil {
+		t.Fatal(err)
+	}
+	panels[0].Bands = []Band{{Label: "mean ± 2σ", Lo: lo, Hi: hi}}
+	banded := filepath.Join(dir, "band.png")
+	if err := SinusoidFits(banded, "CNP", panels); err != nil {
+		t.Fatal(err)
+	}
+	without, with := bandPixels(checkPNG(t, plain)), bandPixels(checkPNG(t, banded))
+	t.Logf("%d pixels of the band's color with the band, %d without", with, without)
+	if with < 10*(without+1) {
+		t.Errorf("%d pixels of the band's color %v with the band, %d without; want at least 10 times as many", with, want, without)
+	}
+	panels[0].Bands[0].Hi = hi[:5]
+	if err := SinusoidFits(filepath.Join(dir, "x.png"), "", panels); err == nil {
+		t.Error("short band: want an error")
+	}
+}
+
+func abs(v int) int {
+	if v < 0 {
+		return -v
+	}
+	return v
+}
+
 func TestEpisode(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ep.png")
