@@ -21,8 +21,10 @@
 // that NLL beside the MSE (Adaptation.Extra) and its σ (Adaptation.Std).
 // MANN (mann.go) is model-based too: a memory-augmented network that
 // reads each episode's support set as a sequence and learns within it by
-// writing to an external memory (mann_memory.go), with a network of its
-// own (LearnerEntry.Network). Each learner cites its paper. A
+// writing to an external memory (mann_memory.go). Both name the network
+// they are built on, a registered model (LearnerEntry.Model: "cnp" from
+// package models, "mann" registered by this package in mann_network.go),
+// which the task source shapes. Each learner cites its paper. A
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number

@@ -111,9 +111,7 @@ func init() {
 		Title:       "MANN",
 		Summary:     "memory-augmented network: LSTM controller, LRUA memory, episodes as sequences (Santoro et al. 2016)",
 		NoInnerLoop: true,
-		Network: func(s Spec, o models.Spec) (models.Model, error) {
-			return NewMANNNetwork(s, o)
-		},
+		Model:       "mann",
 		// Santoro et al. on Omniglot: episodes of 5 classes × 10
 		// instances, batches of 16 episodes. The sequence is the support
 		// set; one query per class (unused) is the least a source draws.

@@ -379,11 +379,12 @@ func argmaxOf(v []float64) int {
 	return best
 }
 
-// mannNetworkOf is the learner's network a registered run was built with.
+// mannNetworkOf is the network a registered run built for the learner
+// (the model "mann", LearnerEntry.Model).
 func mannNetworkOf(m models.Model) (*MANNNetwork, error) {
 	n, ok := m.(*MANNNetwork)
 	if !ok {
-		return nil, fmt.Errorf("mann: runs its own network (an LSTM controller with an external memory), not %s", m.Name())
+		return nil, fmt.Errorf("mann: the model must be MANN's network, an LSTM controller with an external memory (-model mann), not %s", m.Name())
 	}
 	return n, nil
 }

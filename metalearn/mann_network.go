@@ -51,29 +51,51 @@ type MANNNetwork struct {
 	Gamma float64
 }
 
-// NewMANNNetwork returns MANN's network for tasks of spec s (images of
-// s.Input, s.Classes labels) with the options o: Hidden, if set, is one
-// number, the controller's units. It refuses other options (filters,
-// pooling, an initialisation, an embedding), which it has no use for.
-func NewMANNNetwork(s Spec, o models.Spec) (*MANNNetwork, error) {
-	n := &MANNNetwork{Pixels: s.inputSize(), Classes: s.Classes}
+// This package registers the network as the model "mann" (models.New),
+// which the mann learner names as its model (LearnerEntry.Model); it is
+// registered here rather than in models because it is built on MANN's
+// memory (lrua).
+func init() {
+	models.Register("mann", func(s models.Spec) (models.Model, error) {
+		n, err := NewMANNNetwork(s)
+		if err != nil {
+			return nil, err
+		}
+		return n, nil
+	})
+}
+
+// NewMANNNetwork returns MANN's network for episodes of the shape s asks
+// for: images of s.Input, flattened (if none, 28×28, an Omniglot image of
+// this library), and s.Outputs labels (if zero, 5, the paper's); Hidden,
+// if set, is one number, the controller's units. It refuses the other
+// options (filters, pooling, an initialisation, an embedding), which it
+// has no use for.
+func NewMANNNetwork(s models.Spec) (*MANNNetwork, error) {
+	n := &MANNNetwork{Pixels: 28 * 28, Classes: 5}
+	if len(s.Input) > 0 {
+		n.Pixels = graph.Size(s.Input)
+	}
+	if s.Outputs != 0 {
+		n.Classes = s.Outputs
+	}
 	switch {
-	case s.Classes < 2:
-		return nil, fmt.Errorf("mann network: %d classes: it labels the examples of classification episodes (want at least 2 ways)", s.Classes)
-	case len(o.Hidden) > 1:
-		return nil, fmt.Errorf("mann network: hidden widths %v: its controller is one LSTM layer (give one width)", o.Hidden)
-	case o.Filters != 0 || o.Pools != 0:
-		return nil, fmt.Errorf("mann network: has no convolutions (filters %d, pools %d): it reads images as vectors", o.Filters, o.Pools)
-	case o.Init != "":
-		return nil, fmt.Errorf("mann network: init %q: it has one initialisation (PyTorch's)", o.Init)
-	case o.Embedding:
+	case n.Classes < 2:
+		return nil, fmt.Errorf("mann network: %d outputs: it labels the examples of classification episodes (want at least 2 ways)", n.Classes)
+	case len(s.Hidden) > 1:
+		return nil, fmt.Errorf("mann network: hidden widths %v: its controller is one LSTM layer (give one width)", s.Hidden)
+	case s.Filters != 0 || s.Pools != 0:
+		return nil, fmt.Errorf("mann network: has no convolutions (filters %d, pools %d): it reads images as vectors", s.Filters, s.Pools)
+	case s.Init != "":
+		return nil, fmt.Errorf("mann network: init %q: it has one initialisation (PyTorch's)", s.Init)
+	case s.Embedding:
 		return nil, fmt.Errorf("mann network: has no embedding form")
 	}
-	if len(o.Hidden) == 1 {
-		if o.Hidden[0] < 1 {
-			return nil, fmt.Errorf("mann network: controller of %d units: want at least 1", o.Hidden[0])
+	if len(s.Hidden) == 1 {
+		if s.Hidden[0] < 1 {
+			return nil, fmt.Errorf("mann network: controller of %d units: want at least 1", s.Hidden[0])
 		}
-		n.Controller = o.Hidden[0]
+		n.Controller = s.Hidden[0]
 	}
 	return n, nil
 }

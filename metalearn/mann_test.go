@@ -189,8 +189,9 @@ func TestMANNAdaptation(t *testing.T) {
 }
 
 // TestMANNRefuses: a network for other episodes, labels beyond its
-// classes, episodes of different lengths in one batch, and a model named
-// for a learner that builds its own network are errors, not panics.
+// classes, episodes of different lengths in one batch, options the
+// registered model "mann" has no use for, and another model for the
+// learner are errors, not panics.
 func TestMANNRefuses(t *testing.T) {
 	spec := Spec{Support: 4, Query: 1, Input: []int{3}, Classes: 2}
 	if _, err := NewMANN(&MANNNetwork{Pixels: 3, Classes: 3}, MANNOptions{Options: Options{Spec: spec}}); err == nil {
@@ -213,13 +214,24 @@ func TestMANNRefuses(t *testing.T) {
 			t.Errorf("%s: MetaStep gave no error", name)
 		}
 	}
-	if _, err := NewMANNNetwork(spec, models.Spec{Filters: 8}); err == nil {
-		t.Error("a MANN network with filters: no error")
+	for name, s := range map[string]models.Spec{
+		"filters":           {Input: []int{3}, Outputs: 2, Filters: 8},
+		"one output":        {Input: []int{3}, Outputs: 1},
+		"two hidden layers": {Input: []int{3}, Outputs: 2, Hidden: []int{4, 4}},
+		"an embedding":      {Input: []int{3}, Embedding: true},
+		"an initialisation": {Input: []int{3}, Outputs: 2, Init: "finn"},
+	} {
+		if _, err := models.New("mann", s); err == nil {
+			t.Errorf("a MANN network with %s: no error", name)
+		}
+	}
+	if m, err := models.New("mann", models.Spec{Input: []int{1, 28, 28}, Outputs: 5, Hidden: []int{16}}); err != nil || m.Name() != "mann-784px-5way-lstm16-mem128x40-4heads" {
+		t.Errorf("registered model mann for 5-way 28×28 episodes: %v, %v", m, err)
 	}
 	if _, _, err := Setup(Run{Learner: "mann", Source: "sinusoid", Settings: Fallback}); err == nil {
 		t.Error("mann on sinusoid regression: no error")
 	}
-	if _, _, err := Setup(Run{Learner: "mann", Source: "sinusoid", Model: "conv4", Settings: Fallback}); err == nil || !strings.Contains(err.Error(), "own network") {
-		t.Errorf("mann with a model: %v, want an error saying it builds its own network", err)
+	if _, _, err := Setup(Run{Learner: "mann", Source: "sinusoid", Model: "sinusoid-mlp", Settings: Fallback}); err == nil || !strings.Contains(err.Error(), "MANN's network") {
+		t.Errorf("mann with another model: %v, want an error saying it needs MANN's network", err)
 	}
 }

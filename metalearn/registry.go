@@ -83,19 +83,17 @@ type LearnerEntry struct {
 	// embedding of 7×7 feature maps. A run's own Run.ModelOptions
 	// override them.
 	ModelOptions models.Spec
-	// Network, when set, builds the learner's own network for tasks of
-	// the source's Spec, in place of the source's model: MANN's LSTM
-	// controller with its memory. A run then names no model (Run.Model),
-	// and opts holds what it asks of the network (Run.ModelOptions over
-	// ModelOptions, e.g. Hidden); the network refuses what it cannot take.
-	Network func(spec Spec, opts models.Spec) (models.Model, error)
 	// Anneals marks a learner whose schedule spans Settings.Iterations
 	// (Reptile's ε), so that resuming with another length changes it.
 	Anneals bool
 	// Model names the registered model the learner is built on in place
-	// of the task source's (CNP: "cnp", an encoder and a decoder), shaped
-	// by the source (models.Spec's Input and Outputs); a run's own
-	// Run.Model overrides it. Empty: the source's model.
+	// of the task source's (CNP: "cnp", an encoder and a decoder; MANN:
+	// "mann", an LSTM controller with an external memory), shaped by the
+	// source (models.Spec's Input and Outputs) and given the run's
+	// options (ModelOptions, Run.ModelOptions: e.g. -hidden), which the
+	// model refuses where it has no use for them; a run's own Run.Model
+	// overrides it, and the learner refuses a network it cannot run.
+	// Empty: the source's model.
 	Model string
 	// Objective names the Adaptation.Extra measure that MetaStep minimises
 	// and reports as Stats.Loss, when that is not the task's loss (MSE or

@@ -17,8 +17,6 @@ type Run struct {
 	// LearnerEntry.Model, else the source's own) and
 	// ModelOptions its options (Filters, Hidden, Init, Pools; zero: the
 	// learner's (LearnerEntry.ModelOptions), the source's or the model's).
-	// A learner with a network of its own (LearnerEntry.Network) takes no
-	// Model, and ModelOptions go to its network.
 	Model        string
 	ModelOptions models.Spec
 	// DataDir, Split, Rotations and Resize go to the task source.
@@ -40,9 +38,6 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	if le.Network != nil && r.Model != "" {
-		return nil, nil, fmt.Errorf("%s builds its own network: it takes no model (-model %s)", r.Learner, r.Model)
-	}
 	if se.VariableSize && !le.AnySize {
 		return nil, nil, fmt.Errorf("task source %s has tasks of varying size, which learner %s cannot take (it compiles one task shape); use a learner that can, such as cnp", r.Source, r.Learner)
 	}
@@ -51,17 +46,11 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	var m models.Model
-	opts := le.ModelOptions.Override(r.ModelOptions)
-	if le.Network != nil {
-		m, err = le.Network(src.Spec(), opts)
-	} else {
-		model := r.Model
-		if model == "" {
-			model = le.Model
-		}
-		m, err = SourceModel(src, le.Embedding, model, opts)
+	model := r.Model
+	if model == "" {
+		model = le.Model
 	}
+	m, err := SourceModel(src, le.Embedding, model, le.ModelOptions.Override(r.ModelOptions))
 	if err != nil {
 		return nil, nil, err
 	}

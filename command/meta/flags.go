@@ -107,7 +107,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.evalEvery, "eval-every", 0, "iterations between validations (0: 10 per run)")
 	fs.StringVar(&c.dtype, "dtype", "", "element type: float64 or float32 (empty: float64 sinusoid, float32 omniglot, cifar-fs, fc100)")
 	fs.BoolVar(&c.noPlots, "no-plots", false, "do not write PNG plots")
-	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the learner's or the task source's, conv4 for omniglot, cifar-fs and fc100, sinusoid-mlp for sinusoid, cnp for -algorithm cnp)")
+	fs.StringVar(&c.model, "model", "", "network: "+strings.Join(models.Names(), ", ")+" (empty: the learner's or the task source's, conv4 for omniglot, cifar-fs and fc100, sinusoid-mlp for sinusoid, cnp for -algorithm cnp, mann for -algorithm mann)")
 	c.torch.Register(fs)
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
 	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 40,40; cnp: the encoder's widths, the decoder taking two hidden layers of the last; mann: its LSTM controller's units (default: the model's, 200 for mann)", &c.hidden)
@@ -238,12 +238,10 @@ func (c *config) validate() error {
 		return fmt.Errorf("-init %q: want finn or torch", c.init)
 	case c.zeroHead && c.learner.Embedding:
 		return fmt.Errorf("-zero-head: %s has no classifier head to zero", c.algorithm)
-	case c.zeroHead && c.learner.Network != nil:
-		return fmt.Errorf("-zero-head: %s builds its own network and has no inner loop to start from a zero head", c.algorithm)
-	case c.model != "" && c.learner.Network != nil:
-		return fmt.Errorf("-model %s: %s builds its own network", c.model, c.algorithm)
-	case (c.torch.Import != "" || c.torch.Export != "") && c.learner.Network != nil:
-		return fmt.Errorf("-import-torch, -export-torch: %s's own network has no PyTorch module (scripts/torch_models.py)", c.algorithm)
+	case c.zeroHead && c.learner.NoInnerLoop:
+		return fmt.Errorf("-zero-head: %s has no inner loop to start from a zero head", c.algorithm)
+	case (c.torch.Import != "" || c.torch.Export != "") && !torchModule(c.modelName()):
+		return fmt.Errorf("-import-torch, -export-torch: model %s has no PyTorch module (scripts/torch_models.py)", c.modelName())
 	case c.innerBatch < 0:
 		return fmt.Errorf("-inner-batch %d: want 0 (whole support set) or more", c.innerBatch)
 	case c.shots < 1 || c.trainShots < 1 || c.queries < 1 || c.evalQueries < 1:
@@ -284,4 +282,31 @@ func (c *config) validate() error {
 		return fmt.Errorf("-resize %q: want one of %s", c.resize, strings.Join(data.OmniglotFilters, ", "))
 	}
 	return nil
+}
+
+// modelName is the registered model the run names: -model, else the
+// learner's (metalearn.LearnerEntry.Model, e.g. cnp, mann); "" for the
+// task source's.
+func (c *config) modelName() string {
+	if c.model != "" {
+		return c.model
+	}
+	return c.learner.Model
+}
+
+// torchModule reports whether the registered model name has PyTorch
+// equivalents (models.TorchNamer), so that -import-torch and
+// -export-torch are refused before a run rather than at its end. The
+// task source's models ("") have them; an unknown name is left for the
+// run to report.
+func torchModule(name string) bool {
+	if name == "" {
+		return true
+	}
+	m, err := models.New(name, models.Spec{})
+	if err != nil {
+		return true
+	}
+	_, ok := m.(models.TorchNamer)
+	return ok
 }
