@@ -39,10 +39,11 @@
 //
 // Evaluate adapts a learner to held-out tasks and reports the query loss
 // (and accuracy) after every number of inner steps, mean ± 95% CI, as
-// papers do, and any measures of the learner's own (Measurer: MANN's
-// accuracy by instance); EvaluateAt measures only after the numbers of steps listed,
-// which makes long evaluations (Reptile's 50 test-time steps) several
-// times cheaper.
+// papers do, and the further measures the learner reports
+// (Adaptation.Extra: CNP's NLL, MANN's accuracy by instance; a Measurer
+// describes its own columns and keys); EvaluateAt measures only after the
+// numbers of steps listed, which makes long evaluations (Reptile's 50
+// test-time steps) several times cheaper.
 //
 //	l, _ := metalearn.NewMAML(models.SinusoidMLP(), metalearn.MAMLOptions{
 //		Options: metalearn.Options{Spec: metalearn.SinusoidSpec(10, 10), InnerLR: 0.01},

@@ -2,7 +2,6 @@ package metalearn
 
 import (
 	"fmt"
-	"maps"
 	"slices"
 	"strings"
 
@@ -22,20 +21,14 @@ type Evaluation struct {
 	Tasks int
 	// Classification reports whether Accuracy is meaningful.
 	Classification bool
-	// Measures are the learner's own measures (a Measurer's), none for
-	// other learners; Measured[i][k] summarises measure k after Steps[i]
-	// over the tasks that report it.
+	// Measures describes the measures of Extra, in the order of the
+	// table's columns, with their defaults filled in (see Measure).
 	Measures []Measure
-	Measured [][]stats.Summary
 	// Extra[name][i] summarises the measure name of Adaptation.Extra
-	// after Steps[i] inner steps, for each measure every task reports
-	// (CNP: NLL); nil if there are none.
+	// after Steps[i] inner steps over the tasks it applies to (those
+	// without NaN), for each measure every task reports (CNP: NLL; MANN:
+	// its accuracy by instance); nil if there are none.
 	Extra map[string][]stats.Summary
-}
-
-// ExtraNames lists the measures of Extra, sorted.
-func (ev Evaluation) ExtraNames() []string {
-	return slices.Sorted(maps.Keys(ev.Extra))
 }
 
 // Evaluate adapts l to every task with up to steps inner steps and
@@ -59,11 +52,9 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 	if err != nil {
 		return Evaluation{}, err
 	}
-	ev := Evaluation{Tasks: len(tasks), Steps: at, Measures: measuresOf(l)}
-	extra := commonExtra(res)
+	ev := Evaluation{Tasks: len(tasks), Steps: at, Measures: measuresOf(l, res)}
 	for k, s := range at {
 		loss, acc := make([]float64, len(res)), make([]float64, len(res))
-		measured := make([][]float64, len(ev.Measures))
 		more := map[string][]float64{}
 		for i, r := range res {
 			j := s // Adapt: entry s is step s
@@ -78,42 +69,20 @@ func EvaluateAt(l Learner, tasks []Task, at []int) (Evaluation, error) {
 			if acc[i] != 0 {
 				ev.Classification = true
 			}
-			for m := range measured {
-				if j >= len(r.Measures) || len(r.Measures[j]) != len(ev.Measures) {
-					return Evaluation{}, fmt.Errorf("evaluate: %s reported %d measures for task %d, want %d at entry %d",
-						l.Name(), measuresAt(r, j), i, len(ev.Measures), j)
-				}
-				measured[m] = append(measured[m], r.Measures[j][m])
-			}
-			for _, name := range extra {
-				more[name] = append(more[name], r.Extra[name][min(j, len(r.Extra[name])-1)])
+			for _, m := range ev.Measures {
+				more[m.Name] = append(more[m.Name], r.Extra[m.Name][min(j, len(r.Extra[m.Name])-1)])
 			}
 		}
 		ev.Loss = append(ev.Loss, stats.Summarize(loss))
 		ev.Accuracy = append(ev.Accuracy, stats.Summarize(acc))
-		if len(ev.Measures) > 0 {
-			row := make([]stats.Summary, len(ev.Measures))
-			for m, xs := range measured {
-				row[m] = summarizeNumbers(xs)
-			}
-			ev.Measured = append(ev.Measured, row)
-		}
-		for _, name := range extra {
+		for _, m := range ev.Measures {
 			if ev.Extra == nil {
 				ev.Extra = map[string][]stats.Summary{}
 			}
-			ev.Extra[name] = append(ev.Extra[name], stats.Summarize(more[name]))
+			ev.Extra[m.Name] = append(ev.Extra[m.Name], summarizeNumbers(more[m.Name]))
 		}
 	}
 	return ev, nil
-}
-
-// measuresAt is the number of measures r holds at entry j.
-func measuresAt(r Adaptation, j int) int {
-	if j < len(r.Measures) {
-		return len(r.Measures[j])
-	}
-	return 0
 }
 
 // commonExtra lists, sorted, the Adaptation.Extra measures that every
@@ -149,10 +118,10 @@ func AdaptAtSteps(l Learner, tasks []Task, at []int) ([]Adaptation, error) {
 
 // Table formats the evaluation as a Markdown table, one row per number of
 // inner steps listed in rows that was measured (all of them if rows is
-// empty), with a column for each Extra measure after the loss and for
-// each of the learner's Measures that some task reported. When the only
-// row is 0 steps (a learner without an inner loop, such as ProtoNet) the
-// steps column is left out.
+// empty), with a column for each of the Measures after the loss, but for
+// those no task had a number for (e.g. the 10th instance of episodes that
+// show each class twice). When the only row is 0 steps (a learner without
+// an inner loop, such as ProtoNet) the steps column is left out.
 func (ev Evaluation) Table(rows ...int) string {
 	if len(rows) == 0 {
 		rows = ev.Steps
@@ -163,12 +132,9 @@ func (ev Evaluation) Table(rows ...int) string {
 	if ev.Classification {
 		cols = []string{fmt.Sprintf("query accuracy (%d tasks, 95%% CI)", ev.Tasks), "query loss"}
 	}
-	for _, name := range ev.ExtraNames() {
-		cols = append(cols, "query "+name)
-	}
 	measures := ev.reported()
 	for _, m := range measures {
-		cols = append(cols, ev.Measures[m].Name)
+		cols = append(cols, m.Column)
 	}
 	if steps {
 		cols = append([]string{"inner steps"}, cols...)
@@ -184,14 +150,11 @@ func (ev Evaluation) Table(rows ...int) string {
 		if ev.Classification {
 			cells = []string{ev.Accuracy[i].Percent(), ev.Loss[i].String()}
 		}
-		for _, name := range ev.ExtraNames() {
-			cells = append(cells, ev.Extra[name][i].String())
-		}
 		for _, m := range measures {
-			if ev.Measures[m].Percent {
-				cells = append(cells, ev.Measured[i][m].Percent())
+			if m.Percent {
+				cells = append(cells, ev.Extra[m.Name][i].Percent())
 			} else {
-				cells = append(cells, ev.Measured[i][m].String())
+				cells = append(cells, ev.Extra[m.Name][i].String())
 			}
 		}
 		if steps {
@@ -202,17 +165,13 @@ func (ev Evaluation) Table(rows ...int) string {
 	return b.String()
 }
 
-// reported lists the measures some task reported (in Measured, N > 0 at
-// some row), by index: the table leaves the others out, e.g. the 10th
-// instance of episodes that show each class twice.
-func (ev Evaluation) reported() []int {
-	var ms []int
-	for m := range ev.Measures {
-		for _, row := range ev.Measured {
-			if row[m].N > 0 {
-				ms = append(ms, m)
-				break
-			}
+// reported lists the Measures some task had a number for (N > 0 after
+// some number of steps): the table's columns.
+func (ev Evaluation) reported() []Measure {
+	var ms []Measure
+	for _, m := range ev.Measures {
+		if slices.ContainsFunc(ev.Extra[m.Name], func(s stats.Summary) bool { return s.N > 0 }) {
+			ms = append(ms, m)
 		}
 	}
 	return ms

@@ -42,16 +42,14 @@ type Adaptation struct {
 	Loss     []float64   // query loss
 	Accuracy []float64   // query accuracy (classification only)
 	Outputs  [][]float64 // query outputs
-	// Measures holds a Measurer's own measures at each entry
-	// (Measures[s][k]: measure k); nil for other learners.
-	Measures [][]float64
 	// Steps lists the numbers of inner steps the entries were measured
 	// after (StepAdapter.AdaptAt); nil means every step from 0.
 	Steps []int
-	// Extra holds further measures of the query set by name, each indexed
-	// like Loss, e.g. CNP's NLL (the Gaussian negative log-likelihood of
-	// the query targets); Evaluate summarises them beside the loss. nil
-	// for none.
+	// Extra holds further measures by name, each indexed like Loss, e.g.
+	// CNP's NLL (the Gaussian negative log-likelihood of the query
+	// targets) or MANN's accuracy by instance; NaN where a measure does
+	// not apply to the task. Evaluate summarises them beside the loss; a
+	// Measurer describes its own (columns, keys, format). nil for none.
 	Extra map[string][]float64
 	// Std holds the predictive standard deviations of the query outputs,
 	// indexed like Outputs, from learners that predict a distribution

@@ -39,9 +39,11 @@ import (
 //
 // Adapt runs each task's sequence and reports its mean loss and accuracy
 // over the steps (what an evaluation table calls the query loss and
-// accuracy: the task's query set is not read), the logits of every step (Outputs[0], in presentation
-// order: Order) and, as Measures, the accuracy by instance: over the
-// steps that show a class for the k-th time, the fraction labelled right.
+// accuracy: the task's query set is not read), the logits of every step
+// (Outputs[0], in presentation order: Order) and, as Adaptation.Extra
+// measures that MANN describes (Measurer), the accuracy by instance: over
+// the steps that show a class for the k-th time, the fraction labelled
+// right.
 // Santoro et al.'s Table 1 reports, for MANN (LRUA) on Omniglot with
 // one-hot labels and five classes per episode, 36.4%, 82.8%, 91.0%,
 // 92.6%, 94.9% and 98.1% at the 1st, 2nd, 3rd, 4th, 5th and 10th
@@ -61,8 +63,8 @@ type MANN struct {
 type MANNOptions struct {
 	Options
 	// Instances lists the presentations of a class at which Adapt
-	// measures the accuracy (Measures). If nil, a default of 1, 2, 3, 4,
-	// 5 and 10 is used: the columns of the paper's Table 1.
+	// measures the accuracy (Adaptation.Extra). If nil, a default of 1,
+	// 2, 3, 4, 5 and 10 is used: the columns of the paper's Table 1.
 	Instances []int
 	// Batch is the number of episodes Adapt runs in one graph. If zero,
 	// a default of 16 is used. Results do not depend on it.
@@ -265,9 +267,9 @@ func (l *MANN) MetaStep(tasks []Task) (Stats, error) {
 // Adapt runs each task's support set through the network as a sequence.
 // There is no inner loop: each Adaptation has one entry, whatever steps
 // is. Its Loss and Accuracy are over the steps, its Outputs the logits of
-// the steps (steps × classes, in the order of Order), its Measures the
-// accuracy at each of MANNOptions.Instances (NaN where a class is never
-// shown that often).
+// the steps (steps × classes, in the order of Order), its Extra the
+// accuracy at each k of MANNOptions.Instances (InstanceAccuracy(k); NaN
+// where a class is never shown that often).
 func (l *MANN) Adapt(tasks []Task, _ int) ([]Adaptation, error) {
 	l.ensureWorkers()
 	res := make([]Adaptation, len(tasks))
@@ -321,23 +323,29 @@ func (l *MANN) adaptation(logits []float64, b, batch int, labels []int) Adaptati
 		}
 	}
 	n := float64(len(labels))
-	measures := make([]float64, len(l.mopts.Instances))
-	for i, k := range l.mopts.Instances {
-		measures[i] = math.NaN()
+	extra := make(map[string][]float64, len(l.mopts.Instances))
+	for _, k := range l.mopts.Instances {
+		acc := math.NaN()
 		if shown[k] > 0 {
-			measures[i] = float64(hits[k]) / float64(shown[k])
+			acc = float64(hits[k]) / float64(shown[k])
 		}
+		extra[InstanceAccuracy(k)] = []float64{acc}
 	}
 	return Adaptation{Loss: []float64{loss / n}, Accuracy: []float64{float64(right) / n},
-		Outputs: [][]float64{out}, Measures: [][]float64{measures}}
+		Outputs: [][]float64{out}, Extra: extra}
 }
 
-// Measures are the accuracies at the k-th presentation of a class, for
-// each k of MANNOptions.Instances, e.g. "2nd instance".
+// InstanceAccuracy names MANN's Adaptation.Extra measure of the accuracy
+// at the k-th presentation of a class, e.g. "accuracy_instance_2".
+func InstanceAccuracy(k int) string { return fmt.Sprintf("accuracy_instance_%d", k) }
+
+// Measures describes the accuracies at the k-th presentation of a class,
+// for each k of MANNOptions.Instances: columns such as "2nd instance",
+// keys such as accuracy_instance_2, as percentages.
 func (l *MANN) Measures() []Measure {
 	ms := make([]Measure, len(l.mopts.Instances))
 	for i, k := range l.mopts.Instances {
-		ms[i] = Measure{Name: Ordinal(k) + " instance", Key: fmt.Sprintf("accuracy_instance_%d", k), Percent: true}
+		ms[i] = Measure{Name: InstanceAccuracy(k), Column: Ordinal(k) + " instance", Key: InstanceAccuracy(k), Percent: true}
 	}
 	return ms
 }

@@ -91,7 +91,7 @@ func TestMANNLearnsToRecallOmniglot(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	first, second := ev.Measured[0][0], ev.Measured[0][1]
+	first, second := ev.Extra[InstanceAccuracy(1)][0], ev.Extra[InstanceAccuracy(2)][0]
 	t.Logf("after %d batches of %d episodes: accuracy %s at the 1st presentation, %s at the 2nd (200 episodes of evaluation characters; %.1f s)",
 		batches, batch, first.Percent(), second.Percent(), time.Since(start).Seconds())
 	if second.Mean < first.Mean+0.2 {

@@ -135,8 +135,8 @@ func TestMANNAdaptation(t *testing.T) {
 	for i, r := range res {
 		order := l.Order(tasks[i])
 		out := r.Outputs[0]
-		if len(out) != 6*2 || len(r.Loss) != 1 || len(r.Measures) != 1 || len(r.Measures[0]) != 3 {
-			t.Fatalf("task %d: %d outputs, %d losses, measures %v", i, len(out), len(r.Loss), r.Measures)
+		if len(out) != 6*2 || len(r.Loss) != 1 || len(r.Extra) != 3 {
+			t.Fatalf("task %d: %d outputs, %d losses, measures %v", i, len(out), len(r.Loss), r.Extra)
 		}
 		loss, right := 0.0, 0.0
 		hits, shown := map[int]float64{}, map[int]float64{}
@@ -156,13 +156,13 @@ func TestMANNAdaptation(t *testing.T) {
 		if math.Abs(r.Loss[0]-loss/6) > 1e-12 || r.Accuracy[0] != right/6 {
 			t.Errorf("task %d: loss %v, accuracy %v; want %v, %v", i, r.Loss[0], r.Accuracy[0], loss/6, right/6)
 		}
-		for k, inst := range []int{1, 2} {
-			if want := hits[inst] / shown[inst]; r.Measures[0][k] != want {
-				t.Errorf("task %d: %s instance accuracy %v, want %v", i, Ordinal(inst), r.Measures[0][k], want)
+		for _, inst := range []int{1, 2} {
+			if got, want := r.Extra[InstanceAccuracy(inst)], hits[inst]/shown[inst]; len(got) != 1 || got[0] != want {
+				t.Errorf("task %d: %s instance accuracy %v, want [%v]", i, Ordinal(inst), got, want)
 			}
 		}
-		if !math.IsNaN(r.Measures[0][2]) {
-			t.Errorf("task %d: 4th instance of classes shown 3 times: %v, want NaN", i, r.Measures[0][2])
+		if got := r.Extra[InstanceAccuracy(4)]; len(got) != 1 || !math.IsNaN(got[0]) {
+			t.Errorf("task %d: 4th instance of classes shown 3 times: %v, want [NaN]", i, got)
 		}
 		for k := range out {
 			if math.Abs(out[k]-alone[i].Outputs[0][k]) > 1e-12 {
@@ -174,11 +174,12 @@ func TestMANNAdaptation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ev.Measured) != 1 || ev.Measured[0][2].N != 0 || ev.Measured[0][0].N != len(tasks) {
-		t.Errorf("measured %v: want the 1st instance over %d tasks and the 4th over none", ev.Measured, len(tasks))
+	first, fourth := ev.Extra[InstanceAccuracy(1)], ev.Extra[InstanceAccuracy(4)]
+	if len(ev.Measures) != 3 || ev.Measures[1].Column != "2nd instance" || len(first) != 1 || first[0].N != len(tasks) || len(fourth) != 1 || fourth[0].N != 0 {
+		t.Errorf("measures %v, summaries %v: want the 1st instance over %d tasks and the 4th over none", ev.Measures, ev.Extra, len(tasks))
 	}
 	table := ev.Table()
-	for _, col := range []string{"| 1st instance | 2nd instance |\n", ev.Measured[0][1].Percent()} {
+	for _, col := range []string{"| 1st instance | 2nd instance |\n", ev.Extra[InstanceAccuracy(2)][0].Percent()} {
 		if !strings.Contains(table, col) {
 			t.Errorf("table lacks %q:\n%s", col, table)
 		}

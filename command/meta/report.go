@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"strings"
 
 	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/metalearn"
@@ -73,24 +72,16 @@ func (c config) asJSON() map[string]any {
 }
 
 // setEval records the final evaluation: the query loss (and accuracy)
-// by number of steps, and each further measure as query_<name>_by_steps
-// (CNP: query_nll_by_steps).
+// by number of steps, and each further measure as KEY_by_steps
+// (metalearn.Measure.Key; CNP: query_nll_by_steps, MANN:
+// accuracy_instance_2_by_steps).
 func (r *report) setEval(ev metalearn.Evaluation) {
 	r.Eval = map[string]any{"tasks": ev.Tasks, "steps": ev.Steps, "query_loss_by_steps": ev.Loss}
 	if ev.Classification {
 		r.Eval["query_accuracy_by_steps"] = ev.Accuracy
 	}
-	for _, name := range ev.ExtraNames() {
-		r.Eval["query_"+strings.ToLower(name)+"_by_steps"] = ev.Extra[name]
-	}
-	// a learner's own measures (metalearn.Measurer), e.g. MANN's
-	// "accuracy_instance_2_by_steps"
-	for k, m := range ev.Measures {
-		by := make([]stats.Summary, len(ev.Measured))
-		for i, row := range ev.Measured {
-			by[i] = row[k]
-		}
-		r.Eval[m.Key+"_by_steps"] = by
+	for _, m := range ev.Measures {
+		r.Eval[m.Key+"_by_steps"] = ev.Extra[m.Name]
 	}
 }
 
