@@ -14,8 +14,8 @@ import (
 // straight must equal 3, a checkpoint, and -resume to 6, bit for bit
 // (every weight of the controller, heads and output, and the curve); the
 // resumed run reports its evaluation without inner steps and with the
-// accuracy by instance, in the table and in metrics.json, and draws the
-// learning curve and the episode as a sequence. Small shapes keep it
+// accuracy by instance, in the table and in metrics.json (and, for the
+// curves, at every validation), and draws the learning curve and the episode as a sequence. Small shapes keep it
 // short: a controller of 16 units, 5-way episodes of 2 instances per
 // class, batches of 2 episodes, 3 evaluation episodes.
 func TestMANNResumeMatchesUninterrupted(t *testing.T) {
@@ -80,6 +80,17 @@ func TestMANNResumeMatchesUninterrupted(t *testing.T) {
 	for i, p := range rep.Curve {
 		if p.Iteration != i+1 {
 			t.Fatalf("curve of the resumed run: point %d at iteration %d; want iterations 1..6", i, p.Iteration)
+		}
+	}
+	// the validations (at 3, kept through the resume, and 6) record the
+	// accuracy by instance for the curves, the instances shown
+	for _, i := range []int{2, 5} {
+		var keys []string
+		for _, m := range rep.Curve[i].ValidMeasures {
+			keys = append(keys, m.Key)
+		}
+		if got := strings.Join(keys, " "); got != "accuracy_instance_1 accuracy_instance_2" {
+			t.Errorf("validation at iteration %d: measures %q; want accuracy_instance_1 accuracy_instance_2", i+1, got)
 		}
 	}
 	for _, key := range []string{"accuracy_instance_1_by_steps", "accuracy_instance_2_by_steps", "accuracy_instance_10_by_steps"} {

@@ -3,6 +3,7 @@ package meta
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"github.com/metagon/metagon/internal/plots"
@@ -67,7 +68,8 @@ func objectiveCurve(path, title string, c config, curve []curvePoint) error {
 
 // accuracyCurve draws a classification run's curve: the meta-training
 // query accuracy and the accuracy on held-out episodes (after one inner
-// step, for learners that adapt).
+// step, for learners that adapt), and each further measure in percent of
+// the validations (MANN: the accuracy by instance), dashed.
 func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 	var it, acc []float64
 	var valid plots.Series
@@ -75,13 +77,22 @@ func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 	if c.learner.NoInnerLoop {
 		valid.Label = "held-out episodes"
 	}
+	var measures []plots.Series // by instance (MANN), in the learner's order
 	for _, p := range curve {
 		it, acc = append(it, float64(p.Iteration)), append(acc, 100*p.Accuracy)
 		if p.ValidAccPost > 0 {
 			valid.X, valid.Y = append(valid.X, float64(p.Iteration)), append(valid.Y, 100*p.ValidAccPost)
 		}
+		for _, m := range p.ValidMeasures {
+			i := slices.IndexFunc(measures, func(s plots.Series) bool { return s.Label == "held-out, "+m.Column })
+			if i < 0 {
+				measures = append(measures, plots.Series{Label: "held-out, " + m.Column, Dashed: true})
+				i = len(measures) - 1
+			}
+			measures[i].X, measures[i].Y = append(measures[i].X, float64(p.Iteration)), append(measures[i].Y, 100*float64(m.Mean))
+		}
 	}
-	series := append(trainSeries("meta-train query accuracy", it, acc), valid)
+	series := append(append(trainSeries("meta-train query accuracy", it, acc), valid), measures...)
 	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)"},
 		series...)
 }

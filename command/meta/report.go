@@ -43,12 +43,15 @@ type curveJSON struct {
 	ValidAccPost stats.Float `json:"valid_accuracy_1_step,omitempty"`
 	// ValidObjective is named by report.Objective (e.g. NLL).
 	ValidObjective stats.Float `json:"valid_objective,omitempty"`
+	// ValidMeasures are the validation's further measures in percent
+	// (MANN: accuracy_instance_K, the accuracy at the K-th presentation).
+	ValidMeasures []measureValue `json:"valid_measures,omitempty"`
 }
 
 func (p curvePoint) MarshalJSON() ([]byte, error) {
 	return json.Marshal(curveJSON{p.Iteration, stats.Float(p.Loss), stats.Float(p.Accuracy),
 		stats.Float(p.ValidPre), stats.Float(p.ValidPost), stats.Float(p.ValidAccPre), stats.Float(p.ValidAccPost),
-		stats.Float(p.ValidObjective)})
+		stats.Float(p.ValidObjective), p.ValidMeasures})
 }
 
 func (p *curvePoint) UnmarshalJSON(b []byte) error {
@@ -58,7 +61,7 @@ func (p *curvePoint) UnmarshalJSON(b []byte) error {
 	}
 	*p = curvePoint{j.Iteration, float64(j.Loss), float64(j.Accuracy),
 		float64(j.ValidPre), float64(j.ValidPost), float64(j.ValidAccPre), float64(j.ValidAccPost),
-		float64(j.ValidObjective)}
+		float64(j.ValidObjective), j.ValidMeasures}
 	return nil
 }
 

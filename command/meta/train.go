@@ -29,6 +29,18 @@ type curvePoint struct {
 	// objective (metalearn.LearnerEntry.Objective, e.g. CNP's NLL), for
 	// learners that minimise one other than the task's loss.
 	ValidObjective float64
+	// ValidMeasures are the validation tasks' further measures as
+	// fractions (metalearn.Measure.Percent: MANN's accuracy by instance),
+	// in the learner's column order, for the curve of each.
+	ValidMeasures []measureValue
+}
+
+// measureValue is one measure of a validation (metalearn.Measure's Key
+// and Column) and its mean over the validation tasks.
+type measureValue struct {
+	Key    string      `json:"key"`
+	Column string      `json:"column"`
+	Mean   stats.Float `json:"mean"`
 }
 
 func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
@@ -217,6 +229,13 @@ func validation(l metalearn.Learner, valid []metalearn.Task, c config, p *curveP
 			key = "valid_acc"
 		}
 		f[key] = fmt.Sprintf("%.2f%%", 100*p.ValidAccPost)
+	}
+	for _, m := range ev.Measures {
+		// (NaN: no validation task shows a class that often)
+		if mean := ev.Extra[m.Name][last].Mean; m.Percent && m.Name != c.learner.Objective && !math.IsNaN(mean) {
+			p.ValidMeasures = append(p.ValidMeasures, measureValue{m.Key, m.Column, stats.Float(mean)})
+			f["valid_"+m.Key] = fmt.Sprintf("%.2f%%", 100*mean)
+		}
 	}
 	if obj := c.learner.Objective; obj != "" {
 		s, ok := ev.Extra[obj]
