@@ -54,6 +54,10 @@ func TestMiniImageNetSource(t *testing.T) {
 	if s.Ways != 5 || s.Shots != 1 || s.MetaBatch != 4 || s.InnerSteps != 5 || s.InnerLR != 0.01 || s.EvalSteps != 10 {
 		t.Errorf("MAML on mini-imagenet resolves to %+v; want 5-way 1-shot, meta-batch 4, 5 steps of 0.01, 10 at test", s)
 	}
+	pn, _ := LookupLearner("protonet")
+	if se, _ := LookupSource("mini-imagenet"); Resolve(Settings{}, pn, se, "mini-imagenet").TrainWays != 30 {
+		t.Errorf("ProtoNet on mini-imagenet does not train on Snell et al.'s 30-way episodes: %+v", Resolve(Settings{}, pn, se, "mini-imagenet"))
+	}
 	if d, want := src.Describe(), "mini-ImageNet 5-way 1-shot (5/5/5 classes, not Ravi & Larochelle's split)"; d != want {
 		t.Errorf("Describe() = %q, want %q", d, want)
 	}
