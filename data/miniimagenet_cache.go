@@ -139,16 +139,22 @@ func readMiniImageNetCache(path string, side int, key [sha256.Size]byte, n int) 
 	if err != nil {
 		return nil, err
 	}
-	pix, err := decodeMiniImageNetCache(bufio.NewReaderSize(f, 1<<20), st.Size(), side, key, n)
+	return decodeMiniImageNetCache(bufio.NewReaderSize(f, 1<<20), st.Size(), side, key, n)
+}
+
+// decodeMiniImageNetCache is readMiniImageNetCache on the fileSize bytes
+// of r. Every error wraps errInvalidCache.
+func decodeMiniImageNetCache(r io.Reader, fileSize int64, side int, key [sha256.Size]byte, n int) ([]uint8, error) {
+	pix, err := decodeMiniImageNetCacheData(r, fileSize, side, key, n)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", errInvalidCache, err)
 	}
 	return pix, nil
 }
 
-// decodeMiniImageNetCache is readMiniImageNetCache on the fileSize bytes
-// of r, without errInvalidCache.
-func decodeMiniImageNetCache(r io.Reader, fileSize int64, side int, key [sha256.Size]byte, n int) ([]uint8, error) {
+// decodeMiniImageNetCacheData is decodeMiniImageNetCache without
+// errInvalidCache.
+func decodeMiniImageNetCacheData(r io.Reader, fileSize int64, side int, key [sha256.Size]byte, n int) ([]uint8, error) {
 	imgBytes := int64(3 * side * side)
 	if want := miniImageNetCacheHeader + int64(n)*imgBytes + 4; fileSize != want {
 		return nil, fmt.Errorf("%d bytes, want %d for %d images of 3×%d×%d", fileSize, want, n, side, side)

@@ -1,6 +1,10 @@
 package data
 
 import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -70,6 +74,67 @@ func FuzzMiniImageNetCSV(f *testing.F) {
 		}
 		if !slices.Equal(again, rows) {
 			t.Fatalf("rows %v written out parse as %v", rows, again)
+		}
+	})
+}
+
+// fuzzMiniImageNetKey is the key the cache fuzz target's files are read
+// against.
+var fuzzMiniImageNetKey = miniImageNetCacheKey(2, [3][]byte{[]byte("fuzz")}, nil)
+
+// miniImageNetCacheSeeds returns a valid cache file of three 3×2×2 images
+// and broken variants: cut off, a flipped pixel, another side, key or
+// count, a trailing byte.
+func miniImageNetCacheSeeds(t testing.TB) map[string][]byte {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "c.bin")
+	if err := writeMiniImageNetCache(path, 2, fuzzMiniImageNetKey, []uint8("abcdefghijklmnopqrstuvwxyzABCDEFGHIJ")); err != nil {
+		t.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	change := func(at int, v byte) []byte { b := slices.Clone(good); b[at] ^= v; return b }
+	return map[string][]byte{
+		"cache":          good,
+		"cut-off cache":  good[:len(good)-5],
+		"flipped pixel":  change(miniImageNetCacheHeader+3, 0x40),
+		"other side":     change(12, 1),
+		"other key":      change(30, 1),
+		"other count":    change(miniImageNetCacheHeader-4, 1),
+		"trailing byte":  append(slices.Clone(good), 0),
+		"header only":    good[:miniImageNetCacheHeader],
+		"empty":          nil,
+		"2^32-1 images":  append(slices.Clone(good[:miniImageNetCacheHeader-4]), 0xff, 0xff, 0xff, 0xff),
+		"not a cache at": []byte("MGOMNIGL not this one"),
+	}
+}
+
+// FuzzMiniImageNetCache reads arbitrary bytes as a mini-ImageNet cache
+// file of n = 0..7 images of 3×2×2 bytes. It may not panic or hang, nor
+// allocate more than the bytes present; a failure must wrap
+// errInvalidCache in one line, and a success hold exactly n images.
+func FuzzMiniImageNetCache(f *testing.F) {
+	seeds := miniImageNetCacheSeeds(f)
+	addSeeds(f, seeds, uint8(3))
+	addSeeds(f, seeds, uint8(0))
+	f.Fuzz(func(t *testing.T, data []byte, n uint8) {
+		n %= 8
+		var pix []uint8
+		err := checkBounded(t, "decodeMiniImageNetCache", uint64(fuzzAllocSlack+2*len(data)), func() error {
+			var err error
+			pix, err = decodeMiniImageNetCache(bytes.NewReader(data), int64(len(data)), 2, fuzzMiniImageNetKey, int(n))
+			return err
+		})
+		if err != nil {
+			if !errors.Is(err, errInvalidCache) {
+				t.Fatalf("error %v does not wrap errInvalidCache", err)
+			}
+			return
+		}
+		if len(pix) != int(n)*12 {
+			t.Fatalf("%d bytes of pixels for %d images", len(pix), n)
 		}
 	})
 }
