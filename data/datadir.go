@@ -22,6 +22,9 @@ type dataSet struct {
 	Env    string // e.g. "MNIST_DIR"
 	Sub    string // folder under $METAGON_DATA and the script's default
 	Script string // e.g. "download_mnist.sh"
+	// Args are the script's arguments before DIR, if it needs any (the
+	// mini-ImageNet script takes the user's own copy first).
+	Args string
 	// System lists folders where a system package installs the data set,
 	// tried last, e.g. Debian's dataset-fashion-mnist; Package names it.
 	System  []string
@@ -38,8 +41,8 @@ func (s dataSet) find(flagValue string) (string, error) {
 		if isDir(flagValue) {
 			return flagValue, nil
 		}
-		return "", fmt.Errorf("%s directory %s (from flag): %w; run scripts/%s %s %s",
-			s.Name, flagValue, fs.ErrNotExist, s.Script, flagValue, scriptHome)
+		return "", fmt.Errorf("%s directory %s (from flag): %w; run scripts/%s %s%s %s",
+			s.Name, flagValue, fs.ErrNotExist, s.Script, s.args(), flagValue, scriptHome)
 	}
 	var tried []string
 	try := func(dir, from string) bool {
@@ -72,8 +75,16 @@ func (s dataSet) find(flagValue string) (string, error) {
 			return d, nil
 		}
 	}
-	return "", fmt.Errorf("%s directory not found (tried %s): %w; run scripts/%s [DIR] %s and set %s%s",
-		s.Name, strings.Join(tried, ", "), fs.ErrNotExist, s.Script, scriptHome, s.Env, s.installHint())
+	return "", fmt.Errorf("%s directory not found (tried %s): %w; run scripts/%s %s[DIR] %s and set %s%s",
+		s.Name, strings.Join(tried, ", "), fs.ErrNotExist, s.Script, s.args(), scriptHome, s.Env, s.installHint())
+}
+
+// args is Args followed by a space, or "".
+func (s dataSet) args() string {
+	if s.Args == "" {
+		return ""
+	}
+	return s.Args + " "
 }
 
 // installHint is ", or install Debian's PACKAGE" for a data set that a
@@ -141,6 +152,8 @@ var (
 	mnistSet    = dataSet{Name: "mnist", Env: "MNIST_DIR", Sub: "mnist", Script: "download_mnist.sh"}
 	omniglotSet = dataSet{Name: "omniglot", Env: "OMNIGLOT_DIR", Sub: "omniglot", Script: "download_omniglot.sh"}
 	cifarSet    = dataSet{Name: "cifar", Env: "CIFAR_DIR", Sub: "cifar", Script: "download_cifar.sh"}
-	fashionSet  = dataSet{Name: "fashion-mnist", Env: "FASHION_MNIST_DIR", Sub: "fashion-mnist", Script: "download_fashion_mnist.sh",
+	miniSet     = dataSet{Name: "mini-imagenet", Env: "MINIIMAGENET_DIR", Sub: "mini-imagenet", Script: "download_miniimagenet.sh",
+		Args: "YOUR_COPY"}
+	fashionSet = dataSet{Name: "fashion-mnist", Env: "FASHION_MNIST_DIR", Sub: "fashion-mnist", Script: "download_fashion_mnist.sh",
 		System: []string{DebianFashionMNISTDir}, Package: "Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"}
 )

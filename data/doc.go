@@ -2,8 +2,10 @@
 // Fashion-MNIST (idx files), Omniglot (the canonical zips, decoded,
 // resized to 28×28 and cached, with the background/evaluation and Vinyals
 // splits), CIFAR-10 and CIFAR-100 (the binary tarballs, read as they are,
-// kept as bytes), the CIFAR-FS and FC100 few-shot splits of CIFAR-100, an
-// N-way K-shot episode sampler over any of their classes, the sinusoid
+// kept as bytes), the CIFAR-FS and FC100 few-shot splits of CIFAR-100,
+// mini-ImageNet (its CSVs and JPEG or PNG images, decoded once into 84×84
+// RGB bytes and cached, Ravi & Larochelle's split), an N-way K-shot
+// episode sampler over any of their classes, the sinusoid
 // task family of Finn et al. (2017), and curves drawn from a Gaussian
 // process, the 1-D regression tasks of Conditional Neural Processes
 // (Garnelo et al. 2018; GPPrior, SampleGP).
@@ -44,4 +46,11 @@
 //	c, _ := data.LoadCIFAR100(dir)           // cifar-100-binary.tar.gz, about a second
 //	fs, _ := c.FewShot("cifar-fs")           // or "fc100"
 //	s, _ := data.NewSampler(fs.Test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, seed)
+//
+// mini-ImageNet episodes of 3×84×84 images (scripts/download_miniimagenet.sh
+// puts your own copy in place and checks it):
+//
+//	dir, _ := data.FindMiniImageNetDir(*miniFlag)                  // flag, else $MINIIMAGENET_DIR, ...
+//	m, _ := data.LoadMiniImageNet(dir, data.MiniImageNetOptions{}) // minutes the first time, seconds after
+//	s, _ := data.NewSampler(m.Test, data.EpisodeOptions{Ways: 5, Shots: 1, Queries: 15}, seed)
 package data

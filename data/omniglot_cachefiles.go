@@ -144,9 +144,16 @@ func touchOmniglotCache(path string) {
 // the file just written. Other files are left alone. Files that vanish
 // meanwhile (another process pruning) are no error.
 func pruneOmniglotCache(dir, keep string) error {
-	paths, err := filepath.Glob(filepath.Join(dir, omniglotCacheGlob))
+	return pruneCacheFiles(dir, omniglotCacheGlob, keep, MaxOmniglotCacheFiles, "omniglot")
+}
+
+// pruneCacheFiles deletes all but the most recently modified maxFiles
+// files matching glob in dir, never keep, the file just written, which
+// counts as one of them. what names the cache in errors ("omniglot").
+func pruneCacheFiles(dir, glob, keep string, maxFiles int, what string) error {
+	paths, err := filepath.Glob(filepath.Join(dir, glob))
 	if err != nil {
-		return fmt.Errorf("prune omniglot cache %s: %w", dir, err)
+		return fmt.Errorf("prune %s cache %s: %w", what, dir, err)
 	}
 	type file struct {
 		path  string
@@ -158,7 +165,7 @@ func pruneOmniglotCache(dir, keep string) error {
 			files = append(files, file{p, st.ModTime()})
 		}
 	}
-	if len(files) < MaxOmniglotCacheFiles {
+	if len(files) < maxFiles {
 		return nil
 	}
 	slices.SortFunc(files, func(a, b file) int { // newest first
@@ -166,14 +173,14 @@ func pruneOmniglotCache(dir, keep string) error {
 	})
 	var firstErr error
 	failed := 0
-	for _, f := range files[MaxOmniglotCacheFiles-1:] { // keep is one of the MaxOmniglotCacheFiles
+	for _, f := range files[maxFiles-1:] { // keep is one of the maxFiles
 		if err := os.Remove(f.path); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			firstErr = cmp.Or(firstErr, err)
 			failed++
 		}
 	}
 	if firstErr != nil {
-		return fmt.Errorf("prune omniglot cache: %d old cache files not deleted: %w", failed, firstErr)
+		return fmt.Errorf("prune %s cache: %d old cache files not deleted: %w", what, failed, firstErr)
 	}
 	return nil
 }

@@ -113,6 +113,7 @@ func clip8(s int64) uint8 {
 type lanczosResizer struct {
 	taps      map[[2]int]pilTaps
 	grey, mid []uint8 // converted input (non-grey images), horizontal pass
+	out       []uint8 // resizeImage's grey output
 }
 
 func newLanczosResizer() *lanczosResizer {
@@ -126,16 +127,27 @@ func (r *lanczosResizer) pass(n, m int) pilTaps { return memoTaps(r.taps, n, m, 
 func (r *lanczosResizer) resizeImage(img image.Image, dst []float32, size int) {
 	var g *image.Gray
 	g, r.grey = toGray(img, r.grey)
-	w, h := g.Rect.Dx(), g.Rect.Dy()
+	r.out = reuseSlice(r.out, size*size)
+	r.resizePlane(g.Pix, g.Stride, g.Rect.Dx(), g.Rect.Dy(), r.out, size)
+	for i, v := range r.out {
+		dst[i] = inkOfGrey32[v]
+	}
+}
+
+// resizePlane resizes one 8-bit plane of w×h bytes, row y at
+// src[y*stride:], to size×size bytes in dst with FilterLanczos: the
+// horizontal pass, then the vertical one, each rounded to bytes as
+// Pillow rounds them. Pillow resizes every band of an image (the R, G
+// and B of an RGB image) this way, with the same taps, so a colour
+// image is resized band by band with this too (resizeRGB).
+func (r *lanczosResizer) resizePlane(src []uint8, stride, w, h int, dst []uint8, size int) {
 	tx, ty := r.pass(w, size), r.pass(h, size)
 
 	// horizontal pass: h rows of size bytes
-	if cap(r.mid) < h*size {
-		r.mid = make([]uint8, h*size)
-	}
-	mid := r.mid[:h*size]
+	r.mid = reuseSlice(r.mid, h*size)
+	mid := r.mid
 	for y := range h {
-		row := g.Pix[y*g.Stride : y*g.Stride+w]
+		row := src[y*stride : y*stride+w]
 		for o, k := range tx.k {
 			s := int64(1) << (pilPrecisionBits - 1)
 			for j, kj := range k {
@@ -151,7 +163,7 @@ func (r *lanczosResizer) resizeImage(img image.Image, dst []float32, size int) {
 			for j, kj := range k {
 				s += int64(mid[(ty.first[o]+j)*size+x]) * int64(kj)
 			}
-			dst[o*size+x] = inkOfGrey32[clip8(s)]
+			dst[o*size+x] = clip8(s)
 		}
 	}
 }

@@ -77,8 +77,10 @@ func init() {
 		Summary:     "Prototypical Networks (Snell et al. 2017)",
 		NoInnerLoop: true,
 		Embedding:   true,
-		// Snell et al.: one 60-way episode with 5 queries per class per step.
-		Defaults: map[string]Settings{"": {MetaBatch: 1, TrainWays: 60, Queries: 5}},
+		// Snell et al.: one 60-way episode with 5 queries per class per
+		// step; on mini-ImageNet 30-way episodes with 15 queries per class
+		// (their 1-shot setting; for 5-shot they used 20 ways).
+		Defaults: map[string]Settings{"": {MetaBatch: 1, TrainWays: 60, Queries: 5}, "mini-imagenet": {TrainWays: 30, Queries: 15}},
 		New: func(c Config) (Learner, error) {
 			return NewProtoNet(c.Model, ProtoNetOptions{Options: c.adam(), LR: c.OuterLR})
 		},

@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/metagon/metagon/models"
+	"github.com/sirupsen/logrus"
 )
 
 // Run names a meta-training run: the learner and task source by their
@@ -22,6 +23,8 @@ type Run struct {
 	// DataDir, Split, Rotations and Resize go to the task source.
 	DataDir, Split, Resize string
 	Rotations              bool
+	// Log goes to the task source (SourceConfig.Log).
+	Log logrus.FieldLogger
 	// ZeroHead, FirstOrder and FreshAdam go to the learner (see Config).
 	ZeroHead, FirstOrder, FreshAdam bool
 	Workers                         int
@@ -42,7 +45,7 @@ func Setup(r Run) (Learner, TaskSource, error) {
 		return nil, nil, fmt.Errorf("task source %s has tasks of varying size, which learner %s cannot take (it compiles one task shape); use a learner that can, such as cnp", r.Source, r.Learner)
 	}
 	src, err := se.New(SourceConfig{Settings: r.Settings, Seed: r.Seed, DataDir: r.DataDir,
-		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize})
+		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize, Log: r.Log})
 	if err != nil {
 		return nil, nil, err
 	}

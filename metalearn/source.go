@@ -2,6 +2,7 @@ package metalearn
 
 import (
 	"github.com/metagon/metagon/models"
+	"github.com/sirupsen/logrus"
 )
 
 // TaskSource is where a run's tasks come from: a family of regression
@@ -72,6 +73,9 @@ type SourceConfig struct {
 	Split     string
 	Rotations bool
 	Resize    string
+	// Log, if not nil, is told what a source does that takes long, such
+	// as mini-ImageNet decoding its images the first time.
+	Log logrus.FieldLogger
 }
 
 // Stream numbers the disjoint task streams of a seed: training,

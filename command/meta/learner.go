@@ -12,12 +12,13 @@ import (
 )
 
 // setup builds the run the flags describe: the registered task source,
-// model and learner (metalearn.Setup).
-func setup(c config) (metalearn.Learner, metalearn.TaskSource, error) {
+// model and learner (metalearn.Setup). log hears what the source does
+// that takes long (nil: nothing is logged).
+func setup(c config, log logrus.FieldLogger) (metalearn.Learner, metalearn.TaskSource, error) {
 	return metalearn.Setup(metalearn.Run{
 		Learner: c.algorithm, Source: c.dataset, Settings: c.resolved(),
 		Model: c.model, ModelOptions: models.Spec{Filters: c.filters, Hidden: c.hidden},
-		DataDir: c.dataDir, Split: c.split, Rotations: c.rotations, Resize: c.resize,
+		DataDir: c.dataDir, Split: c.split, Rotations: c.rotations, Resize: c.resize, Log: log,
 		ZeroHead: c.zeroHead, FirstOrder: c.firstOrder, FreshAdam: c.freshAdam, Workers: c.workers, Seed: c.seed,
 	})
 }

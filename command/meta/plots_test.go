@@ -9,7 +9,7 @@ import (
 // family and the length of the run.
 func TestRunTitle(t *testing.T) {
 	c := parsed(t, []string{"-shots", "5", "-iterations", "300"})
-	_, src, err := setup(c)
+	_, src, err := setup(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -32,7 +32,7 @@ func TestExportReplay(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	l, src, err := setup(c)
+	l, src, err := setup(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

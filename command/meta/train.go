@@ -47,7 +47,7 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if err := c.checkOutputs(); err != nil {
 		return err
 	}
-	l, src, err := setup(c)
+	l, src, err := setup(c, log)
 	if err != nil {
 		return err
 	}
