@@ -126,7 +126,8 @@ func (im *miniImageNetImage) where() string {
 // where a row is at fault, and saying what was expected: a missing CSV or
 // image, a bad header, a row without two fields or with a label that is
 // not a WordNet id, a file listed twice, a class in two CSVs, an image
-// that does not decode or is not RGB (grey-scale, CMYK, transparent).
+// that does not decode or has transparent pixels. Grey-scale and CMYK
+// images are read as RGB, as Pillow's convert("RGB") reads them.
 //
 // Unless o.CacheDir is "-", the decoded images are cached in one file,
 // written atomically, named and checked by a key of the CSVs and the

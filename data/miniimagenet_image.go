@@ -59,9 +59,10 @@ func (d *miniImageNetDecoder) decodeFile(path string, dst []uint8) error {
 // image that is not side×side is resized band by band with FilterLanczos,
 // exactly as Pillow's Image.resize((side, side), Image.LANCZOS) resizes
 // the decoded RGB bytes, which is how MAML's proc_images.py made the
-// 84×84 images of mini-ImageNet. The image must have three colour
-// channels: a grey-scale or CMYK image, or one with transparent pixels,
-// is an error saying so; a palette image gives its palette's colours.
+// 84×84 images of mini-ImageNet. A grey-scale image gives three equal
+// planes and a CMYK one its RGB colours, as Pillow's Image.convert("RGB")
+// (which PyTorch loaders apply) does; one with transparent pixels is an
+// error saying so; a palette image gives its palette's colours.
 //
 // PNGs are lossless, so their pixels are the file's. JPEGs are decoded by
 // Go's image/jpeg, whose chroma upsampling and colour conversion may
@@ -123,10 +124,29 @@ func rgbPlanes(img image.Image, dst []uint8) error {
 	n := w * h
 	r, g, bl := dst[:n], dst[n:2*n], dst[2*n:3*n]
 	switch m := img.(type) {
-	case *image.Gray, *image.Gray16:
-		return fmt.Errorf("grey-scale image (1 channel), want 3 channels (RGB); convert it to RGB first")
+	case *image.Gray: // R = G = B = the grey level, as Pillow's convert("RGB")
+		for y := range h {
+			row := m.Pix[y*m.Stride : y*m.Stride+w]
+			copy(r[y*w:], row)
+			copy(g[y*w:], row)
+			copy(bl[y*w:], row)
+		}
+	case *image.Gray16:
+		for y := range h {
+			for x := range w {
+				k := y*w + x
+				r[k] = m.Pix[y*m.Stride+2*x] // the high byte
+				g[k], bl[k] = r[k], r[k]
+			}
+		}
 	case *image.CMYK:
-		return fmt.Errorf("CMYK image (4 channels), want 3 channels (RGB); convert it to RGB first")
+		for y := range h {
+			for x := range w {
+				i, k := y*m.Stride+4*x, y*w+x
+				ink := 255 - int(m.Pix[i+3])
+				r[k], g[k], bl[k] = cmykChannel(m.Pix[i], ink), cmykChannel(m.Pix[i+1], ink), cmykChannel(m.Pix[i+2], ink)
+			}
+		}
 	case *image.YCbCr:
 		for y := range h {
 			for x := range w {
@@ -158,6 +178,14 @@ func rgbPlanes(img image.Image, dst []uint8) error {
 		return fmt.Errorf("unsupported colour model %T, want an RGB image", img)
 	}
 	return nil
+}
+
+// cmykChannel is Pillow's CMYK → RGB conversion of one channel: with
+// ink = 255 − K, the channel is ink − c·ink/255, the product rounded to
+// the nearest integer by Pillow's exact MULDIV255.
+func cmykChannel(c uint8, ink int) uint8 {
+	t := int(c)*ink + 128
+	return uint8(ink - ((t>>8)+t)>>8)
 }
 
 // errTransparent refuses an image with an alpha channel in use.

@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/color"
 	"image/jpeg"
+	"image/png"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -307,9 +308,56 @@ func errorFolder(t *testing.T, change func(f *miniFolder)) *miniFolder {
 	return f
 }
 
+// TestMiniImageNetGreyAndCMYK: grey-scale and CMYK images are read as
+// RGB, as Pillow's convert("RGB") reads them: a grey level in all three
+// planes (from a PNG file, 8 and 16 bits), and for CMYK each channel
+// (255 − K) − round(C·(255 − K)/255), Pillow's formula.
+func TestMiniImageNetGreyAndCMYK(t *testing.T) {
+	const side = 4
+	d := newMiniImageNetDecoder(side)
+	grey := image.NewGray(image.Rect(0, 0, side, side))
+	grey16 := image.NewGray16(grey.Rect)
+	for i := range grey.Pix {
+		grey.Pix[i] = uint8(17 * i)
+		grey16.Pix[2*i], grey16.Pix[2*i+1] = uint8(17*i), 0x5a
+	}
+	for _, img := range []image.Image{grey, grey16} {
+		var buf bytes.Buffer
+		if err := png.Encode(&buf, img); err != nil {
+			t.Fatal(err)
+		}
+		got := make([]uint8, 3*side*side)
+		if err := d.decode(buf.Bytes(), got); err != nil {
+			t.Fatalf("%T: %v", img, err)
+		}
+		for c := range 3 {
+			if !bytes.Equal(got[c*side*side:(c+1)*side*side], grey.Pix) {
+				t.Errorf("%T, plane %d: %v; want the grey levels %v", img, c, got[c*side*side:(c+1)*side*side], grey.Pix)
+			}
+		}
+	}
+	cmyk := image.NewCMYK(image.Rect(0, 0, side, side))
+	for i := range cmyk.Pix {
+		cmyk.Pix[i] = uint8(37*i + 11)
+	}
+	got := make([]uint8, 3*side*side)
+	if err := rgbPlanes(cmyk, got); err != nil {
+		t.Fatal(err)
+	}
+	for p := range side * side {
+		ink := 255 - float64(cmyk.Pix[4*p+3])
+		for c := range 3 {
+			want := uint8(ink - math.Round(float64(cmyk.Pix[4*p+c])*ink/255))
+			if g := got[c*side*side+p]; g != want {
+				t.Errorf("CMYK pixel %d %v, channel %d: %d; want %d", p, cmyk.Pix[4*p:4*p+4], c, g, want)
+			}
+		}
+	}
+}
+
 // TestMiniImageNetErrors: each way a copy can be wrong (a truncated,
 // headerless or malformed CSV, a missing CSV or image, a class or image in
-// two splits, a grey-scale, transparent, corrupt or non-image file) gives
+// two splits, a transparent, corrupt or non-image file) gives
 // one line naming the file, the CSV line where a row is at fault, and
 // what was expected; the valid folder itself loads.
 func TestMiniImageNetErrors(t *testing.T) {
@@ -322,7 +370,6 @@ func TestMiniImageNetErrors(t *testing.T) {
 	list := func(split int, row string) func(f *miniFolder) {
 		return func(f *miniFolder) { f.rows[split] = append(f.rows[split], row); f.writeCSVs() }
 	}
-	grey := image.NewGray(image.Rect(0, 0, 8, 8))
 	transparent := flatRGB(8, 8, color.NRGBA{1, 2, 3, 255})
 	transparent.Pix[3] = 0x80
 	for _, tc := range []struct {
@@ -352,8 +399,6 @@ func TestMiniImageNetErrors(t *testing.T) {
 			[]string{"class n90000000 is in both train.csv (line 2) and val.csv (line 3): the splits must not share classes"}},
 		{"image in two splits", list(2, "d.png,n90000003"),
 			[]string{"image d.png is in both val.csv (line 2) and test.csv (line 3)"}},
-		{"grey-scale image", func(f *miniFolder) { writePNG(filepath.Join(f.dir, "images", "d.png"), grey) },
-			[]string{"images/d.png (val.csv line 2): grey-scale image (1 channel), want 3 channels (RGB)"}},
 		{"transparent image", func(f *miniFolder) { writePNG(filepath.Join(f.dir, "images", "e.png"), transparent) },
 			[]string{"images/e.png (test.csv line 2): has transparent pixels, want 3 opaque channels (RGB)"}},
 		{"truncated PNG", func(f *miniFolder) {

@@ -39,8 +39,8 @@
 #     files, commit af4c58a3, and are also data.RaviMiniImageNetCSVSHA256).
 #     --any-split accepts other CSVs with the same counts, with a warning;
 #   - if the `file` command is installed, every listed file is a JPEG or a
-#     PNG, and none is grey-scale or CMYK (metagon refuses those; convert
-#     them to RGB first, e.g. with Pillow's Image.convert("RGB")).
+#     PNG (grey-scale and CMYK images are fine: metagon reads them as RGB,
+#     as Pillow's Image.convert("RGB") does).
 #
 # DIR defaults to ${XDG_CACHE_HOME:-$HOME/.cache}/metagon/mini-imagenet,
 # which is also where data.FindMiniImageNetDir looks last. DIR must not
@@ -191,15 +191,12 @@ $(first_lines "$work/missing")"
 		fi
 	fi
 
-	# JPEG or PNG, three colour channels.
+	# JPEG or PNG.
 	if command -v file >/dev/null 2>&1; then
 		(cd "$d/images" && tr '\n' '\0' <"$work/want" | xargs -0 file -F '|' --) >"$work/types"
 		grep -v -E '\| (JPEG image data|PNG image data)' "$work/types" >"$work/notimage" || true
 		[[ ! -s "$work/notimage" ]] || die "$name/images: $(wc -l <"$work/notimage") files are neither JPEG nor PNG:
 $(first_lines "$work/notimage")"
-		grep -E 'components (1|4)$|components (1|4),|grayscale|gray\+alpha' "$work/types" >"$work/grey" || true
-		[[ ! -s "$work/grey" ]] || die "$name/images: $(wc -l <"$work/grey") images are grey-scale or CMYK, which metagon refuses (it wants 3 channels, RGB); convert them to RGB first (e.g. Pillow's Image.open(p).convert(\"RGB\").save(p)):
-$(first_lines "$work/grey")"
 	else
 		warn "no \`file\` command: image formats and channels are checked when metagon first loads the images"
 	fi
