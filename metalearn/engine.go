@@ -114,6 +114,16 @@ func (e *engine) parallel(n int, fn func(w *worker, i int) error) error {
 	return parallel(e.opts.Workers, n, func(k, i int) error { return fn(e.workers[k], i) })
 }
 
+// dropMetaGraphs discards the workers' meta-objective graphs, to be built
+// afresh (in new graphs) on their next use: after a change to what the
+// meta-objective is (MAML++'s schedules).
+func (e *engine) dropMetaGraphs() {
+	for _, w := range e.workers {
+		w.g, w.p = e.mirror()
+		w.obj, w.run = nil, nil
+	}
+}
+
 // compileMeta builds and compiles a worker's meta-objective graph.
 func (w *worker) compileMeta() error {
 	if w.run != nil {
@@ -130,7 +140,10 @@ func (w *worker) compileMeta() error {
 		return fmt.Errorf("%s: build meta-graph: %w", e.name, err)
 	}
 	outs := []*G.Node{w.obj.Loss}
-	if w.obj.QueryLoss != w.obj.Loss {
+	for _, l := range w.obj.StepLosses {
+		outs = append(outs, l) // the last is QueryLoss
+	}
+	if w.obj.StepLosses == nil && w.obj.QueryLoss != w.obj.Loss {
 		outs = append(outs, w.obj.QueryLoss)
 	}
 	outs = append(append(outs, w.obj.Outputs), w.obj.Grads...)

@@ -57,3 +57,15 @@ func multiStepLoss(g *G.ExprGraph, v *tensor.Dense, losses []*G.Node) *G.Node {
 	}
 	return graph.Sum(graph.Mul(w, graph.Concat(0, stacked...)))
 }
+
+// multiStepAt returns MSL's importance vector for meta-iteration it, nil
+// once MSL is over (or off): the vector is annealed over the first
+// MultiStepIterations iterations, progress it/MultiStepIterations, as the
+// paper's code anneals it over its first epochs; after them the objective
+// is the last step's query loss alone, as in the paper's code.
+func (o MAMLPPOptions) multiStepAt(it int) []float64 {
+	if o.NoMultiStepLoss || it >= o.MultiStepIterations {
+		return nil
+	}
+	return MultiStepWeights(o.InnerSteps, float64(it)/float64(o.MultiStepIterations))
+}

@@ -51,7 +51,8 @@ type Spec struct {
 	Pools int
 	// PerStep makes a convolutional model's batch norm depend on the
 	// inner-loop step (MAML++'s per-step weights and running statistics;
-	// see StepNorm); zero: none.
+	// see StepNorm); zero: none. metalearn.Setup gives it one set per
+	// inner step of the run when Steps is 0.
 	PerStep StepNorm
 }
 
