@@ -28,14 +28,15 @@ type MAMLPPOptions struct {
 	// MultiStepIterations is how long MSL lasts: over it the steps' weights
 	// go from uniform toward the last step (MultiStepWeights); after it
 	// only the last step's loss counts. If zero, Iterations/10 (the
-	// paper's code: 10 of 100 epochs on Omniglot).
+	// paper's code: 10 of 100 epochs on Omniglot), at least 1.
 	MultiStepIterations int
 
 	// NoDerivativeAnnealing turns DA off (da.go): second-order
 	// meta-gradients from the first iteration, as in MAML.
 	NoDerivativeAnnealing bool
 	// FirstOrderIterations is how long DA keeps the meta-gradient first
-	// order. If zero, Iterations/2 (the paper's 50 epochs, of 100).
+	// order. If zero, Iterations/2 (the paper's 50 epochs, of 100), at
+	// least 1.
 	FirstOrderIterations int
 
 	// NoBNWeights turns BNWB off and NoBNStats BNRS off (per-step
@@ -69,10 +70,10 @@ func (o MAMLPPOptions) withDefaults() MAMLPPOptions {
 		o.Iterations = 50000
 	}
 	if o.MultiStepIterations == 0 {
-		o.MultiStepIterations = o.Iterations / 10
+		o.MultiStepIterations = max(o.Iterations/10, 1)
 	}
 	if o.FirstOrderIterations == 0 {
-		o.FirstOrderIterations = o.Iterations / 2
+		o.FirstOrderIterations = max(o.Iterations/2, 1)
 	}
 	if o.MinOuterLR == 0 {
 		o.MinOuterLR = 1e-5
@@ -212,14 +213,14 @@ func (l *MAMLPP) Describe() string {
 		parts = append(parts, sn)
 	}
 	if !o.NoMultiStepLoss {
-		parts = append(parts, fmt.Sprintf("multi-step loss annealed over %d iterations", o.MultiStepIterations))
+		parts = append(parts, "multi-step loss annealed over "+plural(o.MultiStepIterations, "iteration"))
 	}
 	if !o.NoDerivativeAnnealing {
-		parts = append(parts, fmt.Sprintf("first order for %d iterations", o.FirstOrderIterations))
+		parts = append(parts, "first order for "+plural(o.FirstOrderIterations, "iteration"))
 	}
 	out := fmt.Sprintf("outer %s, lr %g", o.Outer.Name(), l.base)
 	if !o.NoCosineAnnealing && l.lr != nil {
-		out += fmt.Sprintf(" cosine-annealed to %g over %d iterations", o.MinOuterLR, o.Iterations)
+		out += fmt.Sprintf(" cosine-annealed to %g over %s", o.MinOuterLR, plural(o.Iterations, "iteration"))
 	}
 	return strings.Join(append(parts, out), "; ")
 }
