@@ -3,10 +3,13 @@ package metalearn
 import (
 	"math"
 	"math/rand/v2"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
+	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
 	G "gorgonia.org/gorgonia"
@@ -241,5 +244,38 @@ func TestStepNormRefused(t *testing.T) {
 	}
 	if _, err := NewProtoNet(&models.Conv4{InChannels: 1, Height: 8, Width: 8, Filters: 2, Pools: 2, PerStep: models.StepNorm{Steps: 2, Running: true}}, ProtoNetOptions{Options: Options{Spec: convSpec}}); err == nil || !strings.Contains(err.Error(), "per-step") {
 		t.Errorf("protonet: %v", err)
+	}
+}
+
+// TestStepNormThroughSetup: per-step batch norm is a model option any
+// gradient-based learner takes through Setup (Run.ModelOptions.PerStep),
+// one set per inner step when Steps is left 0; a learner that runs the
+// model as it is refuses it.
+func TestStepNormThroughSetup(t *testing.T) {
+	dir := data.OmniglotDirOrSkip(t)
+	t.Setenv("XDG_CACHE_HOME", filepath.Join(os.TempDir(), "metagon-test-cache"))
+	le, _ := LookupLearner("metasgd")
+	se, _ := LookupSource("omniglot")
+	run := Run{Learner: "metasgd", Source: "omniglot", DataDir: dir, Settings: Resolve(Settings{InnerSteps: 3, Dtype: "float64"}, le, se, "omniglot"),
+		ModelOptions: models.Spec{Filters: 2, PerStep: models.StepNorm{Weights: true, Running: true}}, Workers: 1}
+	l, src, err := Setup(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sn := l.Model().(models.Stepped).StepNorm(); sn.Steps != 3 || !sn.Weights || !sn.Running {
+		t.Errorf("metasgd's model: step norm %+v", sn)
+	}
+	if _, err := l.MetaStep(src.Train(0, 2)); err != nil {
+		t.Fatal(err)
+	}
+	if st := l.(*Gradient).RunningStats(); st == nil || st.Values[1].Float64s()[0] == 1 {
+		t.Errorf("running statistics did not follow the meta-step")
+	}
+	if _, err := l.Adapt(src.Test(1), 4); err != nil {
+		t.Fatal(err)
+	}
+	run.Learner = "protonet"
+	if _, _, err := Setup(run); err == nil || !strings.Contains(err.Error(), "per-step") {
+		t.Errorf("protonet with per-step batch norm: %v", err)
 	}
 }
