@@ -176,6 +176,8 @@ func (l *MAMLPP) SetIteration(it int) {
 
 // MetaStep takes one meta-gradient step on the batch of tasks at the
 // current iteration's configuration, then moves to the next iteration.
+// Its Stats report the query loss and accuracy after the last inner step,
+// as MAML's do, whatever the multi-step loss weighs.
 func (l *MAMLPP) MetaStep(tasks []Task) (Stats, error) {
 	st, err := l.metaStep(tasks)
 	if err != nil {

@@ -133,14 +133,6 @@ func (e *engine) updateRunningStats(n int) error {
 	return nil
 }
 
-// stepSet is the set of per-step batch norm inner step s uses.
-func (e *engine) stepSet(s int) int {
-	if e.stepped == nil {
-		return 0
-	}
-	return max(min(s, e.stepped.StepNorm().Steps-1), 0)
-}
-
 // describeStepNorm says what per-step batch norm the learner runs, "" for
 // none.
 func (e *engine) describeStepNorm() string {
