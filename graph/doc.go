@@ -12,8 +12,12 @@
 // A Runner compiles the part of a graph that some outputs need and runs it
 // many times without allocating. Params holds named trainable leaves with
 // their values; the optimizers (SGD, Momentum, Adam) update those values in
-// place from gradients the Runner computed; SaveCheckpoint writes them
+// place from gradients the Runner computed, and a schedule such as CosineLR
+// sets their rate between steps (LRSetter); SaveCheckpoint writes them
 // atomically. CheckGradient compares any gradient with finite differences.
+// BatchNorm normalises with the batch's statistics; BatchNormStats also
+// returns them, for running averages, and BatchNormWith normalises with
+// given ones (evaluation mode).
 //
 //	g := gorgonia.NewGraph()
 //	p := graph.NewParams(g, tensor.Float64)

@@ -51,6 +51,13 @@ const DefaultBatchNormEps = 1e-5
 // It panics with a *ShapeError for other ranks, mismatched scale or shift
 // shapes, or eps < 0.
 func BatchNorm(x, scale, shift *G.Node, eps float64) *G.Node {
+	y, _ := batchNorm(x, scale, shift, eps)
+	return y
+}
+
+// batchNorm is BatchNorm; it also returns the statistics node st =
+// bnStats(x) that y reads (see BatchNormStats).
+func batchNorm(x, scale, shift *G.Node, eps float64) (y, st *G.Node) {
 	if eps == 0 {
 		eps = DefaultBatchNormEps
 	}
@@ -71,7 +78,8 @@ func BatchNorm(x, scale, shift *G.Node, eps float64) *G.Node {
 			panic(shapeErrorf("batchnorm: %s has shape %v; want (%d) for x %v", p.name, ps, g.c, x.Shape()))
 		}
 	}
-	return bnApply(g, x, bnStats(g, x), scale, shift)
+	st = bnStats(g, x)
+	return bnApply(g, x, st, scale, shift), st
 }
 
 // bnGeom views x as (outer, c, inner): (N, C, H·W) for images, (N, F, 1)

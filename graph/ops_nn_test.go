@@ -120,6 +120,38 @@ var nnOpCases = []opCase{
 	{name: "batchnorm NCHW scale only", shapes: [][]int{{3, 2, 2, 3}, {2}}, build: func(in []*G.Node) *G.Node {
 		return Square(BatchNorm(in[0], in[1], nil, 0))
 	}},
+	// BatchNormStats's statistics (mean, biased variance) as functions of x
+	{name: "batchnorm stats NCHW", shapes: [][]int{{4, 3, 2, 3}, {3}, {3}}, build: func(in []*G.Node) *G.Node {
+		y, mean, variance := BatchNormStats(in[0], in[1], in[2], 0)
+		return Add(Sum(Square(y)), Sum(Mul(mean, Tanh(variance))))
+	}},
+	{name: "batchnorm stats 2-D variance", shapes: [][]int{{5, 4}}, build: func(in []*G.Node) *G.Node {
+		_, mean, variance := BatchNormStats(in[0], nil, nil, 1e-3)
+		return Concat(0, Square(mean), variance)
+	}},
+	// BatchNormWith: running statistics in place of the batch's (variance
+	// positive), differentiated in every input
+	{name: "batchnorm with statistics NCHW", shapes: [][]int{{3, 2, 2, 3}, {2}, {2}, {2}, {2}}, fill: func(i int, v []float64) {
+		if i == 2 {
+			positive(i, v)
+		}
+	}, build: func(in []*G.Node) *G.Node {
+		return Tanh(BatchNormWith(in[0], in[1], in[2], in[3], in[4], 0))
+	}},
+	{name: "batchnorm with statistics 2-D no affine", shapes: [][]int{{5, 4}, {4}, {4}}, fill: func(i int, v []float64) {
+		if i == 2 {
+			positive(i, v)
+		}
+	}, build: func(in []*G.Node) *G.Node {
+		return Mul(BatchNormWith(in[0], in[1], in[2], nil, nil, 1e-3), in[0])
+	}},
+	{name: "batchnorm with statistics NCHW scale only", shapes: [][]int{{2, 3, 2, 2}, {3}, {3}, {3}}, fill: func(i int, v []float64) {
+		if i == 2 {
+			positive(i, v)
+		}
+	}, build: func(in []*G.Node) *G.Node {
+		return Square(BatchNormWith(in[0], in[1], in[2], in[3], nil, 0))
+	}},
 	{name: "bnstats NCHW", shapes: [][]int{{4, 3, 2, 3}}, build: func(in []*G.Node) *G.Node {
 		return Square(bnStats(bnTestGeom(in[0]), in[0]))
 	}},
@@ -489,6 +521,71 @@ func TestBatchNormForward(t *testing.T) {
 	}
 }
 
+// TestBatchNormStatsForward: BatchNormStats returns BatchNorm's output and
+// the batch's per-channel mean and biased variance; BatchNormWith given
+// those statistics reproduces BatchNorm, and given others follows the
+// formula y = scale·(x − mean)/√(variance + ε) + shift.
+func TestBatchNormStatsForward(t *testing.T) {
+	rng := rand.New(rand.NewPCG(17, 18))
+	for _, s := range [][]int{{4, 3, 3, 3}, {5, 4}} {
+		c, rest := s[1], 1
+		for _, d := range s[2:] {
+			rest *= d
+		}
+		x := randomVals(rng, s...)
+		for i := range x {
+			x[i] = 3*x[i] + 2
+		}
+		scale, shift := randomVals(rng, c), randomVals(rng, c)
+		mean, variance := make([]float64, c), make([]float64, c)
+		cnt := float64(s[0] * rest)
+		for ci := 0; ci < c; ci++ {
+			for n := 0; n < s[0]; n++ {
+				for k := 0; k < rest; k++ {
+					mean[ci] += x[(n*c+ci)*rest+k] / cnt
+				}
+			}
+			for n := 0; n < s[0]; n++ {
+				for k := 0; k < rest; k++ {
+					d := x[(n*c+ci)*rest+k] - mean[ci]
+					variance[ci] += d * d / cnt
+				}
+			}
+		}
+		// other statistics: y by the formula
+		om, ov := randomVals(rng, c), randomVals(rng, c)
+		for i := range ov {
+			ov[i] = 0.5 + ov[i]*ov[i]
+		}
+		want := make([]float64, len(x))
+		for n := 0; n < s[0]; n++ {
+			for ci := 0; ci < c; ci++ {
+				for k := 0; k < rest; k++ {
+					i := (n*c+ci)*rest + k
+					want[i] = scale[ci]*(x[i]-om[ci])/math.Sqrt(ov[ci]+1e-5) + shift[ci]
+				}
+			}
+		}
+		for _, dt := range testDtypes {
+			got := evalNodes(t, func() []*G.Node {
+				g := G.NewGraph()
+				xn := dtLeaf(g, dt, "x", s, x)
+				sc, sh := dtLeaf(g, dt, "scale", []int{c}, scale), dtLeaf(g, dt, "shift", []int{c}, shift)
+				y, m, v := BatchNormStats(xn, sc, sh, 0)
+				return []*G.Node{y, m, v, BatchNorm(xn, sc, sh, 0),
+					BatchNormWith(xn, dtLeaf(g, dt, "mean", []int{c}, mean), dtLeaf(g, dt, "var", []int{c}, variance), sc, sh, 0),
+					BatchNormWith(xn, dtLeaf(g, dt, "om", []int{c}, om), dtLeaf(g, dt, "ov", []int{c}, ov), sc, sh, 0)}
+			})
+			name := fmt.Sprintf("batchnorm stats %v %v", s, dt)
+			compareVals(t, name+" output", got[0], got[3], 0)
+			compareVals(t, name+" mean", got[1], mean, 10*tolFor(dt))
+			compareVals(t, name+" variance", got[2], variance, 100*tolFor(dt))
+			compareVals(t, name+" with the batch's statistics", got[4], got[3], 100*tolFor(dt))
+			compareVals(t, name+" with other statistics", got[5], want, 10*tolFor(dt))
+		}
+	}
+}
+
 func TestSquaredDistancesForward(t *testing.T) {
 	rng := rand.New(rand.NewPCG(9, 10))
 	a, b := randomVals(rng, 3, 4), randomVals(rng, 5, 4)
@@ -524,18 +621,23 @@ func TestNNShapeErrors(t *testing.T) {
 	b := leaf(g, "b", []int{6, 4}, make([]float64, 24))
 	tiny := leaf(g, "tiny", []int{1, 1, 1, 4}, make([]float64, 4))
 	for name, f := range map[string]func(){
-		"conv channel mismatch": func() { Conv2d(x4, w, 1) },
-		"conv rank":             func() { Conv2d(x2, w, 0) },
-		"conv kernel too big":   func() { Conv2d(x4, wBig, 0) },
-		"conv negative pad":     func() { Conv2d(x4, wBig, -1) },
-		"maxpool rank":          func() { MaxPool2(x2) },
-		"maxpool too small":     func() { MaxPool2(tiny) },
-		"batchnorm scale shape": func() { BatchNorm(x4, v4, nil, 0) },
-		"batchnorm shift shape": func() { BatchNorm(x2, nil, v4, 0) },
-		"batchnorm rank":        func() { BatchNorm(v3, nil, nil, 0) },
-		"batchnorm eps":         func() { BatchNorm(x2, v3, v3, -1) },
-		"distances width":       func() { SquaredDistances(x2, b) },
-		"distances rank":        func() { SquaredDistances(x4, b) },
+		"conv channel mismatch":  func() { Conv2d(x4, w, 1) },
+		"conv rank":              func() { Conv2d(x2, w, 0) },
+		"conv kernel too big":    func() { Conv2d(x4, wBig, 0) },
+		"conv negative pad":      func() { Conv2d(x4, wBig, -1) },
+		"maxpool rank":           func() { MaxPool2(x2) },
+		"maxpool too small":      func() { MaxPool2(tiny) },
+		"batchnorm scale shape":  func() { BatchNorm(x4, v4, nil, 0) },
+		"batchnorm shift shape":  func() { BatchNorm(x2, nil, v4, 0) },
+		"batchnorm rank":         func() { BatchNorm(v3, nil, nil, 0) },
+		"batchnorm eps":          func() { BatchNorm(x2, v3, v3, -1) },
+		"with stats mean shape":  func() { BatchNormWith(x2, v4, v3, nil, nil, 0) },
+		"with stats no variance": func() { BatchNormWith(x2, v3, nil, nil, nil, 0) },
+		"with stats scale shape": func() { BatchNormWith(x4, v3, v3, v4, nil, 0) },
+		"with stats rank":        func() { BatchNormWith(v3, v3, v3, nil, nil, 0) },
+		"with stats eps":         func() { BatchNormWith(x2, v3, v3, nil, nil, -1) },
+		"distances width":        func() { SquaredDistances(x2, b) },
+		"distances rank":         func() { SquaredDistances(x4, b) },
 	} {
 		err := Build(f)
 		var se *ShapeError

@@ -441,3 +441,25 @@ func TestClipGradNorm(t *testing.T) {
 		t.Errorf("GradNorm(nil) = %g", n)
 	}
 }
+
+// TestCosineLR: cosine annealing starts at the base rate, is halfway at
+// half the steps, ends at the minimum and stays there; no total, no
+// annealing.
+func TestCosineLR(t *testing.T) {
+	for _, c := range []struct {
+		t, total int
+		want     float64
+	}{{0, 100, 1e-3}, {50, 100, (1e-3 + 1e-5) / 2}, {100, 100, 1e-5}, {150, 100, 1e-5}, {7, 0, 1e-3}} {
+		if got := CosineLR(1e-3, 1e-5, c.t, c.total); math.Abs(got-c.want) > 1e-18 {
+			t.Errorf("CosineLR at %d of %d: %g, want %g", c.t, c.total, got, c.want)
+		}
+	}
+	prev := math.Inf(1)
+	for i := 0; i <= 100; i++ {
+		lr := CosineLR(1e-3, 1e-5, i, 100)
+		if lr > prev {
+			t.Fatalf("CosineLR rises at step %d: %g after %g", i, lr, prev)
+		}
+		prev = lr
+	}
+}

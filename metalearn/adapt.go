@@ -16,9 +16,13 @@ import (
 // so any number of steps costs one compiled graph, and no second-order
 // terms are built.
 type adaptGraph struct {
-	grad      *graph.Runner // support loss and gradients
-	query     *graph.Runner // query loss and outputs
-	weights   []*G.Node     // current weights, one input per model weight
+	grad  *graph.Runner // support loss and gradients
+	query *graph.Runner // query loss and outputs
+	// weights are the current weights, one input per model weight; with
+	// per-step batch norm (stepnorm.go) only step 0's set has inputs
+	// (nil for the others), fed the set of the step being run.
+	weights   []*G.Node
+	stepSets  *adaptSets
 	sup, qry  setNodes
 	supLoss   *G.Node
 	supGrads  []*G.Node // ∂supLoss/∂(adapted weights)
@@ -38,28 +42,34 @@ func (w *worker) adaptGraph(support, query int) (*adaptGraph, error) {
 	}
 	e := w.e
 	g := G.NewGraph()
-	a := &adaptGraph{}
+	a := &adaptGraph{stepSets: e.newAdaptSets()}
 	wt := graph.Weights{}
 	var adaptedNodes []*G.Node
 	for i, name := range e.modelNames {
 		p := e.params.Get(name)
 		shape := p.Value.Shape()
+		a.cur = append(a.cur, tensor.New(tensor.Of(e.opts.Dtype), tensor.WithShape(shape...)))
+		if !a.stepSets.hasInput(i) {
+			a.weights = append(a.weights, nil)
+			continue
+		}
 		n := G.NewTensor(g, e.opts.Dtype, len(shape), G.WithShape(shape...), G.WithName("cur."+name))
 		a.weights = append(a.weights, n)
 		wt.Names, wt.Nodes = append(wt.Names, name), append(wt.Nodes, n)
-		a.cur = append(a.cur, tensor.New(tensor.Of(e.opts.Dtype), tensor.WithShape(shape...)))
 		if e.isAdapted(name) {
 			adaptedNodes = append(adaptedNodes, n)
 			a.adaptedIx = append(a.adaptedIx, i)
 			a.curAdapt = append(a.curAdapt, a.cur[i])
 		}
 	}
+	wt = a.stepSets.addStats(g, e.opts.Dtype, wt)
 	err := graph.Build(func() {
 		spec := e.opts.Spec
 		a.sup = spec.newSet(g, e.opts.Dtype, "support", support)
 		a.qry = spec.newSet(g, e.opts.Dtype, "query", query)
-		a.supLoss = spec.loss(e.model.Forward(wt, a.sup.x), a.sup.y)
-		a.qryOut = e.model.Forward(wt, a.qry.x)
+		eval := e.stats != nil
+		a.supLoss = spec.loss(e.forward(wt, a.sup.x, 0, eval, nil), a.sup.y)
+		a.qryOut = e.forward(wt, a.qry.x, 0, eval, nil)
 		a.qryLoss = spec.loss(a.qryOut, a.qry.y)
 		var err error
 		if a.supGrads, err = graph.Grad(a.supLoss, adaptedNodes...); err != nil {
@@ -105,13 +115,13 @@ func (a *adaptGraph) feedSupport(t Task) error {
 }
 
 // gradients computes the support gradient at the current weights into
-// a.gradVals.
-func (a *adaptGraph) gradients() error { return a.runAtCurrent(a.grad) }
+// a.gradVals, with the forward pass of inner step s.
+func (a *adaptGraph) gradients(s int) error { return a.runAtCurrent(a.grad, a.stepSets.set(s)) }
 
 // measure appends the query loss, accuracy and outputs at the current
-// weights to res.
-func (a *adaptGraph) measure(spec Spec, t Task, res *Adaptation) error {
-	if err := a.runAtCurrent(a.query); err != nil {
+// weights, after s inner steps, to res.
+func (a *adaptGraph) measure(spec Spec, t Task, res *Adaptation, s int) error {
+	if err := a.runAtCurrent(a.query, a.stepSets.set(max(s-1, 0))); err != nil {
 		return err
 	}
 	out := append([]float64(nil), a.query.Float64s(a.qryOut)...)
@@ -121,12 +131,19 @@ func (a *adaptGraph) measure(spec Spec, t Task, res *Adaptation) error {
 	return nil
 }
 
-// runAtCurrent feeds the current weights to r and runs it.
-func (a *adaptGraph) runAtCurrent(r *graph.Runner) error {
+// runAtCurrent feeds the current weights to r, with per-step batch norm
+// set k's, and runs it.
+func (a *adaptGraph) runAtCurrent(r *graph.Runner, k int) error {
 	for i, n := range a.weights {
-		if err := r.Feed(n, a.cur[i]); err != nil {
+		if n == nil {
+			continue
+		}
+		if err := r.Feed(n, a.cur[a.stepSets.source(i, k)]); err != nil {
 			return err
 		}
+	}
+	if err := a.stepSets.feedStats(r, k); err != nil {
+		return err
 	}
 	return r.Run()
 }
@@ -165,7 +182,7 @@ func (e *engine) innerLoop(w *worker, t Task, batches []Task, at []int, step fun
 	steps, next := at[len(at)-1], 0
 	for s := 0; ; s++ {
 		if s == at[next] {
-			if err := a.measure(e.opts.Spec, t, &res); err != nil {
+			if err := a.measure(e.opts.Spec, t, &res, s); err != nil {
 				return res, nil, err
 			}
 			next++
@@ -178,7 +195,7 @@ func (e *engine) innerLoop(w *worker, t Task, batches []Task, at []int, step fun
 				return res, nil, err
 			}
 		}
-		if err := a.gradients(); err != nil {
+		if err := a.gradients(s); err != nil {
 			return res, nil, err
 		}
 		step(a.curAdapt, a.gradVals, s)

@@ -22,6 +22,9 @@ func (l *Gradient) Describe() string {
 	if l.firstOrder {
 		inner += ", first order"
 	}
+	if sn := l.describeStepNorm(); sn != "" {
+		inner += "; " + sn
+	}
 	return inner + "; " + outer(l.base)
 }
 

@@ -2,13 +2,22 @@
 // small tasks, how to learn a new task from a few examples.
 //
 // The building blocks are public. Unroll builds the inner loop as a graph
-// and returns every adapted weight set θ₀…θ_S; an InnerRule says how a
-// weight moves (SGD, Meta-SGD's PerParameter rates, MAML++'s
-// PerLayerPerStep rates). Gradient composes them into the optimization-
-// based learner whose meta-gradient flows through the loop: MAML,
-// first-order MAML, Meta-SGD and ANIL are configurations of it (maml.go,
-// metasgd.go, anil.go), and its Objective and TaskGradient give one task's
-// meta-objective and meta-gradient. Reptile (move toward weights trained
+// and returns every adapted weight set θ₀…θ_S (UnrollAt tells the support
+// loss its step); an InnerRule says how a weight moves (SGD, Meta-SGD's
+// PerParameter rates, MAML++'s PerLayerPerStep rates). Gradient composes
+// them into the optimization-based learner whose meta-gradient flows
+// through the loop: MAML, first-order MAML, Meta-SGD and ANIL are
+// configurations of it (maml.go, metasgd.go, anil.go), and its Objective
+// and TaskGradient give one task's meta-objective and meta-gradient. It
+// runs models whose batch norm depends on the inner step
+// (models.StepNorm, stepnorm.go): each step's pass uses its own set, the
+// running statistics follow meta-training and serve evaluation, and
+// checkpoints keep them. MAMLPP (mamlpp.go) is MAML++ (Antoniou, Edwards &
+// Storkey 2019), a Gradient learner whose schedules follow the iteration:
+// the multi-step loss (msl.go), derivative-order annealing (da.go),
+// per-step batch norm, LSLR and cosine annealing of the outer rate
+// (ca.go), each a switch of MAMLPPOptions that an ablation turns off
+// (Config.Without, LearnerEntry.Switches). Reptile (move toward weights trained
 // on each task) has a file of its own. Metric learners share Metric
 // (metric.go): the embedding of every image of an episode, the compiled
 // graphs, Adam steps and evaluation; each is a MetricHead that turns the

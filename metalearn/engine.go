@@ -23,6 +23,13 @@ type engine struct {
 	adapting []string
 	// rule moves the adapted weights in the inner loop.
 	rule InnerRule
+	// stepped is the model when its batch norm depends on the inner step
+	// (nil otherwise), stats its running statistics (nil without them)
+	// and statSlots each task's batch statistics of the last meta-step
+	// (stepnorm.go).
+	stepped   models.Stepped
+	stats     *models.RunningStats
+	statSlots [][]batchValues
 
 	// buildMeta adds the meta-objective of one task to a worker's graph
 	// (Gradient sets it; Reptile has none).
@@ -52,7 +59,9 @@ func newEngine(name string, m models.Model, o Options, rule InnerRule) (*engine,
 	if rule == nil {
 		rule = SGD{LR: b.opts.InnerLR}
 	}
-	return &engine{base: b, rule: rule, adapting: b.modelNames}, nil
+	e := &engine{base: b, rule: rule, adapting: b.modelNames}
+	e.initStepNorm()
+	return e, nil
 }
 
 // adaptOnly makes the inner loop move only the named weights.
@@ -105,6 +114,16 @@ func (e *engine) parallel(n int, fn func(w *worker, i int) error) error {
 	return parallel(e.opts.Workers, n, func(k, i int) error { return fn(e.workers[k], i) })
 }
 
+// dropMetaGraphs discards the workers' meta-objective graphs, to be built
+// afresh (in new graphs) on their next use: after a change to what the
+// meta-objective is (MAML++'s schedules).
+func (e *engine) dropMetaGraphs() {
+	for _, w := range e.workers {
+		w.g, w.p = e.mirror()
+		w.obj, w.run = nil, nil
+	}
+}
+
 // compileMeta builds and compiles a worker's meta-objective graph.
 func (w *worker) compileMeta() error {
 	if w.run != nil {
@@ -120,7 +139,18 @@ func (w *worker) compileMeta() error {
 	if err != nil {
 		return fmt.Errorf("%s: build meta-graph: %w", e.name, err)
 	}
-	w.run, err = graph.NewRunner(append([]*G.Node{w.obj.Loss, w.obj.Outputs}, w.obj.Grads...)...)
+	outs := []*G.Node{w.obj.Loss}
+	for _, l := range w.obj.StepLosses {
+		outs = append(outs, l) // the last is QueryLoss
+	}
+	if w.obj.StepLosses == nil && w.obj.QueryLoss != w.obj.Loss {
+		outs = append(outs, w.obj.QueryLoss)
+	}
+	outs = append(append(outs, w.obj.Outputs), w.obj.Grads...)
+	for _, b := range w.obj.batch {
+		outs = append(outs, b.BatchMean, b.BatchVar)
+	}
+	w.run, err = graph.NewRunner(outs...)
 	if err != nil {
 		return fmt.Errorf("%s: compile meta-graph: %w", e.name, err)
 	}
@@ -159,11 +189,12 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 		if err := w.runMeta(tasks[i]); err != nil {
 			return err
 		}
-		losses[i] = w.run.Scalar(w.obj.Loss)
+		losses[i] = w.run.Scalar(w.obj.QueryLoss)
 		accs[i] = e.opts.Spec.accuracy(w.run.Float64s(w.obj.Outputs), tasks[i].QueryY)
 		for j, g := range w.obj.Grads {
 			graph.ToFloat64s(e.slots[i][j], w.run.Value(g))
 		}
+		e.keepBatchStats(w, i)
 		return nil
 	})
 	if err != nil {
@@ -175,6 +206,9 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 	}
 	e.averageSlots(len(tasks))
 	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
+		return st, fmt.Errorf("%s: %w", e.name, err)
+	}
+	if err := e.updateRunningStats(len(tasks)); err != nil {
 		return st, fmt.Errorf("%s: %w", e.name, err)
 	}
 	e.zeroHead()
@@ -200,6 +234,9 @@ func (e *engine) ensureSlots(n int) {
 			s[j] = make([]float64, p.Value.Shape().TotalSize())
 		}
 		e.slots = append(e.slots, s)
+	}
+	for e.stats != nil && len(e.statSlots) < n {
+		e.statSlots = append(e.statSlots, nil)
 	}
 	if e.mean == nil {
 		for _, p := range e.params.List {

@@ -21,6 +21,10 @@ import (
 type Gradient struct {
 	*engine
 	firstOrder bool
+	// stepWeights, when not nil, makes the meta-objective a multi-step
+	// loss (MAML++, msl.go): Σₛ v[s]·L_query(θₛ₊₁) with v its values,
+	// which the compiled graphs read at every run.
+	stepWeights *tensor.Dense
 }
 
 // GradientOptions configures a Gradient learner beyond Options.
@@ -45,6 +49,7 @@ func NewGradient(name string, m models.Model, o GradientOptions) (*Gradient, err
 			return nil, err
 		}
 	}
+	e.fixStepWeights()
 	if err := e.rule.Init(e.params, e.adapting, e.opts.InnerSteps); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -64,13 +69,22 @@ type Objective struct {
 	SupportX, SupportY, QueryX, QueryY *G.Node
 	// Adapted holds θ₀ (the meta-parameters) … θ_S.
 	Adapted []graph.Weights
-	Outputs *G.Node
-	Loss    *G.Node
+	// Outputs and QueryLoss are the query outputs and loss at θ_S.
+	Outputs, QueryLoss *G.Node
+	// Loss is the meta-objective: QueryLoss, or with a multi-step loss
+	// (MAML++) the weighted sum of StepLosses.
+	Loss *G.Node
+	// StepLosses are the query losses at θ₁ … θ_S when the meta-objective
+	// is a multi-step loss; nil otherwise.
+	StepLosses []*G.Node
 	// Params are the meta-parameters and Grads their gradients, in Params
 	// order.
 	Params, Grads []*G.Node
 
 	support, query setNodes
+	// batch are the batch statistics of the passes, in the order they
+	// were built, for the running statistics of per-step batch norm.
+	batch []models.BatchStat
 }
 
 // Feeds returns the inputs of task t, for graph.CheckGradient or a
@@ -82,7 +96,7 @@ func (o *Objective) Feeds(t Task) map[*G.Node][]float64 {
 // objective builds the meta-objective on g over p, a mirror of the
 // meta-parameters.
 func (l *Gradient) objective(g *G.ExprGraph, p *graph.Params) (*Objective, error) {
-	spec, model := l.opts.Spec, l.model
+	spec := l.opts.Spec
 	o := &Objective{support: spec.newSet(g, l.opts.Dtype, "support", spec.Support), query: spec.newSet(g, l.opts.Dtype, "query", spec.Query)}
 	o.SupportX, o.SupportY, o.QueryX, o.QueryY = o.support.x, o.support.y, o.query.x, o.query.y
 	var adapt []string
@@ -90,14 +104,30 @@ func (l *Gradient) objective(g *G.ExprGraph, p *graph.Params) (*Objective, error
 		adapt = l.adapting
 	}
 	var err error
-	o.Adapted, err = Unroll(l.modelWeightsOf(p), p.Weights(), func(w graph.Weights) *G.Node {
-		return spec.loss(model.Forward(w, o.SupportX), o.SupportY)
+	o.Adapted, err = UnrollAt(l.modelWeightsOf(p), p.Weights(), func(w graph.Weights, s int) *G.Node {
+		return spec.loss(l.forward(w, o.SupportX, s, false, &o.batch), o.SupportY)
 	}, UnrollOptions{Steps: l.opts.InnerSteps, Rule: l.rule, Adapt: adapt, FirstOrder: l.firstOrder})
 	if err != nil {
 		return nil, err
 	}
-	o.Outputs = model.Forward(o.Adapted[len(o.Adapted)-1], o.QueryX)
-	o.Loss = spec.loss(o.Outputs, o.QueryY)
+	// the query at θₛ is measured with the forward pass of the step that
+	// made θₛ (per-step batch norm; θ₀: step 0's)
+	query := func(s int) (out, loss *G.Node) {
+		out = l.forward(o.Adapted[s], o.QueryX, max(s-1, 0), false, &o.batch)
+		return out, spec.loss(out, o.QueryY)
+	}
+	steps := len(o.Adapted) - 1
+	if l.stepWeights != nil && steps > 0 {
+		o.StepLosses = make([]*G.Node, steps)
+		for s := 1; s <= steps; s++ {
+			o.Outputs, o.StepLosses[s-1] = query(s)
+		}
+		o.QueryLoss = o.StepLosses[steps-1]
+		o.Loss = multiStepLoss(g, l.stepWeights, o.StepLosses)
+	} else {
+		o.Outputs, o.QueryLoss = query(steps)
+		o.Loss = o.QueryLoss
+	}
 	o.Params = p.Nodes()
 	o.Grads, err = graph.Grad(o.Loss, o.Params...)
 	return o, err
@@ -125,6 +155,9 @@ func (l *Gradient) Objective() (obj *Objective, err error) {
 type MetaGradient struct {
 	// Loss is the query loss after the inner loop.
 	Loss float64
+	// Objective is the meta-objective Grads are the gradient of: Loss, or
+	// a multi-step loss (MAML++).
+	Objective float64
 	// Grads[j] is ∂Loss/∂(meta-parameter j), in Params order, flattened.
 	Grads [][]float64
 }
@@ -139,7 +172,7 @@ func (l *Gradient) TaskGradient(t Task) (MetaGradient, error) {
 	if err := w.runMeta(t); err != nil {
 		return MetaGradient{}, fmt.Errorf("%s: %w", l.name, err)
 	}
-	mg := MetaGradient{Loss: w.run.Scalar(w.obj.Loss)}
+	mg := MetaGradient{Loss: w.run.Scalar(w.obj.QueryLoss), Objective: w.run.Scalar(w.obj.Loss)}
 	for _, g := range w.obj.Grads {
 		v := make([]float64, g.Shape().TotalSize())
 		graph.ToFloat64s(v, w.run.Value(g))

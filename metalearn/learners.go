@@ -1,6 +1,10 @@
 package metalearn
 
-import "github.com/metagon/metagon/models"
+import (
+	"fmt"
+
+	"github.com/metagon/metagon/models"
+)
 
 // The learners of this package, registered by name. Each default is the
 // setting of the paper's experiments on that task source.
@@ -39,6 +43,30 @@ func init() {
 		Summary: "first-order ANIL",
 		New: func(c Config) (Learner, error) {
 			return NewANIL(c.Model, c.Head, MAMLOptions{Options: c.adam(), FirstOrder: true})
+		},
+	})
+	// Antoniou et al.'s code (experiment_template_config): 5 inner steps
+	// in training and evaluation; on Omniglot meta-batches of 8, learned
+	// rates from 0.1 and 100 epochs of 500 iterations; on mini-ImageNet
+	// (here CIFAR-FS and FC100, the nearest sources) meta-batches of 2 and
+	// rates from 0.01 (the sources' α). Adam at 1e-3 as MAML's.
+	mini := Settings{MetaBatch: 2, Iterations: 50000}
+	Register("mamlpp", LearnerEntry{
+		Title:    "MAML++",
+		Summary:  "MAML++: multi-step loss, derivative-order annealing, per-step batch norm, learned per-step rates, cosine-annealed outer rate (Antoniou et al. 2019)",
+		Anneals:  true,
+		Switches: mamlppSwitches,
+		Defaults: map[string]Settings{
+			"":         {InnerSteps: 5, EvalSteps: 5},
+			"omniglot": {MetaBatch: 8, InnerLR: 0.1, Iterations: 50000, CheckpointEvery: 500},
+			"cifar-fs": mini,
+			"fc100":    mini,
+		},
+		New: func(c Config) (Learner, error) {
+			if c.FirstOrder {
+				return nil, fmt.Errorf("mamlpp: first order: MAML++ anneals the derivative order itself (its switch da; without it, second order throughout)")
+			}
+			return NewMAMLPP(c.Model, mamlppWithout(MAMLPPOptions{Options: c.adam(), Iterations: c.Iterations}, c.Without))
 		},
 	})
 	Register("reptile", LearnerEntry{

@@ -90,6 +90,8 @@ func NewMANNNetwork(s models.Spec) (*MANNNetwork, error) {
 		return nil, fmt.Errorf("mann network: init %q: it has one initialisation (PyTorch's)", s.Init)
 	case s.Embedding:
 		return nil, fmt.Errorf("mann network: has no embedding form")
+	case s.PerStep.Enabled():
+		return nil, fmt.Errorf("mann network: has no batch norm to make per-step")
 	}
 	if len(s.Hidden) == 1 {
 		if s.Hidden[0] < 1 {

@@ -158,6 +158,9 @@ func NewMetric(name string, m models.Model, h MetricHead, o MetricOptions) (*Met
 	if o.Spec.Classes < 2 {
 		return nil, fmt.Errorf("%s: episodes need at least 2 ways, got %d", name, o.Spec.Classes)
 	}
+	if err := refuseStepNorm(name, m); err != nil {
+		return nil, err
+	}
 	b, err := newBase(name, m, o.Options)
 	if err != nil {
 		return nil, err

@@ -29,6 +29,9 @@ type Config struct {
 	// FreshAdam starts every task with a fresh inner Adam (Reptile)
 	// instead of carrying it from task to task.
 	FreshAdam bool
+	// Without names switches of the learner to turn off
+	// (LearnerEntry.Switches), e.g. MAML++'s "msl".
+	Without []string
 	// Workers is the number of goroutines; results do not depend on it.
 	Workers int
 	// Seed initialises the meta-parameters.
@@ -104,6 +107,35 @@ type LearnerEntry struct {
 	// and query examples, so that it runs on task sources whose tasks
 	// vary in size (SourceEntry.VariableSize).
 	AnySize bool
+	// Switches are parts of the learner that a run can turn off
+	// (Config.Without, the command's -without), for ablations: MAML++'s
+	// five changes to MAML. None for most learners.
+	Switches []Switch
+}
+
+// Switch is a part of a learner that can be turned off.
+type Switch struct {
+	// Name is what Config.Without takes, e.g. "msl"; Summary says what
+	// it is, for help texts.
+	Name, Summary string
+}
+
+// CheckWithout reports a name in without that is not one of e's
+// switches.
+func (e LearnerEntry) CheckWithout(without []string) error {
+	for _, w := range without {
+		if !slices.ContainsFunc(e.Switches, func(s Switch) bool { return s.Name == w }) {
+			if len(e.Switches) == 0 {
+				return fmt.Errorf("%q: this learner has no switches to turn off", w)
+			}
+			var names []string
+			for _, s := range e.Switches {
+				names = append(names, s.Name)
+			}
+			return fmt.Errorf("%q is not a switch of this learner (have %s)", w, strings.Join(names, ", "))
+		}
+	}
+	return nil
 }
 
 // named is a registry: entries of one kind by name, safe for concurrent

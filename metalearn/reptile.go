@@ -75,6 +75,9 @@ func NewReptile(m models.Model, o ReptileOptions) (*Reptile, error) {
 	if o.Outer == nil {
 		o.Outer = graph.NewSGD(o.OuterLR)
 	}
+	if err := refuseStepNorm("reptile", m); err != nil {
+		return nil, err
+	}
 	e, err := newEngine("reptile", m, o.Options, nil)
 	if err != nil {
 		return nil, err

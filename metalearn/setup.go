@@ -25,8 +25,10 @@ type Run struct {
 	Rotations              bool
 	// Log goes to the task source (SourceConfig.Log).
 	Log logrus.FieldLogger
-	// ZeroHead, FirstOrder and FreshAdam go to the learner (see Config).
+	// ZeroHead, FirstOrder, FreshAdam and Without go to the learner (see
+	// Config).
 	ZeroHead, FirstOrder, FreshAdam bool
+	Without                         []string
 	Workers                         int
 	Seed                            uint64
 }
@@ -41,6 +43,9 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	if err := le.CheckWithout(r.Without); err != nil {
+		return nil, nil, fmt.Errorf("learner %s: without %w", r.Learner, err)
+	}
 	if se.VariableSize && !le.AnySize {
 		return nil, nil, fmt.Errorf("task source %s has tasks of varying size, which learner %s cannot take (it compiles one task shape); use a learner that can, such as cnp", r.Source, r.Learner)
 	}
@@ -53,12 +58,16 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if model == "" {
 		model = le.Model
 	}
-	m, err := SourceModel(src, le.Embedding, model, le.ModelOptions.Override(r.ModelOptions))
+	opts := le.ModelOptions.Override(r.ModelOptions)
+	if ps := &opts.PerStep; (ps.Weights || ps.Running) && ps.Steps == 0 {
+		ps.Steps = r.Settings.InnerSteps // one set per inner step of meta-training
+	}
+	m, err := SourceModel(src, le.Embedding, model, opts)
 	if err != nil {
 		return nil, nil, err
 	}
 	l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: r.Settings, Head: models.HeadOf(m),
-		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Workers: r.Workers, Seed: r.Seed})
+		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Seed: r.Seed})
 	if err != nil {
 		return nil, nil, err
 	}

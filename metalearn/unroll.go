@@ -36,6 +36,14 @@ type UnrollOptions struct {
 // its meta-gradient graph.Grad of it with respect to the meta-parameters:
 // differentiable through the whole loop, to any order.
 func Unroll(theta, meta graph.Weights, supportLoss func(graph.Weights) *G.Node, o UnrollOptions) ([]graph.Weights, error) {
+	return UnrollAt(theta, meta, func(w graph.Weights, _ int) *G.Node { return supportLoss(w) }, o)
+}
+
+// UnrollAt is Unroll whose support loss is told the inner step s
+// (0-based) it is taken at, for networks whose forward pass depends on
+// the step, such as MAML++'s per-step batch norm (models.Stepped): θₛ₊₁
+// moves along the gradient of supportLoss(θₛ, s).
+func UnrollAt(theta, meta graph.Weights, supportLoss func(w graph.Weights, s int) *G.Node, o UnrollOptions) ([]graph.Weights, error) {
 	rule := o.Rule
 	if rule == nil {
 		rule = SGD{LR: 0.01}
@@ -57,7 +65,7 @@ func Unroll(theta, meta graph.Weights, supportLoss func(graph.Weights) *G.Node, 
 	cur := graph.Weights{Names: theta.Names, Nodes: append([]*G.Node(nil), theta.Nodes...)}
 	out := []graph.Weights{cur}
 	for s := 0; s < o.Steps; s++ {
-		loss := supportLoss(cur)
+		loss := supportLoss(cur, s)
 		moving := make([]*G.Node, len(idx))
 		for k, i := range idx {
 			moving[k] = cur.Nodes[i]

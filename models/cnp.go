@@ -195,6 +195,8 @@ func cnpFromSpec(s Spec) (Model, error) {
 		return nil, fmt.Errorf("has no filters to set (it has hidden sizes)")
 	case s.Pools != 0:
 		return nil, fmt.Errorf("has no pooling to set (it is not convolutional)")
+	case s.PerStep.Enabled():
+		return nil, fmt.Errorf("has no batch norm to make per-step")
 	}
 	if len(s.Input) > 0 {
 		m.XSize = graph.Size(s.Input)

@@ -20,8 +20,16 @@ import (
 // Few-Shot Learning", CVPR 2018), whose relation module convolves pairs of
 // such maps. FeatureShape gives their shape.
 //
+// With PerStep, batch norm depends on the inner-loop step, as in MAML++
+// (per-step scales and shifts, per-step running statistics; see StepNorm
+// and ForwardStep).
+//
 // Parameters: conv1.w (F, C, 3, 3), bn1.scale (F), bn1.shift (F), ... for
-// four blocks, then fc.w and fc.b when there is a head.
+// four blocks, then fc.w and fc.b when there is a head. With
+// PerStep.Weights each block has bn1.scale.1, bn1.shift.1, …,
+// bn1.scale.S, bn1.shift.S in place of bn1.scale and bn1.shift, one pair
+// per step; with PerStep.Running its running statistics are bn1.mean.1,
+// bn1.var.1, …, per step (RunningStats), which are not parameters.
 type Conv4 struct {
 	// InChannels, Height and Width give one example's shape.
 	InChannels, Height, Width int
@@ -34,6 +42,10 @@ type Conv4 struct {
 	// the other blocks keep their input's height and width. If zero, a
 	// default of 4 is used (every block pools); negative means none.
 	Pools int
+	// PerStep makes batch norm depend on the inner-loop step (MAML++'s
+	// BNWB and BNRS); zero: the same batch norm at every step, with batch
+	// statistics.
+	PerStep StepNorm
 	// ModelName overrides Name.
 	ModelName string
 }
@@ -84,7 +96,7 @@ func (m *Conv4) Name() string {
 	if p := m.pools(); p != 4 {
 		head = fmt.Sprintf("%dpools-%s", p, head)
 	}
-	return fmt.Sprintf("conv4-%dx%dx%d-%dfilters-%s", m.InChannels, m.Height, m.Width, m.filters(), head)
+	return fmt.Sprintf("conv4-%dx%dx%d-%dfilters-%s%s", m.InChannels, m.Height, m.Width, m.filters(), head, m.PerStep.suffix())
 }
 
 // Init adds the four blocks' parameters and the head to p. Weights are
@@ -97,6 +109,9 @@ func (m *Conv4) Name() string {
 func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 	if m.Pools > 4 {
 		return fmt.Errorf("init %s: %d pooling blocks, but there are 4 blocks", m.Name(), m.Pools)
+	}
+	if err := m.PerStep.check(); err != nil {
+		return fmt.Errorf("init %s: %w", m.Name(), err)
 	}
 	h, w := m.featureShape()
 	if h < 1 || w < 1 {
@@ -114,11 +129,17 @@ func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 		if err := add(wn, []int{f, c, 3, 3}, TorchDefaultInit(graph.InitSeed(seed, wn), c*9)); err != nil {
 			return err
 		}
-		if err := add(fmt.Sprintf("bn%d.scale", i), []int{f}, graph.Constant{Value: 1}); err != nil {
-			return err
-		}
-		if err := add(fmt.Sprintf("bn%d.shift", i), []int{f}, graph.Zeros{}); err != nil {
-			return err
+		for s := 0; s < max(m.PerStep.Steps, 1); s++ {
+			if s > 0 && !m.PerStep.Weights {
+				break
+			}
+			scale, shift := m.bnWeights(i, s)
+			if err := add(scale, []int{f}, graph.Constant{Value: 1}); err != nil {
+				return err
+			}
+			if err := add(shift, []int{f}, graph.Zeros{}); err != nil {
+				return err
+			}
 		}
 		c = f
 	}
@@ -134,8 +155,18 @@ func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 }
 
 // Forward returns logits (N, Classes), or embeddings (N, F·h·w) without a
-// head, for x of shape (N, C, H, W) or (N, C·H·W).
+// head, for x of shape (N, C, H, W) or (N, C·H·W). With PerStep it is
+// ForwardStep at step 0 in training mode.
 func (m *Conv4) Forward(wt graph.Weights, x *G.Node) *G.Node {
+	return m.ForwardStep(wt, x, 0, Norm{})
+}
+
+// ForwardStep is Forward at inner step step in mode n: with PerStep, each
+// batch norm uses that step's scale and shift (Weights) and, in
+// evaluation mode, its running statistics (Running), which wt must then
+// hold; in training mode it normalises with the batch's statistics and
+// hands them to n.Record. Without PerStep, step and n change nothing.
+func (m *Conv4) ForwardStep(wt graph.Weights, x *G.Node, step int, n Norm) *G.Node {
 	s := x.Shape()
 	per := m.InChannels * m.Height * m.Width
 	switch {
@@ -149,13 +180,13 @@ func (m *Conv4) Forward(wt graph.Weights, x *G.Node) *G.Node {
 	h := x
 	for i := 1; i <= 4; i++ {
 		h = graph.Conv2d(h, wt.MustGet(fmt.Sprintf("conv%d.w", i)), 1)
-		h = graph.ReLU(graph.BatchNorm(h, wt.MustGet(fmt.Sprintf("bn%d.scale", i)), wt.MustGet(fmt.Sprintf("bn%d.shift", i)), 0))
+		h = graph.ReLU(m.batchNorm(wt, h, i, step, n))
 		if i <= m.pools() {
 			h = graph.MaxPool2(h)
 		}
 	}
-	n := h.Shape()[0]
-	h = graph.Reshape(h, n, graph.Size(h.Shape())/n)
+	batch := h.Shape()[0]
+	h = graph.Reshape(h, batch, graph.Size(h.Shape())/batch)
 	if m.Classes > 0 {
 		h = Linear(h, wt.MustGet("fc.w"), wt.MustGet("fc.b"))
 	}
@@ -172,4 +203,77 @@ func (m *Conv4) OutputSize() int {
 	}
 	h, w := m.featureShape()
 	return m.filters() * h * w
+}
+
+// batchNorm is block i's batch norm at inner step s in mode n.
+func (m *Conv4) batchNorm(wt graph.Weights, h *G.Node, i, s int, n Norm) *G.Node {
+	sn := m.PerStep
+	scaleName, shiftName := m.bnWeights(i, sn.set(s))
+	scale, shift := wt.MustGet(scaleName), wt.MustGet(shiftName)
+	if !sn.Running {
+		return graph.BatchNorm(h, scale, shift, 0)
+	}
+	mean, variance := m.bnStats(i, sn.set(s))
+	if n.Eval {
+		return graph.BatchNormWith(h, wt.MustGet(mean), wt.MustGet(variance), scale, shift, 0)
+	}
+	y, bm, bv := graph.BatchNormStats(h, scale, shift, 0)
+	if n.Record != nil {
+		hs := h.Shape()
+		n.Record(BatchStat{Mean: mean, Var: variance, BatchMean: bm, BatchVar: bv, Count: hs[0] * hs[2] * hs[3]})
+	}
+	return y
+}
+
+// bnWeights names block i's scale and shift in set k.
+func (m *Conv4) bnWeights(i, k int) (scale, shift string) {
+	if !m.PerStep.Weights {
+		return fmt.Sprintf("bn%d.scale", i), fmt.Sprintf("bn%d.shift", i)
+	}
+	return fmt.Sprintf("bn%d.scale.%d", i, k+1), fmt.Sprintf("bn%d.shift.%d", i, k+1)
+}
+
+// bnStats names block i's running mean and variance in set k.
+func (m *Conv4) bnStats(i, k int) (mean, variance string) {
+	return fmt.Sprintf("bn%d.mean.%d", i, k+1), fmt.Sprintf("bn%d.var.%d", i, k+1)
+}
+
+// StepNorm returns the per-step batch norm configuration.
+func (m *Conv4) StepNorm() StepNorm { return m.PerStep }
+
+// WithStepNorm returns a copy of m with batch norm per step as sn says.
+func (m *Conv4) WithStepNorm(sn StepNorm) (Model, error) {
+	if err := sn.check(); err != nil {
+		return nil, fmt.Errorf("%s: %w", m.Name(), err)
+	}
+	c := *m
+	c.PerStep = sn
+	return &c, nil
+}
+
+// StepWeights names the scales and shifts of step s's set, block by block.
+func (m *Conv4) StepWeights(s int) []string {
+	if !m.PerStep.Weights {
+		return nil
+	}
+	var ns []string
+	for i := 1; i <= 4; i++ {
+		scale, shift := m.bnWeights(i, m.PerStep.set(s))
+		ns = append(ns, scale, shift)
+	}
+	return ns
+}
+
+// RunningStats lists the running means and variances of step s's set,
+// block by block.
+func (m *Conv4) RunningStats(s int) []Stat {
+	if !m.PerStep.Running {
+		return nil
+	}
+	var st []Stat
+	for i := 1; i <= 4; i++ {
+		mean, variance := m.bnStats(i, m.PerStep.set(s))
+		st = append(st, Stat{Name: mean, Shape: []int{m.filters()}, Init: 0}, Stat{Name: variance, Shape: []int{m.filters()}, Init: 1})
+	}
+	return st
 }

@@ -24,6 +24,14 @@
 // Model on pairs of feature maps (Conv4 with Pools = 2 gives them, Spatial
 // their shape) whose Scores compares every query with every class.
 //
+// A Stepped model's forward pass can depend on the inner-loop step:
+// Conv4 with PerStep (StepNorm) keeps MAML++'s per-step batch-norm weights
+// and running statistics (Antoniou et al. 2019), and ForwardStep builds
+// step s's pass in training mode (batch statistics, recorded for the
+// running averages) or evaluation mode (the running statistics, which a
+// learner holds in RunningStats). Spec.PerStep asks a registered model for
+// it.
+//
 // Conv4 and MLP have PyTorch equivalents (TorchNamer; the modules are in
 // scripts/torch_models.py): SaveTorchNPZ and LoadTorchNPZ move their weights
 // to and from .npz archives keyed by state_dict names in PyTorch's layouts.

@@ -49,11 +49,16 @@ type Spec struct {
 	// Relation Networks); 0 is the model's own (every block), negative
 	// none.
 	Pools int
+	// PerStep makes a convolutional model's batch norm depend on the
+	// inner-loop step (MAML++'s per-step weights and running statistics;
+	// see StepNorm); zero: none. metalearn.Setup gives it one set per
+	// inner step of the run when Steps is 0.
+	PerStep StepNorm
 }
 
 // Override returns s with the options o sets in place of s's: Filters,
-// Hidden, Init and Pools where o's are not zero. The shape (Input,
-// Outputs, Embedding) stays s's.
+// Hidden, Init, Pools and PerStep where o's are not zero. The shape
+// (Input, Outputs, Embedding) stays s's.
 func (s Spec) Override(o Spec) Spec {
 	if o.Filters != 0 {
 		s.Filters = o.Filters
@@ -66,6 +71,9 @@ func (s Spec) Override(o Spec) Spec {
 	}
 	if o.Pools != 0 {
 		s.Pools = o.Pools
+	}
+	if o.PerStep != (StepNorm{}) {
+		s.PerStep = o.PerStep
 	}
 	return s
 }
@@ -122,9 +130,12 @@ func init() {
 		return m, s.mlp(m, []int{1, 40, 40, 1}, "sinusoid-mlp")
 	})
 	Register("conv4", func(s Spec) (Model, error) {
-		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters, Pools: s.Pools}
+		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters, Pools: s.Pools, PerStep: s.PerStep}
 		if s.Pools > 4 {
 			return nil, fmt.Errorf("%d pooling blocks: it has 4 blocks", s.Pools)
+		}
+		if err := s.PerStep.check(); err != nil {
+			return nil, err
 		}
 		switch in := s.Input; len(in) {
 		case 0:
@@ -160,6 +171,8 @@ func (s Spec) mlp(m *MLP, def []int, prefix string) error {
 		return fmt.Errorf("has no filters to set (it has hidden sizes)")
 	case s.Pools != 0:
 		return fmt.Errorf("has no pooling to set (it is not convolutional)")
+	case s.PerStep.Enabled():
+		return fmt.Errorf("has no batch norm to make per-step")
 	}
 	sizes := append([]int(nil), def...)
 	if len(s.Input) > 0 {

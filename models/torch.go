@@ -32,15 +32,29 @@ type TorchNamer interface {
 // (classes, features) — and fc.bias. The convolutions have no bias, and
 // batch norm keeps no running statistics (track_running_stats=False), so
 // the state_dict has no other entries. Pools changes no parameter: the
-// module takes it as pools=.
+// module takes it as pools=. With per-step scales and shifts
+// (PerStep.Weights), step k's are blocks.i.bn.weight.k and blocks.i.bn.bias.k
+// (k from 1), entries scripts/torch_models.py's Conv4 does not have: the
+// arrays round-trip through an .npz, and a PyTorch MAML++ stacks them per
+// step (the paper's code keeps them as one (steps, F) tensor).
 func (m *Conv4) TorchParams() []TorchParam {
 	var ps []TorchParam
 	for i := 1; i <= 4; i++ {
 		block := fmt.Sprintf("blocks.%d.", i-1)
-		ps = append(ps,
-			TorchParam{Name: fmt.Sprintf("conv%d.w", i), Torch: block + "conv.weight"},
-			TorchParam{Name: fmt.Sprintf("bn%d.scale", i), Torch: block + "bn.weight"},
-			TorchParam{Name: fmt.Sprintf("bn%d.shift", i), Torch: block + "bn.bias"})
+		ps = append(ps, TorchParam{Name: fmt.Sprintf("conv%d.w", i), Torch: block + "conv.weight"})
+		for k := 0; k < max(m.PerStep.Steps, 1); k++ {
+			if k > 0 && !m.PerStep.Weights {
+				break
+			}
+			scale, shift := m.bnWeights(i, k)
+			suffix := ""
+			if m.PerStep.Weights {
+				suffix = fmt.Sprintf(".%d", k+1)
+			}
+			ps = append(ps,
+				TorchParam{Name: scale, Torch: block + "bn.weight" + suffix},
+				TorchParam{Name: shift, Torch: block + "bn.bias" + suffix})
+		}
 	}
 	if m.Classes > 0 {
 		ps = append(ps,

@@ -40,6 +40,7 @@ type config struct {
 	seed        uint64
 	workers     int
 	firstOrder  bool
+	without     []string
 	out         string
 	checkpoint  string
 	ckptEvery   int
@@ -81,21 +82,30 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.ways, "ways", 0, "classification sources: classes per evaluation episode (0: 5)")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
-	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 64 cnp, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann)")
-	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile)")
-	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot; 0 for learners without an inner loop)")
-	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot)")
+	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 64 cnp, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann, 8 mamlpp on omniglot)")
+	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile and mamlpp)")
+	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot, 5 for mamlpp; 0 for learners without an inner loop)")
+	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot; mamlpp: where its learned rates start, 0.1 on omniglot)")
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, 1e-4 for cnp, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
 	fs.BoolVar(&c.freshAdam, "fresh-adam", false, "reptile with -inner-adam: start every task with a fresh Adam instead of carrying its moments from task to task (Nichol et al. carry them)")
 	fs.Float64Var(&c.scale, "scale", 0, "matchingnet: factor on the cosine similarities in the attention softmax (0: 1, the paper's)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
-	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners); default 40000 sinusoid, 2000 omniglot, 200000 cnp; 0 evaluates the initial (or -import-torch) weights")
+	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners); default 40000 sinusoid, 2000 omniglot, 200000 cnp, 50000 mamlpp on omniglot; 0 evaluates the initial (or -import-torch) weights")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
 	fs.BoolVar(&c.firstOrder, "first-order", false, "maml, anil: drop second-order terms (fomaml, foanil)")
+	fs.Func("without", "switches of the learner to turn off, comma-separated, for ablations (mamlpp: msl, da, bnwb, bnrs, lslr, ca; see -help's learner list)", func(v string) error {
+		c.without = nil
+		for _, w := range strings.Split(v, ",") {
+			if w = strings.TrimSpace(w); w != "" && !slices.Contains(c.without, w) {
+				c.without = append(c.without, w)
+			}
+		}
+		return nil
+	})
 	fs.StringVar(&c.out, "out", "runs/meta", "output directory for metrics.json and plots")
 	fs.StringVar(&c.checkpoint, "checkpoint", "", "checkpoint file, written atomically every -checkpoint-every iterations, at the end and on Ctrl-C or SIGTERM")
 	fs.IntVar(&c.ckptEvery, "checkpoint-every", 0, "iterations between checkpoints (0: 5000 sinusoid and gp, 200 omniglot)")
@@ -126,6 +136,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		for _, n := range metalearn.Learners() {
 			e, _ := metalearn.LookupLearner(n)
 			fmt.Fprintf(stderr, "  %-*s %s\n", width, n, e.Summary)
+			for _, sw := range e.Switches {
+				fmt.Fprintf(stderr, "  %-*s   -without %s: %s\n", width, "", sw.Name, sw.Summary)
+			}
 		}
 		fmt.Fprintf(stderr, "\nTask sources (-dataset):\n")
 		for _, n := range metalearn.Sources() {
@@ -154,6 +167,9 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	}
 	if c.source, err = metalearn.LookupSource(c.dataset); err != nil {
 		return c, cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(metalearn.Sources(), ", "))
+	}
+	if err := c.learner.CheckWithout(c.without); err != nil {
+		return c, cli.Usagef("-without %s: %v", strings.Join(c.without, ","), err)
 	}
 	if c.learner.Embedding && !c.source.Classification {
 		return c, cli.Usagef("-algorithm %s classifies episodes by distances: use it with a classification source, not %s", c.algorithm, c.dataset)
@@ -207,7 +223,7 @@ func (c config) resolved() metalearn.Settings {
 }
 
 // fromCheckpoint takes what the run in -checkpoint was (algorithm, data
-// set, ways, shots, -scale) for each of those flags not given on the command line,
+// set, ways, shots, inner steps, -scale, -without) for each of those flags not given on the command line,
 // so that -eval and -resume need only -checkpoint. An unreadable checkpoint
 // is left for the load to report.
 func (c *config) fromCheckpoint(set map[string]bool) {
@@ -222,13 +238,21 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 	if d := ck.Meta["dataset"]; d != "" && !set["dataset"] {
 		c.dataset = d
 	}
-	for flag, v := range map[string]*int{"shots": &c.shots, "ways": &c.ways} {
-		if n, err := strconv.Atoi(ck.Meta[flag]); err == nil && !set[flag] {
+	for flag, v := range map[string]*int{"shots": &c.shots, "ways": &c.ways, "inner-steps": &c.innerSteps} {
+		if n, err := strconv.Atoi(ck.Meta[strings.ReplaceAll(flag, "-", "_")]); err == nil && !set[flag] {
 			*v = n
 		}
 	}
 	if f, err := strconv.ParseFloat(ck.Meta["scale"], 64); err == nil && !set["scale"] {
 		c.scale = f
+	}
+	// the switches turned off shape the learner (MAML++'s bnwb: its
+	// parameters), so -eval and -resume take them from the checkpoint
+	if w, ok := ck.Meta["without"]; ok && !set["without"] {
+		c.without = nil
+		if w != "" {
+			c.without = strings.Split(w, ",")
+		}
 	}
 }
 

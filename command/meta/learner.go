@@ -19,7 +19,7 @@ func setup(c config, log logrus.FieldLogger) (metalearn.Learner, metalearn.TaskS
 		Learner: c.algorithm, Source: c.dataset, Settings: c.resolved(),
 		Model: c.model, ModelOptions: models.Spec{Filters: c.filters, Hidden: c.hidden},
 		DataDir: c.dataDir, Split: c.split, Rotations: c.rotations, Resize: c.resize, Log: log,
-		ZeroHead: c.zeroHead, FirstOrder: c.firstOrder, FreshAdam: c.freshAdam, Workers: c.workers, Seed: c.seed,
+		ZeroHead: c.zeroHead, FirstOrder: c.firstOrder, FreshAdam: c.freshAdam, Without: c.without, Workers: c.workers, Seed: c.seed,
 	})
 }
 
@@ -41,8 +41,12 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 	ck.Meta["algorithm"] = l.Name()
 	ck.Meta["dataset"] = c.dataset
 	ck.Meta["shots"] = strconv.Itoa(c.shots)
+	ck.Meta["inner_steps"] = strconv.Itoa(c.innerSteps) // MAML++'s per-step parameters depend on it
 	if c.source.Classification {
 		ck.Meta["ways"] = strconv.Itoa(c.ways)
+	}
+	if len(c.without) > 0 {
+		ck.Meta["without"] = strings.Join(c.without, ",") // part of the learner: -eval and -resume keep it
 	}
 	if c.scale != 0 {
 		ck.Meta["scale"] = strconv.FormatFloat(c.scale, 'g', -1, 64) // part of the classifier: -eval keeps it
