@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/metalearn"
@@ -20,16 +21,31 @@ type report struct {
 	// Objective names what train_query_loss and valid_objective measure
 	// when the learner minimises something other than the task's loss
 	// (CNP: NLL, the targets' negative log-likelihood per point).
-	Objective      string            `json:"objective,omitempty"`
-	Config         map[string]any    `json:"config"`
-	Checkpoint     string            `json:"checkpoint,omitempty"` // -eval: the checkpoint evaluated
-	Iterations     int               `json:"iterations"`
+	Objective  string         `json:"objective,omitempty"`
+	Config     map[string]any `json:"config"`
+	Checkpoint string         `json:"checkpoint,omitempty"` // -eval: the checkpoint evaluated
+	Iterations int            `json:"iterations"`
+	// TrainSeconds and ValidSeconds are the run's training and
+	// validation time, over every process of a resumed run (up to the
+	// checkpoint each resumed from); MsPerIteration is this process's,
+	// validation excluded.
 	TrainSeconds   float64           `json:"train_seconds"`
 	ValidSeconds   float64           `json:"validation_seconds"`
-	MsPerIteration float64           `json:"ms_per_iteration"` // training only, validation excluded
+	MsPerIteration float64           `json:"ms_per_iteration"`
 	Curve          []curvePoint      `json:"curve"`
 	Eval           map[string]any    `json:"eval"`
 	Files          map[string]string `json:"files"`
+	// priorTrain and priorValid are the times of the processes before a
+	// resumed one (resumeCurve).
+	priorTrain, priorValid float64
+}
+
+// setTimes records the times of this process's meta-training so far
+// (elapsed in all, valid of it validating) after those of the processes
+// before it.
+func (r *report) setTimes(elapsed, valid time.Duration) {
+	r.TrainSeconds = r.priorTrain + (elapsed - valid).Seconds()
+	r.ValidSeconds = r.priorValid + valid.Seconds()
 }
 
 // curveJSON is a curvePoint as written to metrics.json.
@@ -126,8 +142,9 @@ func (r *report) drawCurve(c config, src metalearn.TaskSource) error {
 	return nil
 }
 
-// resumeCurve continues the curve of the run in c.out: the points up to
-// iteration start of its metrics.json, if there is one.
+// resumeCurve continues the record of the run in c.out: the points of
+// its metrics.json's curve up to iteration start, and its training and
+// validation times, if there is one.
 func (r *report) resumeCurve(c config, start int) {
 	b, err := os.ReadFile(filepath.Join(c.out, metricsFile))
 	if err != nil {
@@ -142,6 +159,7 @@ func (r *report) resumeCurve(c config, start int) {
 			r.Curve = append(r.Curve, p)
 		}
 	}
+	r.priorTrain, r.priorValid = old.TrainSeconds, old.ValidSeconds
 }
 
 // write saves the record and the plots into c.out: metrics.json, the

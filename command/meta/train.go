@@ -179,6 +179,7 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 		}
 		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == c.iterations) {
 			rep.Iterations = done
+			rep.setTimes(time.Since(began), validTime)
 			if err := saveCheckpoint(l, c, done); err != nil {
 				return err
 			}
@@ -191,14 +192,13 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 	}
 	bar.Done()
 	total := time.Since(began)
-	rep.TrainSeconds = (total - validTime).Seconds()
-	rep.ValidSeconds = validTime.Seconds()
+	rep.setTimes(total, validTime)
 	rep.Iterations = c.iterations
 	if n := c.iterations - start; n > 0 {
-		rep.MsPerIteration = 1000 * rep.TrainSeconds / float64(n)
+		rep.MsPerIteration = 1000 * (total - validTime).Seconds() / float64(n)
 	}
 	log.Infof("meta-training done: %d iterations in %.1fs (%.2f ms/iteration), validation %.1fs",
-		c.iterations-start, rep.TrainSeconds, rep.MsPerIteration, rep.ValidSeconds)
+		c.iterations-start, (total - validTime).Seconds(), rep.MsPerIteration, validTime.Seconds())
 	return nil
 }
 
