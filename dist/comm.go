@@ -6,6 +6,7 @@ import (
 	"os"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -22,7 +23,13 @@ type Comm struct {
 
 	mu        sync.Mutex // serialises the calls (MPI_THREAD_SERIALIZED)
 	finalized bool
+	busy      atomic.Int64 // nanoseconds in MPI calls
 }
+
+// Busy is the time this process has spent in MPI calls since Init:
+// transfers, and waiting for the other processes to reach the same call.
+// 0 for the stand-in.
+func (c *Comm) Busy() time.Duration { return time.Duration(c.busy.Load()) }
 
 // Rank is this process's index in [0, Size).
 func (c *Comm) Rank() int { return c.rank }

@@ -51,6 +51,7 @@ import (
 	"fmt"
 	"os"
 	"sync"
+	"time"
 	"unsafe"
 )
 
@@ -115,7 +116,9 @@ func (c *Comm) call(what string, f func() C.int) error {
 		return fmt.Errorf("%s on %s: MPI is finalized", what, c)
 	}
 	stop := c.guard(what)
+	start := time.Now()
 	rc := f()
+	c.busy.Add(int64(time.Since(start)))
 	stop()
 	if rc != C.MPI_SUCCESS {
 		return fmt.Errorf("%s: %w", c, mpiError(what, rc))

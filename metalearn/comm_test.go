@@ -2,7 +2,6 @@ package metalearn
 
 import (
 	"errors"
-	"fmt"
 	"math/rand/v2"
 	"slices"
 	"strings"
@@ -10,83 +9,9 @@ import (
 	"testing"
 
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/commtest"
 	"github.com/metagon/metagon/models"
 )
-
-// chanComm is one rank of a group of goroutines standing in for processes
-// (Comm): every ordered pair of ranks has a FIFO mailbox, and every rank
-// makes the same calls in the same order, so each message is received by
-// the call it was sent for.
-type chanComm struct {
-	rank int
-	box  [][]chan []float64 // box[from][to]
-}
-
-// chanGroup returns the ranks of a group of n.
-func chanGroup(n int) []*chanComm {
-	box := make([][]chan []float64, n)
-	for i := range box {
-		box[i] = make([]chan []float64, n)
-		for j := range box[i] {
-			box[i][j] = make(chan []float64, 64)
-		}
-	}
-	g := make([]*chanComm, n)
-	for r := range g {
-		g[r] = &chanComm{rank: r, box: box}
-	}
-	return g
-}
-
-func (c *chanComm) Rank() int { return c.rank }
-func (c *chanComm) Size() int { return len(c.box) }
-
-func (c *chanComm) Send(buf []float64, to int) error {
-	c.box[c.rank][to] <- slices.Clone(buf)
-	return nil
-}
-
-func (c *chanComm) Recv(buf []float64, from int) error {
-	m := <-c.box[from][c.rank]
-	if len(m) != len(buf) {
-		return fmt.Errorf("rank %d: %d values from rank %d, want %d", c.rank, len(m), from, len(buf))
-	}
-	copy(buf, m)
-	return nil
-}
-
-func (c *chanComm) Allgather(send, recv []float64, counts []int) error {
-	if len(send) != counts[c.rank] {
-		return fmt.Errorf("rank %d sends %d values, counts say %d", c.rank, len(send), counts[c.rank])
-	}
-	for r := range c.box {
-		if r != c.rank {
-			_ = c.Send(send, r)
-		}
-	}
-	off := 0
-	for r, n := range counts {
-		if r == c.rank {
-			copy(recv[off:off+n], send)
-		} else if err := c.Recv(recv[off:off+n], r); err != nil {
-			return err
-		}
-		off += n
-	}
-	return nil
-}
-
-func (c *chanComm) Bcast(buf []float64, root int) error {
-	if c.rank != root {
-		return c.Recv(buf, root)
-	}
-	for r := range c.box {
-		if r != root {
-			_ = c.Send(buf, r)
-		}
-	}
-	return nil
-}
 
 // commCase is a learner to split: new builds it for one rank (c nil: one
 // process) and tasks draws its meta-batches.
@@ -198,7 +123,7 @@ func TestCommSplitIsOneProcess(t *testing.T) {
 				want, wantStats = append(want, stateOf(one)), append(wantStats, st)
 			}
 			for _, size := range []int{2, 3} {
-				group := chanGroup(size)
+				group := commtest.Group(size)
 				learners := make([]Learner, size)
 				for r := range learners {
 					learners[r] = c.new(t, group[r], 1+r%2)
@@ -240,7 +165,7 @@ func TestCommSplitIsOneProcess(t *testing.T) {
 // TestCommAgreeNamesTheFailedRank: when one rank fails on its tasks every
 // rank returns an error at the same meta-step, naming it.
 func TestCommAgreeNamesTheFailedRank(t *testing.T) {
-	group := chanGroup(3)
+	group := commtest.Group(3)
 	errs := make([]error, 3)
 	var wg sync.WaitGroup
 	for r := range 3 {
@@ -278,7 +203,7 @@ func TestCommAgreeNamesTheFailedRank(t *testing.T) {
 // meta-batch is refused with more than one process.
 func TestSetupRefusesUnsplitLearners(t *testing.T) {
 	run := Run{Learner: "cnp", Source: "gp", Settings: Resolve(Settings{}, mustLearner(t, "cnp"), mustSource(t, "gp"), "gp"),
-		Seed: 1, Comm: chanGroup(2)[0]}
+		Seed: 1, Comm: commtest.Group(2)[0]}
 	if _, _, err := Setup(run); err == nil || !strings.Contains(err.Error(), "does not split its meta-batch") {
 		t.Errorf("cnp on 2 processes: %v", err)
 	}

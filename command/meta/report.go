@@ -20,16 +20,21 @@ type report struct {
 	// Objective names what train_query_loss and valid_objective measure
 	// when the learner minimises something other than the task's loss
 	// (CNP: NLL, the targets' negative log-likelihood per point).
-	Objective      string            `json:"objective,omitempty"`
-	Config         map[string]any    `json:"config"`
-	Checkpoint     string            `json:"checkpoint,omitempty"` // -eval: the checkpoint evaluated
-	Iterations     int               `json:"iterations"`
-	TrainSeconds   float64           `json:"train_seconds"`
-	ValidSeconds   float64           `json:"validation_seconds"`
-	MsPerIteration float64           `json:"ms_per_iteration"` // training only, validation excluded
-	Curve          []curvePoint      `json:"curve"`
-	Eval           map[string]any    `json:"eval"`
-	Files          map[string]string `json:"files"`
+	Objective      string         `json:"objective,omitempty"`
+	Config         map[string]any `json:"config"`
+	Checkpoint     string         `json:"checkpoint,omitempty"` // -eval: the checkpoint evaluated
+	Iterations     int            `json:"iterations"`
+	TrainSeconds   float64        `json:"train_seconds"`
+	ValidSeconds   float64        `json:"validation_seconds"`
+	MsPerIteration float64        `json:"ms_per_iteration"` // training only, validation excluded
+	// Processes is the number of MPI processes the meta-batches were
+	// split across (absent: one), and MPISeconds the time rank 0 spent in
+	// MPI calls during training, waiting for the others included.
+	Processes  int               `json:"processes,omitempty"`
+	MPISeconds float64           `json:"mpi_seconds,omitempty"`
+	Curve      []curvePoint      `json:"curve"`
+	Eval       map[string]any    `json:"eval"`
+	Files      map[string]string `json:"files"`
 }
 
 // curveJSON is a curvePoint as written to metrics.json.
