@@ -62,6 +62,9 @@ type config struct {
 	hidden      []int
 	torch       cli.TorchFlags
 	mpiTimeout  time.Duration
+	grid        string
+	trial       int
+	trialLine   string // the grid's line the trial adds
 
 	// comm is the group of processes the run is split across (see
 	// ranks.go); nil for one process.
@@ -77,6 +80,12 @@ type config struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
+	return parseArgs(args, stderr, false)
+}
+
+// parseArgs parses args; unless expanded, -grid's trial is added to them
+// first (see grid.go).
+func parseArgs(args []string, stderr io.Writer, expanded bool) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -155,10 +164,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintf(stderr, "\nModels (-model): %s\n\nFlags:\n", strings.Join(models.Names(), ", "))
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&c.grid, "grid", "", "a sweep: a file of one trial per line, each line more flags for the run (blank lines and # comments skipped); -trial-index picks the trial, and {trial} in any flag's value becomes its index")
+	fs.IntVar(&c.trial, "trial-index", -1, "with -grid: the trial to run, from 0 (default: $SLURM_ARRAY_TASK_ID of a Slurm job array, else $JOB_COMPLETION_INDEX of a Kubernetes indexed Job)")
 	if err := cli.Parse(fs, args); err != nil {
 		return c, err
 	}
 	set := cli.Set(fs)
+	if !expanded && (c.grid != "" || set["trial-index"]) {
+		more, line, err := c.trialArgs(args, set["trial-index"])
+		if err != nil {
+			return c, cli.AsUsage(err)
+		}
+		c, err := parseArgs(more, stderr, true)
+		c.trialLine = line
+		return c, err
+	}
 	if c.resume || c.evalOnly {
 		c.fromCheckpoint(set)
 	}

@@ -71,12 +71,16 @@ func (p *curvePoint) UnmarshalJSON(b []byte) error {
 }
 
 func (c config) asJSON() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"algorithm": c.algorithm, "dataset": c.dataset, "shots": c.shots, "train_shots": c.trainShots, "queries": c.queries,
 		"meta_batch": c.metaBatch, "inner_steps": c.innerSteps, "eval_steps": c.evalSteps,
 		"inner_lr": c.innerLR, "inner_batch": c.innerBatch, "scale": c.scale, "outer_lr": c.outerLR, "iterations": c.iterations, "seed": c.seed,
 		"first_order": c.firstOrder, "without": c.without, "zero_head": c.zeroHead, "resize": c.resize, "inner_adam": c.innerAdam, "fresh_adam": c.freshAdam, "dtype": c.dtype, "eval_tasks": c.evalTasks, "init": c.init,
 	}
+	if c.grid != "" {
+		m["grid"], m["trial_index"], m["trial"] = c.grid, c.trial, c.trialLine
+	}
+	return m
 }
 
 // setEval records the final evaluation: the query loss (and accuracy)

@@ -53,6 +53,9 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 			return err
 		}
 	}
+	if c.grid != "" {
+		log.Infof("trial %d of %s: %s", c.trial, c.grid, c.trialLine)
+	}
 	l, src, err := setup(c, log)
 	if err != nil {
 		return err
