@@ -8,7 +8,11 @@
 # meta-step's exchange timed after a barrier), and a hash of the
 # meta-parameters, which must be the same (internal/cmd/benchmpi). Prints
 # the CPU model and the load average: other processes on the machine slow
-# the ranks unevenly, which shows as waiting in MPI calls.
+# the ranks unevenly, which shows as waiting in MPI calls. Where other
+# sessions keep the cores busy, Linux gives this session's processes
+# together one fair share of the CPU (sched_autogroup), so 2 processes then
+# get the CPU time 1 would and cannot be faster; the messages-alone column
+# still holds.
 #
 #   scripts/bench_mpi.sh                 # ~1-2 min on 2 idle cores
 #   ITERS=10 NP="1 2 4" scripts/bench_mpi.sh
