@@ -24,8 +24,9 @@
 //
 // MPI errors are returned as Go errors (MPI_ERRORS_RETURN). Go runs a
 // goroutine's C calls on whichever OS thread it is on, so Init asks for
-// MPI_THREAD_MULTIPLE and accepts MPI_THREAD_SERIALIZED, under which the
-// calls are serialised by a mutex. Comm.Timeout bounds how long a call
+// MPI_THREAD_MULTIPLE and accepts MPI_THREAD_SERIALIZED; a Comm makes one
+// call at a time (a mutex), the watchdog's abort alone running beside
+// another. Comm.Busy is the time spent in MPI calls. Comm.Timeout bounds how long a call
 // waits for the other processes: past it the process says which call on
 // which rank waited and aborts the job, so that a process that died or
 // hangs does not leave the others waiting for ever.
