@@ -37,7 +37,10 @@
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number
-// of workers. For N-way classification, Options.ZeroHead starts every task
+// of workers. The optimization-based learners also split a meta-batch
+// across processes (Options.Comm; package dist runs them under MPI),
+// continuing the sum from rank to rank in task order, so that the result
+// is the same, bit for bit, for any number of processes (comm.go). For N-way classification, Options.ZeroHead starts every task
 // from a zero head (Kao et al. 2022).
 //
 // Learners and task sources are registered by name (Register,

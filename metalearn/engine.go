@@ -173,7 +173,10 @@ func feed(r *graph.Runner, sup, qry setNodes, t Task) error {
 // metaStep is the gradient-based meta-update: each task's meta-gradient
 // is computed on some worker and stored in the task's slot; the slots are
 // then averaged in task order, so the result does not depend on the
-// number of workers.
+// number of workers. With Options.Comm the tasks are split across
+// processes, each computing its share, and the average is continued from
+// rank to rank in task order (see Comm), so the result does not depend on
+// the number of processes either.
 func (e *engine) metaStep(tasks []Task) (Stats, error) {
 	if len(tasks) == 0 {
 		return Stats{}, fmt.Errorf("%s: empty meta-batch", e.name)
@@ -183,9 +186,14 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 			return Stats{}, fmt.Errorf("%s: %w", e.name, err)
 		}
 	}
+	sh, err := shareOf(e.opts.Comm, len(tasks))
+	if err != nil {
+		return Stats{}, fmt.Errorf("%s: %w", e.name, err)
+	}
 	e.ensureSlots(len(tasks))
 	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
-	err := e.parallel(len(tasks), func(w *worker, i int) error {
+	err = e.parallel(sh.hi-sh.lo, func(w *worker, k int) error {
+		i := sh.lo + k
 		if err := w.runMeta(tasks[i]); err != nil {
 			return err
 		}
@@ -197,14 +205,16 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 		e.keepBatchStats(w, i)
 		return nil
 	})
-	if err != nil {
+	if err = e.exchangeTasks(sh, err, losses, accs); err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", e.name, err)
 	}
 	st := Stats{Loss: mean(losses), Accuracy: mean(accs)}
 	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 		return st, fmt.Errorf("%s: meta-loss is %v: the meta-parameters were not updated (try lower learning rates)", e.name, st.Loss)
 	}
-	e.averageSlots(len(tasks))
+	if err := e.averageSlots(sh); err != nil {
+		return st, fmt.Errorf("%s: %w", e.name, err)
+	}
 	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
 		return st, fmt.Errorf("%s: %w", e.name, err)
 	}
@@ -213,6 +223,55 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 	}
 	e.zeroHead()
 	return st, nil
+}
+
+// exchangeTasks tells every process whether any failed to compute its
+// tasks (failed: this one's error), and then
+// gives every process the query loss, accuracy and batch statistics of
+// the tasks the others computed (see Comm). Nothing for one process.
+func (e *engine) exchangeTasks(sh taskShare, failed error, losses, accs []float64) error {
+	if err := sh.agree(failed); err != nil || !sh.split() {
+		return err
+	}
+	size := 2
+	var tmpl []batchValues // the layout of a task's batch statistics
+	if e.stats != nil {
+		tmpl = e.statSlots[sh.lo]
+		for _, v := range tmpl {
+			size += len(v.mean) + len(v.variance)
+		}
+	}
+	return sh.exchange(size, func(i int, out []float64) {
+		out[0], out[1] = losses[i], accs[i]
+		k := 2
+		for _, v := range e.statSlotsOf(i) {
+			k += copy(out[k:], v.mean)
+			k += copy(out[k:], v.variance)
+		}
+	}, func(i int, in []float64) {
+		losses[i], accs[i] = in[0], in[1]
+		if tmpl == nil {
+			return
+		}
+		slot := e.statSlots[i][:0]
+		k := 2
+		for _, t := range tmpl {
+			v := batchValues{stat: t.stat, mean: make([]float64, len(t.mean)), variance: make([]float64, len(t.variance))}
+			k += copy(v.mean, in[k:])
+			k += copy(v.variance, in[k:])
+			slot = append(slot, v)
+		}
+		e.statSlots[i] = slot
+	})
+}
+
+// statSlotsOf is task i's batch statistics (nil without running
+// statistics).
+func (e *engine) statSlotsOf(i int) []batchValues {
+	if e.stats == nil {
+		return nil
+	}
+	return e.statSlots[i]
 }
 
 // runMeta runs the worker's meta-objective on t.
@@ -245,19 +304,39 @@ func (e *engine) ensureSlots(n int) {
 	}
 }
 
-// averageSlots writes the mean of the first n slots into e.mean, adding
-// the tasks in order.
-func (e *engine) averageSlots(n int) {
-	for j := range e.params.List {
-		acc := make([]float64, len(e.slots[0][j]))
-		for i := 0; i < n; i++ {
-			for k, v := range e.slots[i][j] {
-				acc[k] += v
+// averageSlots writes the mean of the meta-batch's slots into e.mean,
+// adding the tasks in order (continued across processes, see Comm).
+func (e *engine) averageSlots(sh taskShare) error {
+	total := 0
+	for _, s := range e.slots[0] {
+		total += len(s)
+	}
+	acc := make([]float64, total)
+	err := sh.fold(acc, func(acc []float64, i int) {
+		off := 0
+		for _, s := range e.slots[i] {
+			for k, v := range s {
+				acc[off+k] += v
 			}
+			off += len(s)
 		}
-		for k := range acc {
-			acc[k] /= float64(n)
+	})
+	if err != nil {
+		return err
+	}
+	e.setMean(acc, sh.n)
+	return nil
+}
+
+// setMean divides sum, the slots' sum, by n into e.mean.
+func (e *engine) setMean(sum []float64, n int) {
+	off := 0
+	for j, s := range e.slots[0] {
+		part := sum[off : off+len(s)]
+		for k := range part {
+			part[k] /= float64(n)
 		}
-		graph.SetFloat64s(e.mean[j], acc)
+		graph.SetFloat64s(e.mean[j], part)
+		off += len(s)
 	}
 }

@@ -113,6 +113,12 @@ type Options struct {
 	// its own compiled task graph. Results do not depend on it. If zero,
 	// a default of runtime.GOMAXPROCS(0) is used.
 	Workers int
+	// Comm, when not nil, is a group of processes that share every
+	// meta-batch (package dist: MPI): each computes its part of the tasks
+	// and every process takes the same step, bit for bit the one a single
+	// process would take (see Comm). Only the optimization-based learners
+	// (Splitter) use it. nil means this process computes every task.
+	Comm Comm
 	// Dtype is the element type of the graphs. If zero, a default of
 	// tensor.Float64 is used.
 	Dtype tensor.Dtype

@@ -34,13 +34,16 @@ type Config struct {
 	Without []string
 	// Workers is the number of goroutines; results do not depend on it.
 	Workers int
+	// Comm is the group of processes that share every meta-batch (see
+	// Options.Comm); nil: this one alone.
+	Comm Comm
 	// Seed initialises the meta-parameters.
 	Seed uint64
 }
 
 // Options returns the shared learner options of c.
 func (c Config) Options() Options {
-	o := Options{Spec: c.Spec, InnerSteps: c.InnerSteps, InnerLR: c.InnerLR, Workers: c.Workers, Seed: c.Seed, Dtype: c.DtypeOf()}
+	o := Options{Spec: c.Spec, InnerSteps: c.InnerSteps, InnerLR: c.InnerLR, Workers: c.Workers, Comm: c.Comm, Seed: c.Seed, Dtype: c.DtypeOf()}
 	if c.ZeroHead {
 		o.ZeroHead = c.Head
 	}

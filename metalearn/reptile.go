@@ -120,6 +120,9 @@ func (l *Reptile) train(w *worker, t Task, batches []Task, at []int, final *grap
 }
 
 // MetaStep trains on each task and moves θ toward the mean trained weights.
+// With Options.Comm the tasks are split across processes, and the mean
+// (and the carried Adam's merge) continued from rank to rank in task
+// order, as the gradient-based learners do (see Comm).
 func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	e := l.engine
 	if len(tasks) == 0 {
@@ -130,10 +133,15 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 			return Stats{}, fmt.Errorf("reptile: %w", err)
 		}
 	}
+	sh, err := shareOf(e.opts.Comm, len(tasks))
+	if err != nil {
+		return Stats{}, fmt.Errorf("reptile: %w", err)
+	}
 	e.ensureSlots(len(tasks))
 	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
 	finals := make([]graph.OptimizerState, len(tasks))
-	err := e.parallel(len(tasks), func(w *worker, i int) error {
+	err = e.parallel(sh.hi-sh.lo, func(w *worker, k int) error {
+		i := sh.lo + k
 		res, a, err := l.train(w, tasks[i], l.miniBatches(tasks[i], i), []int{e.opts.InnerSteps}, &finals[i])
 		if err != nil {
 			return err
@@ -150,6 +158,11 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 		}
 		return nil
 	})
+	err = sh.agree(err)
+	if err == nil {
+		err = sh.exchange(2, func(i int, out []float64) { out[0], out[1] = losses[i], accs[i] },
+			func(i int, in []float64) { losses[i], accs[i] = in[0], in[1] })
+	}
 	if err != nil {
 		return Stats{}, fmt.Errorf("reptile: %w", err)
 	}
@@ -157,7 +170,14 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
 		return st, fmt.Errorf("reptile: query loss is %v: the meta-parameters were not updated (try lower learning rates)", st.Loss)
 	}
-	e.averageSlots(len(tasks))
+	if l.opts.InnerAdam && l.opts.CarryAdam {
+		err = l.averageAndMerge(sh, finals)
+	} else {
+		err = e.averageSlots(sh)
+	}
+	if err != nil {
+		return st, fmt.Errorf("reptile: %w", err)
+	}
 	if s, ok := e.opts.Outer.(graph.LRSetter); ok && l.opts.Iterations > 0 {
 		s.SetLR(l.outerLR())
 	}
@@ -165,11 +185,39 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 		return st, fmt.Errorf("reptile: %w", err)
 	}
 	e.zeroHead()
-	if l.opts.InnerAdam && l.opts.CarryAdam {
-		l.inner = mergeAdam(l.inner, finals, l.innerAdam().Beta2)
-	}
 	l.iter++
 	return st, nil
+}
+
+// averageAndMerge averages the slots into e.mean (averageSlots) and
+// merges the tasks' final inner-Adam states into the carried one
+// (mergeAdam) in one fold, so that processes pass one vector from rank to
+// rank: the slots' sum, then the Adam moments.
+func (l *Reptile) averageAndMerge(sh taskShare, finals []graph.OptimizerState) error {
+	e := l.engine
+	total := 0
+	for _, s := range e.slots[0] {
+		total += len(s)
+	}
+	a := newAdamMerge(l.inner, sh.n, finals[sh.lo], l.innerAdam().Beta2)
+	acc := make([]float64, total+a.size())
+	a.start(acc[total:])
+	err := sh.fold(acc, func(acc []float64, i int) {
+		off := 0
+		for _, s := range e.slots[i] {
+			for k, v := range s {
+				acc[off+k] += v
+			}
+			off += len(s)
+		}
+		a.add(acc[total:], finals[i])
+	})
+	if err != nil {
+		return err
+	}
+	e.setMean(acc[:total], sh.n)
+	l.inner = a.state(acc[total:])
+	return nil
 }
 
 // Adapt runs the Reptile inner loop (the same optimizer as in training,

@@ -43,29 +43,93 @@ func (l *Reptile) SetInnerState(s graph.OptimizerState) error {
 // moment, the last gradient when β₁ ≈ 0, is averaged; the step count
 // advances by n·k.
 func mergeAdam(prev graph.OptimizerState, finals []graph.OptimizerState, beta2 float64) graph.OptimizerState {
-	n := len(finals)
-	if n == 0 {
+	if len(finals) == 0 {
 		return prev
 	}
-	k := finals[0].Step - prev.Step
-	out := graph.OptimizerState{Kind: finals[0].Kind, LR: finals[0].LR, Step: prev.Step + int64(n)*k}
-	decayTask := math.Pow(beta2, float64(k))
-	decayAll := math.Pow(beta2, float64(int64(n)*k))
-	m, v := make([][]float64, len(finals[0].Slots[0])), make([][]float64, len(finals[0].Slots[1]))
-	for p := range m {
-		size := len(finals[0].Slots[0][p])
-		m[p], v[p] = make([]float64, size), make([]float64, size)
+	a := newAdamMerge(prev, len(finals), finals[0], beta2)
+	acc := make([]float64, a.size())
+	a.start(acc)
+	for _, f := range finals {
+		a.add(acc, f)
+	}
+	return a.state(acc)
+}
+
+// adamMerge is mergeAdam as a left fold over the tasks in task order, so
+// that processes can continue it from rank to rank (Comm): start writes
+// the starting value into a flat accumulator, m then v, every parameter's
+// values in turn; add folds in one task's final state; state reads the
+// merged state.
+type adamMerge struct {
+	prev                graph.OptimizerState
+	n                   int
+	k                   int64
+	kind                string
+	lr                  float64
+	decayTask, decayAll float64
+	sizes               []int
+}
+
+// newAdamMerge prepares the merge of n tasks' final states into prev;
+// first is one of them (every task takes the same number of steps).
+func newAdamMerge(prev graph.OptimizerState, n int, first graph.OptimizerState, beta2 float64) adamMerge {
+	k := first.Step - prev.Step
+	a := adamMerge{prev: prev, n: n, k: k, kind: first.Kind, lr: first.LR,
+		decayTask: math.Pow(beta2, float64(k)), decayAll: math.Pow(beta2, float64(int64(n)*k))}
+	for _, s := range first.Slots[0] {
+		a.sizes = append(a.sizes, len(s))
+	}
+	return a
+}
+
+// size is the accumulator's length.
+func (a adamMerge) size() int {
+	n := 0
+	for _, s := range a.sizes {
+		n += 2 * s
+	}
+	return n
+}
+
+// prevV is value j of parameter p's second moment before the meta-batch
+// (0 before the first step, which has no slots).
+func (a adamMerge) prevV(p, j int) float64 {
+	if len(a.prev.Slots) == 2 {
+		return a.prev.Slots[1][p][j]
+	}
+	return 0
+}
+
+func (a adamMerge) start(acc []float64) {
+	half, off := len(acc)/2, 0
+	for p, size := range a.sizes {
 		for j := range size {
-			var pv float64 // no slots before the first step: v = 0
-			if len(prev.Slots) == 2 {
-				pv = prev.Slots[1][p][j]
-			}
-			v[p][j] = decayAll * pv
-			for _, f := range finals {
-				m[p][j] += f.Slots[0][p][j] / float64(n)
-				v[p][j] += f.Slots[1][p][j] - decayTask*pv
-			}
+			acc[off+j] = 0
+			acc[half+off+j] = a.decayAll * a.prevV(p, j)
 		}
+		off += size
+	}
+}
+
+func (a adamMerge) add(acc []float64, f graph.OptimizerState) {
+	half, off := len(acc)/2, 0
+	for p, size := range a.sizes {
+		for j := range size {
+			acc[off+j] += f.Slots[0][p][j] / float64(a.n)
+			acc[half+off+j] += f.Slots[1][p][j] - a.decayTask*a.prevV(p, j)
+		}
+		off += size
+	}
+}
+
+func (a adamMerge) state(acc []float64) graph.OptimizerState {
+	out := graph.OptimizerState{Kind: a.kind, LR: a.lr, Step: a.prev.Step + int64(a.n)*a.k}
+	half, off := len(acc)/2, 0
+	m, v := make([][]float64, len(a.sizes)), make([][]float64, len(a.sizes))
+	for p, size := range a.sizes {
+		m[p] = append([]float64(nil), acc[off:off+size]...)
+		v[p] = append([]float64(nil), acc[half+off:half+off+size]...)
+		off += size
 	}
 	out.Slots = [][][]float64{m, v}
 	return out

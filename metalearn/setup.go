@@ -31,6 +31,11 @@ type Run struct {
 	Without                         []string
 	Workers                         int
 	Seed                            uint64
+	// Comm is the group of processes that share every meta-batch (see
+	// Options.Comm); nil: this one alone. Setup refuses a group of more
+	// than one process for a learner that does not split its meta-batch
+	// (Splitter).
+	Comm Comm
 }
 
 // Setup builds r's task source, model and learner.
@@ -67,9 +72,14 @@ func Setup(r Run) (Learner, TaskSource, error) {
 		return nil, nil, err
 	}
 	l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: r.Settings, Head: models.HeadOf(m),
-		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Seed: r.Seed})
+		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Comm: r.Comm, Seed: r.Seed})
 	if err != nil {
 		return nil, nil, err
+	}
+	if r.Comm != nil && r.Comm.Size() > 1 {
+		if s, ok := l.(Splitter); !ok || !s.SplitsMetaBatch() {
+			return nil, nil, fmt.Errorf("learner %s does not split its meta-batch across processes (only the optimization-based learners do: maml, fomaml, metasgd, anil, foanil, mamlpp, reptile): run it as one process, not %d", r.Learner, r.Comm.Size())
+		}
 	}
 	return l, src, nil
 }

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/metagon/metagon/data"
 	"github.com/metagon/metagon/graph"
@@ -60,6 +61,14 @@ type config struct {
 	filters     int
 	hidden      []int
 	torch       cli.TorchFlags
+	mpiTimeout  time.Duration
+	grid        string
+	trial       int
+	trialLine   string // the grid's line the trial adds
+
+	// comm is the group of processes the run is split across (see
+	// ranks.go); nil for one process.
+	comm metalearn.Comm
 
 	// ck is -checkpoint as read while parsing (-resume, -eval), so that
 	// the file is read once; nil if it could not be read.
@@ -71,6 +80,12 @@ type config struct {
 }
 
 func parseFlags(args []string, stderr io.Writer) (config, error) {
+	return parseArgs(args, stderr, false)
+}
+
+// parseArgs parses args; unless expanded, -grid's trial is added to them
+// first (see grid.go).
+func parseArgs(args []string, stderr io.Writer, expanded bool) (config, error) {
 	var c config
 	fs := flag.NewFlagSet("meta", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -96,6 +111,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
+	fs.DurationVar(&c.mpiTimeout, "mpi-timeout", 30*time.Minute, "built with -tags mpi, run as several processes: how long a process waits for the others in one MPI call before it aborts the job, naming its rank (0: no limit); rank 0's validations and checkpoints count")
 	fs.BoolVar(&c.firstOrder, "first-order", false, "maml, anil: drop second-order terms (fomaml, foanil)")
 	fs.Func("without", "switches of the learner to turn off, comma-separated, for ablations (mamlpp: msl, da, bnwb, bnrs, lslr, ca; see -help's learner list)", func(v string) error {
 		c.without = nil
@@ -148,10 +164,21 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		fmt.Fprintf(stderr, "\nModels (-model): %s\n\nFlags:\n", strings.Join(models.Names(), ", "))
 		fs.PrintDefaults()
 	}
+	fs.StringVar(&c.grid, "grid", "", "a sweep: a file of one trial per line, each line more flags for the run (blank lines and # comments skipped); -trial-index picks the trial, and {trial} in any flag's value becomes its index")
+	fs.IntVar(&c.trial, "trial-index", -1, "with -grid: the trial to run, from 0 (default: $SLURM_ARRAY_TASK_ID of a Slurm job array, else $JOB_COMPLETION_INDEX of a Kubernetes indexed Job)")
 	if err := cli.Parse(fs, args); err != nil {
 		return c, err
 	}
 	set := cli.Set(fs)
+	if !expanded && (c.grid != "" || set["trial-index"]) {
+		more, line, err := c.trialArgs(args, set["trial-index"])
+		if err != nil {
+			return c, cli.AsUsage(err)
+		}
+		c, err := parseArgs(more, stderr, true)
+		c.trialLine = line
+		return c, err
+	}
 	if c.resume || c.evalOnly {
 		c.fromCheckpoint(set)
 	}
@@ -284,6 +311,8 @@ func (c *config) validate() error {
 		return fmt.Errorf("-scale %g: want a positive factor (or 0 for the paper's 1)", c.scale)
 	case c.innerLR < 0 || c.outerLR < 0:
 		return fmt.Errorf("learning rates must be positive")
+	case c.mpiTimeout < 0:
+		return fmt.Errorf("-mpi-timeout %v: want 0 (no limit) or more", c.mpiTimeout)
 	case c.workers < 0:
 		return fmt.Errorf("-workers %d: want ≥ 0", c.workers)
 	case c.evalTasks < 1:

@@ -26,14 +26,29 @@ package meta
 
 import (
 	"context"
+	"fmt"
 	"io"
+	"os"
 
+	"github.com/metagon/metagon/dist"
 	"github.com/metagon/metagon/internal/cli"
 	"github.com/sirupsen/logrus"
 )
 
-// Main runs the command on os.Args and exits (see cli.Main).
-func Main() { cli.Main("meta", run) }
+// Main runs the command on os.Args and exits (see cli.Main). Built with
+// -tags mpi and started as several processes (mpirun, srun, an MPIJob),
+// it meta-trains as one job split across them (see package dist and
+// ranks.go).
+func Main() {
+	comm, err := dist.Init()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "meta:", err)
+		os.Exit(1)
+	}
+	cli.Main("meta", func(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {
+		return runRanked(ctx, comm, args, stdout, stderr, log)
+	})
+}
 
 // Run is the whole command: it parses args and runs, writing results to
 // stdout and progress to stderr, and stops early (saving its state) when
@@ -42,11 +57,8 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logr
 	return run(ctx, args, stdout, stderr, log)
 }
 
-// run is the whole command, separated from Main so tests can call it.
+// run is the whole command as one process, separated from Main so tests
+// can call it.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {
-	cfg, err := parseFlags(args, stderr)
-	if err != nil {
-		return err
-	}
-	return metaTrain(ctx, cfg, stdout, stderr, log)
+	return runIn(ctx, nil, args, stdout, stderr, log)
 }

@@ -29,12 +29,17 @@ type report struct {
 	// validation time, over every process of a resumed run (up to the
 	// checkpoint each resumed from); MsPerIteration is this process's,
 	// validation excluded.
-	TrainSeconds   float64           `json:"train_seconds"`
-	ValidSeconds   float64           `json:"validation_seconds"`
-	MsPerIteration float64           `json:"ms_per_iteration"`
-	Curve          []curvePoint      `json:"curve"`
-	Eval           map[string]any    `json:"eval"`
-	Files          map[string]string `json:"files"`
+	TrainSeconds   float64 `json:"train_seconds"`
+	ValidSeconds   float64 `json:"validation_seconds"`
+	MsPerIteration float64 `json:"ms_per_iteration"`
+	// Processes is the number of MPI processes the meta-batches were
+	// split across (absent: one), and MPISeconds the time rank 0 spent in
+	// MPI calls during training, waiting for the others included.
+	Processes  int               `json:"processes,omitempty"`
+	MPISeconds float64           `json:"mpi_seconds,omitempty"`
+	Curve      []curvePoint      `json:"curve"`
+	Eval       map[string]any    `json:"eval"`
+	Files      map[string]string `json:"files"`
 	// priorTrain and priorValid are the times of the processes before a
 	// resumed one (resumeCurve).
 	priorTrain, priorValid float64
@@ -82,12 +87,16 @@ func (p *curvePoint) UnmarshalJSON(b []byte) error {
 }
 
 func (c config) asJSON() map[string]any {
-	return map[string]any{
+	m := map[string]any{
 		"algorithm": c.algorithm, "dataset": c.dataset, "shots": c.shots, "train_shots": c.trainShots, "queries": c.queries,
 		"meta_batch": c.metaBatch, "inner_steps": c.innerSteps, "eval_steps": c.evalSteps,
 		"inner_lr": c.innerLR, "inner_batch": c.innerBatch, "scale": c.scale, "outer_lr": c.outerLR, "iterations": c.iterations, "seed": c.seed,
 		"first_order": c.firstOrder, "without": c.without, "zero_head": c.zeroHead, "resize": c.resize, "inner_adam": c.innerAdam, "fresh_adam": c.freshAdam, "dtype": c.dtype, "eval_tasks": c.evalTasks, "init": c.init,
 	}
+	if c.grid != "" {
+		m["grid"], m["trial_index"], m["trial"] = c.grid, c.trial, c.trialLine
+	}
+	return m
 }
 
 // setEval records the final evaluation: the query loss (and accuracy)

@@ -44,8 +44,17 @@ type measureValue struct {
 }
 
 func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.Logger) error {
-	if err := c.checkOutputs(); err != nil {
-		return err
+	rank0 := c.rank() == 0
+	if !rank0 && c.evalOnly {
+		return nil // rank 0 evaluates
+	}
+	if rank0 {
+		if err := c.checkOutputs(); err != nil {
+			return err
+		}
+	}
+	if c.grid != "" {
+		log.Infof("trial %d of %s: %s", c.trial, c.grid, c.trialLine)
 	}
 	l, src, err := setup(c, log)
 	if err != nil {
@@ -61,6 +70,11 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if err := c.torch.Load(l.Model(), l.Params(), log); err != nil {
 		return err
 	}
+	if c.ranks() > 1 {
+		if err := sameRun(c, l, start); err != nil {
+			return err
+		}
+	}
 	rep := &report{Config: c.asJSON(), Algorithm: l.Name(), Model: l.Model().Name(), Objective: c.learner.Objective, Iterations: start}
 	if c.resume {
 		rep.resumeCurve(c, start)
@@ -68,9 +82,15 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if !c.evalOnly && start < c.iterations {
 		log.Infof("meta-training %s on %s: %d iterations of %s; %s, %s",
 			learnerKey(l), src.Describe(), c.iterations, plural(c.metaBatch, "task"), describe(l), c.dtype)
+		if c.ranks() > 1 {
+			log.Infof("each meta-batch split across %d processes (MPI), by task", c.ranks())
+		}
 		if err := loop(ctx, l, src, c, start, rep, stderr, log); err != nil {
 			return err
 		}
+	}
+	if !rank0 {
+		return nil // rank 0 evaluates and writes
 	}
 	rows := evalRows(c)
 	// Omniglot measures the query set only at the table's rows: a query
@@ -133,15 +153,24 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 	var validTime time.Duration
 	valid := src.Valid()
 	logEvery := max(c.iterations/200, 1)
+	rank0 := c.rank() == 0
 	for it := start; it < c.iterations; it++ {
-		if ctx.Err() != nil {
+		interrupted := ctx.Err() != nil
+		if c.ranks() > 1 { // every process stops at the same iteration
+			var err error
+			if interrupted, err = anyOf(c.comm, interrupted); err != nil {
+				bar.Done()
+				return err
+			}
+		}
+		if interrupted {
 			bar.Done()
-			return stop(l, src, c, it, rep, nil, log)
+			return agreed(stop(l, src, c, it, rep, nil, log))
 		}
 		st, err := l.MetaStep(src.Train(it, c.metaBatch))
-		if err != nil {
+		if err != nil { // on every process at once (metalearn.Comm)
 			bar.Done()
-			return stop(l, src, c, it, rep, err, log)
+			return agreed(stop(l, src, c, it, rep, err, log))
 		}
 		window.Add(st.Loss)
 		accWindow.Add(st.Accuracy)
@@ -150,6 +179,9 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 			bar.Update(done, fmt.Sprintf("meta-loss %.4g acc %.1f%%", window.Mean(), 100*accWindow.Mean()))
 		} else {
 			bar.Update(done, fmt.Sprintf("meta-loss %.4g", window.Mean()))
+		}
+		if !rank0 {
+			continue // rank 0 validates and writes
 		}
 		validate := done%c.evalEvery == 0 || done == c.iterations
 		if done%logEvery == 0 || validate {
@@ -199,6 +231,11 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 	}
 	log.Infof("meta-training done: %d iterations in %.1fs (%.2f ms/iteration), validation %.1fs",
 		c.iterations-start, (total - validTime).Seconds(), rep.MsPerIteration, validTime.Seconds())
+	if c.ranks() > 1 {
+		rep.Processes, rep.MPISeconds = c.ranks(), c.mpiSeconds()
+		log.Infof("%d processes: rank 0 spent %.1fs in MPI calls (transfers, and waiting for the other processes), %.0f%% of training",
+			c.ranks(), rep.MPISeconds, 100*rep.MPISeconds/(total-validTime).Seconds())
+	}
 	return nil
 }
 
@@ -271,6 +308,9 @@ func stop(l metalearn.Learner, src metalearn.TaskSource, c config, it int, rep *
 		if errors.Is(cause, errDiverged) {
 			what = fmt.Errorf("stopped after %d iterations: %w", it, cause)
 		}
+	}
+	if c.rank() != 0 {
+		return what // rank 0 saves
 	}
 	rep.Iterations = it
 	if err := rep.saveProgress(c, src); err != nil {
