@@ -88,7 +88,7 @@ func (p *curvePoint) UnmarshalJSON(b []byte) error {
 
 func (c config) asJSON() map[string]any {
 	m := map[string]any{
-		"algorithm": c.algorithm, "dataset": c.dataset, "shots": c.shots, "train_shots": c.trainShots, "queries": c.queries,
+		"algorithm": c.algorithm, "dataset": c.dataset, "shots": c.shots, "train_shots": c.trainShots, "queries": c.queries, "eval_queries": c.evalQueries,
 		"meta_batch": c.metaBatch, "inner_steps": c.innerSteps, "eval_steps": c.evalSteps,
 		"inner_lr": c.innerLR, "inner_batch": c.innerBatch, "scale": c.scale, "outer_lr": c.outerLR, "iterations": c.iterations, "seed": c.seed,
 		"first_order": c.firstOrder, "without": c.without, "zero_head": c.zeroHead, "resize": c.resize, "inner_adam": c.innerAdam, "fresh_adam": c.freshAdam, "dtype": c.dtype, "eval_tasks": c.evalTasks, "init": c.init,
