@@ -21,16 +21,13 @@
 # dataset, please cite the tech report": Alex Krizhevsky, "Learning
 # Multiple Layers of Features from Tiny Images", 2009.
 set -euo pipefail
+# die, md5_of, sha256_of, fetch
+source "$(dirname "$0")/lib/download.sh"
 
 readonly BASE_URL="${CIFAR_BASE_URL:-https://www.cs.toronto.edu/~kriz}"
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
-}
-
-die() {
-	echo "download_cifar.sh: $*" >&2
-	exit 1
 }
 
 want_md5() { # the CIFAR page's sums of the binary versions
@@ -41,39 +38,9 @@ want_md5() { # the CIFAR page's sums of the binary versions
 	esac
 }
 
-md5_of() {
-	if command -v md5sum >/dev/null 2>&1; then
-		md5sum "$1" | cut -d' ' -f1
-	elif command -v md5 >/dev/null 2>&1; then
-		md5 -q "$1"
-	else
-		die "need md5sum or md5 to verify the files"
-	fi
-}
-
-sha256_of() {
-	if command -v sha256sum >/dev/null 2>&1; then
-		sha256sum "$1" | cut -d' ' -f1
-	elif command -v shasum >/dev/null 2>&1; then
-		shasum -a 256 "$1" | cut -d' ' -f1
-	else
-		echo "(no sha256sum)"
-	fi
-}
-
 # md5_ok FILE: whether FILE exists and has the published md5.
 md5_ok() {
 	[[ -f "$1" ]] && [[ "$(md5_of "$1")" == "$(want_md5 "$(basename "$1")")" ]]
-}
-
-fetch() { # fetch URL DEST
-	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 20 -o "$2" "$1"
-	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 20 -O "$2" "$1"
-	else
-		die "need curl or wget"
-	fi
 }
 
 files=(cifar-10-binary.tar.gz cifar-100-binary.tar.gz)

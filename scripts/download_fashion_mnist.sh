@@ -21,6 +21,9 @@
 # variable needs setting. (Debian recompresses the files, so their MD5 sums
 # differ from the README's; the images and labels are the same.)
 set -euo pipefail
+# die, md5_of, sha256_of, fetch
+source "$(dirname "$0")/lib/download.sh"
+FETCH_ALTERNATIVE="or use --debian"
 
 readonly BASE_URL="${FASHION_MNIST_BASE_URL:-http://fashion-mnist.s3-website.eu-central-1.amazonaws.com}"
 readonly DEBIAN_DIR=/usr/share/datasets/fashion-mnist
@@ -35,11 +38,6 @@ usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
 }
 
-die() {
-	echo "download_fashion_mnist.sh: $*" >&2
-	exit 1
-}
-
 want_md5() { # the sums the Fashion-MNIST README lists
 	case "$1" in
 	train-images-idx3-ubyte.gz) echo 8d4fb7e6c68d591d4c3dfef9ec88bf0d ;;
@@ -50,28 +48,8 @@ want_md5() { # the sums the Fashion-MNIST README lists
 	esac
 }
 
-md5_of() {
-	if command -v md5sum >/dev/null 2>&1; then
-		md5sum "$1" | cut -d' ' -f1
-	elif command -v md5 >/dev/null 2>&1; then
-		md5 -q "$1"
-	else
-		die "need md5sum or md5 to verify the files"
-	fi
-}
-
 md5_ok() {
 	[[ -f "$1" ]] && [[ "$(md5_of "$1")" == "$(want_md5 "$(basename "$1")")" ]]
-}
-
-fetch() { # fetch URL DEST
-	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 20 -o "$2" "$1"
-	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 20 -O "$2" "$1"
-	else
-		die "need curl or wget (or use --debian)"
-	fi
 }
 
 debian=false

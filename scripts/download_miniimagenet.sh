@@ -51,16 +51,13 @@
 # to use. metagon decodes the images on first use (minutes) and caches the
 # decoded set (1.3 GB) under ~/.cache/metagon.
 set -euo pipefail
+# die, md5_of, sha256_of, fetch
+source "$(dirname "$0")/lib/download.sh"
 
 export LC_ALL=C
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
-}
-
-die() {
-	echo "download_miniimagenet.sh: $*" >&2
-	exit 1
 }
 
 warn() {
@@ -74,16 +71,6 @@ want_sha256() { # of Ravi & Larochelle's CSVs (data/miniImagenet/ of github.com/
 	test.csv) echo 2b7cfa78342995761a572a8158e539bc4e0a80f9bbd7d00c1e17a460fbbb93fa ;;
 	*) die "no sha256 known for $1" ;;
 	esac
-}
-
-sha256_of() {
-	if command -v sha256sum >/dev/null 2>&1; then
-		sha256sum "$1" | cut -d' ' -f1
-	elif command -v shasum >/dev/null 2>&1; then
-		shasum -a 256 "$1" | cut -d' ' -f1
-	else
-		echo ""
-	fi
 }
 
 # want_classes SPLIT: how many classes the split has.

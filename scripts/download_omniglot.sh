@@ -16,17 +16,14 @@
 # are accepted too). At the end the script prints the `export OMNIGLOT_DIR=...`
 # line to use.
 set -euo pipefail
+# die, md5_of, sha256_of, fetch
+source "$(dirname "$0")/lib/download.sh"
 
 readonly BASE_URL="${OMNIGLOT_BASE_URL:-https://raw.githubusercontent.com/brendenlake/omniglot/master/python}"
 readonly FILES=(images_background.zip images_evaluation.zip)
 
 usage() {
 	sed -n '2,/^set -euo/{/^set -euo/d;s/^# \{0,1\}//;p}' "$0"
-}
-
-die() {
-	echo "download_omniglot.sh: $*" >&2
-	exit 1
 }
 
 want_md5() { # torchvision.datasets.Omniglot's checksums of the original zips
@@ -56,16 +53,6 @@ zip_ok() {
 		python3 -m zipfile -t "$1" >/dev/null 2>&1
 	else
 		die "need unzip or python3 to check $1"
-	fi
-}
-
-fetch() { # fetch URL DEST
-	if command -v curl >/dev/null 2>&1; then
-		curl -fsSL --retry 3 --connect-timeout 20 -o "$2" "$1"
-	elif command -v wget >/dev/null 2>&1; then
-		wget -q -t 3 -T 20 -O "$2" "$1"
-	else
-		die "need curl or wget"
 	fi
 }
 
