@@ -34,41 +34,11 @@ fi
 tmp=$(mktemp -d); trap 'rm -rf "$tmp"' EXIT
 machine=$(cd "$root" && go run ./internal/cmd/machine)
 
-# The machine's BLAS rate: best of 5 float32 2048² products through NumPy's
-# OpenBLAS on every core. OpenBLAS picks its kernels from the CPU it
-# detects, and on virtual CPUs with a generic model name it can fall back
-# to old SSE3 ("Prescott") kernels at a quarter of the machine's speed; so
-# each core type that could fit is tried, and the fastest is exported as
-# OPENBLAS_CORETYPE for every reference run below (the references at their
-# best on this machine).
-sgemm() { # core type ("" for OpenBLAS's own choice) → GFLOP/s
-  env ${1:+OPENBLAS_CORETYPE=$1} OPENBLAS_NUM_THREADS=$(nproc) "$py" - <<'PY'
-import time
-import numpy as np
-n = 2048
-a = np.random.default_rng(1).standard_normal((n, n), dtype=np.float32)
-b = np.random.default_rng(2).standard_normal((n, n), dtype=np.float32)
-a @ b
-times = []
-for _ in range(5):
-    t0 = time.perf_counter()
-    a @ b
-    times.append(time.perf_counter() - t0)
-print(f"{2 * n**3 / min(times) / 1e9:.1f}")
-PY
-}
-best_core="" best_rate=$(sgemm "" 2>/dev/null)
-echo "OpenBLAS SGEMM with its own core choice: $best_rate GFLOP/s" >&2
-for core in Haswell Zen SkylakeX Cooperlake SapphireRapids; do
-  rate=$(sgemm "$core" 2>/dev/null) || rate=0 # a core type this CPU cannot run
-  echo "OpenBLAS SGEMM with OPENBLAS_CORETYPE=$core: $rate GFLOP/s" >&2
-  if "$py" -c "import sys; sys.exit(not float(sys.argv[1]) > 1.05 * float(sys.argv[2]))" "$rate" "$best_rate"; then
-    best_core=$core best_rate=$rate
-  fi
-done
-if [ -n "$best_core" ]; then
-  export OPENBLAS_CORETYPE=$best_core
-fi
+# The machine's BLAS rate, with the fastest OPENBLAS_CORETYPE, which every
+# reference run below then uses (scripts/lib/openblas_core.sh).
+. "$root/scripts/lib/openblas_core.sh"
+pick_openblas_core
+best_core=$openblas_core best_rate=$openblas_gflops
 echo "{\"gflops\": $best_rate, \"coretype\": \"${best_core:-its own choice}\"}" > "$tmp/sgemm.json"
 
 BENCH_JSON=$tmp/omniglot.json "$root/scripts/bench_omniglot.sh" >&2
