@@ -115,3 +115,22 @@ func LookupSource(name string) (SourceEntry, error) { return sources.get(name) }
 
 // Sources lists the registered task sources, sorted.
 func Sources() []string { return sources.names() }
+
+// TestRanger is a TaskSource whose held-out tasks can be built a few at a
+// time: TestRange(first, n) returns held-out tasks first … first+n−1, so
+// that Test(n) is TestRange(0, n). EvaluateSource evaluates such a source
+// EvalChunk tasks at a time instead of building them all (the image data
+// sets, whose tasks are large, are TestRangers).
+type TestRanger interface {
+	TestRange(first, n int) []Task
+}
+
+// EvaluateSource is EvaluateAt on src's first n held-out tasks, built
+// EvalChunk at a time when src is a TestRanger (see EvaluateStream), else
+// all at once with Test.
+func EvaluateSource(l Learner, src TaskSource, n int, at []int) (Evaluation, error) {
+	if r, ok := src.(TestRanger); ok {
+		return EvaluateStream(l, r.TestRange, n, at)
+	}
+	return EvaluateAt(l, src.Test(n), at)
+}

@@ -116,3 +116,6 @@ func (t *cifarSource) Train(it, n int) []Task { return episodes(t.train, uint64(
 func (t *cifarSource) Valid() []Task { return episodes(t.valid, 0, 100) }
 
 func (t *cifarSource) Test(n int) []Task { return episodes(t.test, 0, n) }
+
+// TestRange returns held-out episodes first … first+n−1 (TestRanger).
+func (t *cifarSource) TestRange(first, n int) []Task { return episodes(t.test, uint64(first), n) }

@@ -102,3 +102,8 @@ func (t *miniImageNetSource) Train(it, n int) []Task { return episodes(t.train, 
 func (t *miniImageNetSource) Valid() []Task { return episodes(t.valid, 0, 100) }
 
 func (t *miniImageNetSource) Test(n int) []Task { return episodes(t.test, 0, n) }
+
+// TestRange returns held-out episodes first … first+n−1 (TestRanger).
+func (t *miniImageNetSource) TestRange(first, n int) []Task {
+	return episodes(t.test, uint64(first), n)
+}

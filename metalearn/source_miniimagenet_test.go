@@ -187,3 +187,49 @@ func TestMiniImageNetSourceErrors(t *testing.T) {
 		}
 	}
 }
+
+// TestEvaluateSourceStreams: EvaluateSource on an image source builds its
+// held-out tasks at most EvalChunk at a time, TestRange(first, n) is
+// Test(first+n)[first:], and the evaluation is the one of all the tasks
+// built at once, over more tasks than a chunk.
+func TestEvaluateSourceStreams(t *testing.T) {
+	src, _, _ := miniImageNetTestSource(t, "protonet", Settings{Ways: 2, TrainWays: 2, Queries: 1, EvalQueries: 1})
+	n := EvalChunk + 5
+	all := src.Test(n)
+	if got := src.TestRange(EvalChunk-2, 7); !reflect.DeepEqual(got, all[EvalChunk-2:EvalChunk+5]) {
+		t.Fatal("TestRange(first, n) differs from Test(first+n)[first:]")
+	}
+	l, err := NewProtoNet(&models.Conv4{InChannels: 3, Height: 84, Width: 84, Filters: 2},
+		ProtoNetOptions{Options: Options{Spec: src.Spec(), Seed: 1, Dtype: tensor.Float32}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := EvaluateAt(l, all, []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	largest := 0
+	spy := spySource{src, func(n int) { largest = max(largest, n) }}
+	got, err := EvaluateSource(l, spy, n, []int{0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if largest == 0 || largest > EvalChunk {
+		t.Errorf("EvaluateSource built %d tasks at once; want at most %d", largest, EvalChunk)
+	}
+	if !reflect.DeepEqual(got, want) || got.Tasks != n {
+		t.Errorf("streamed evaluation %+v differs from all at once %+v", got, want)
+	}
+}
+
+// spySource is an image source that reports the size of every range of
+// held-out tasks it builds.
+type spySource struct {
+	*miniImageNetSource
+	built func(n int)
+}
+
+func (s spySource) TestRange(first, n int) []Task {
+	s.built(n)
+	return s.miniImageNetSource.TestRange(first, n)
+}

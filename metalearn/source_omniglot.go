@@ -91,6 +91,9 @@ func (t *omniglotSource) Valid() []Task { return episodes(t.valid, 0, 100) }
 
 func (t *omniglotSource) Test(n int) []Task { return episodes(t.test, 0, n) }
 
+// TestRange returns held-out episodes first … first+n−1 (TestRanger).
+func (t *omniglotSource) TestRange(first, n int) []Task { return episodes(t.test, uint64(first), n) }
+
 // episodes converts episodes first..first+n−1 of s to tasks. Any data set
 // of image classes (data.ImageClass) gives its tasks this way.
 func episodes[C data.ImageClass](s *data.Sampler[C], first uint64, n int) []Task {

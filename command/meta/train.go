@@ -97,7 +97,7 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	// pass costs several inner steps there. Sinusoids keep the whole curve.
 	var ev metalearn.Evaluation
 	if src.Spec().Classes > 0 {
-		ev, err = metalearn.EvaluateAt(l, src.Test(c.evalTasks), rows)
+		ev, err = metalearn.EvaluateSource(l, src, c.evalTasks, rows)
 	} else {
 		ev, err = metalearn.Evaluate(l, src.Test(c.evalTasks), c.evalSteps)
 	}
