@@ -67,7 +67,7 @@ func (w *worker) adaptGraph(support, query int) (*adaptGraph, error) {
 		spec := e.opts.Spec
 		a.sup = spec.newSet(g, e.opts.Dtype, "support", support)
 		a.qry = spec.newSet(g, e.opts.Dtype, "query", query)
-		eval := e.stats != nil
+		eval := a.stepSets != nil && a.stepSets.stats != nil
 		a.supLoss = spec.loss(e.forward(wt, a.sup.x, 0, eval, nil), a.sup.y)
 		a.qryOut = e.forward(wt, a.qry.x, 0, eval, nil)
 		a.qryLoss = spec.loss(a.qryOut, a.qry.y)

@@ -132,6 +132,15 @@ type Options struct {
 	// permuted at random, a learned head is noise the inner loop has to
 	// undo. If nil, no weight is zeroed.
 	ZeroHead []string
+	// RunningStatsEval makes evaluation (Adapt) normalise a model that
+	// keeps per-step running statistics (models.StepNorm.Running,
+	// MAML++'s BNRS) with them, as the MAML++ paper describes. If false,
+	// evaluation normalises every batch with its own statistics, as
+	// meta-training does and as the paper's code evaluates: a network
+	// meta-trained on batches of five images has learnt to expect their
+	// statistics, and on Omniglot 5-way 1-shot the running ones leave it
+	// near chance (docs/RESULTS.md, MAML++).
+	RunningStatsEval bool
 }
 
 func (o Options) withDefaults() Options {

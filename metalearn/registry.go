@@ -39,11 +39,14 @@ type Config struct {
 	Comm Comm
 	// Seed initialises the meta-parameters.
 	Seed uint64
+	// RunningStatsEval evaluates with per-step running statistics (see
+	// Options.RunningStatsEval).
+	RunningStatsEval bool
 }
 
 // Options returns the shared learner options of c.
 func (c Config) Options() Options {
-	o := Options{Spec: c.Spec, InnerSteps: c.InnerSteps, InnerLR: c.InnerLR, Workers: c.Workers, Comm: c.Comm, Seed: c.Seed, Dtype: c.DtypeOf()}
+	o := Options{Spec: c.Spec, InnerSteps: c.InnerSteps, InnerLR: c.InnerLR, Workers: c.Workers, Comm: c.Comm, Seed: c.Seed, Dtype: c.DtypeOf(), RunningStatsEval: c.RunningStatsEval}
 	if c.ZeroHead {
 		o.ZeroHead = c.Head
 	}

@@ -31,6 +31,10 @@ type Run struct {
 	Without                         []string
 	Workers                         int
 	Seed                            uint64
+	// RunningStatsEval evaluates with the per-step running statistics of
+	// MAML++'s BNRS (Options.RunningStatsEval); Setup refuses it for a
+	// learner whose model keeps none.
+	RunningStatsEval bool
 	// Comm is the group of processes that share every meta-batch (see
 	// Options.Comm); nil: this one alone. Setup refuses a group of more
 	// than one process for a learner that does not split its meta-batch
@@ -72,9 +76,13 @@ func Setup(r Run) (Learner, TaskSource, error) {
 		return nil, nil, err
 	}
 	l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: r.Settings, Head: models.HeadOf(m),
-		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Comm: r.Comm, Seed: r.Seed})
+		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Comm: r.Comm, Seed: r.Seed,
+		RunningStatsEval: r.RunningStatsEval})
 	if err != nil {
 		return nil, nil, err
+	}
+	if rs, ok := l.(interface{ RunningStats() *models.RunningStats }); r.RunningStatsEval && (!ok || rs.RunningStats() == nil) {
+		return nil, nil, fmt.Errorf("learner %s with model %s keeps no per-step running statistics to evaluate with (mamlpp keeps them unless -without bnrs)", r.Learner, m.Name())
 	}
 	if r.Comm != nil && r.Comm.Size() > 1 {
 		if s, ok := l.(Splitter); !ok || !s.SplitsMetaBatch() {

@@ -22,7 +22,8 @@ import (
 //   - in meta-training every pass normalises with its batch's statistics,
 //     which then move the step's running statistics, task after task in
 //     meta-batch order (so the result does not depend on the workers);
-//   - evaluation (Adapt) normalises with the running statistics.
+//   - evaluation (Adapt) normalises with the running statistics when
+//     Options.RunningStatsEval says so, else with each batch's own.
 //
 // Checkpoints keep the running statistics (SaveState).
 
@@ -212,8 +213,8 @@ type adaptSets struct {
 	pos   []int
 	input []bool
 	setIx [][]int
-	// stats are the running statistics (nil in training mode or without
-	// them), statNodes the inputs of set 0's and statNames[k][j] the name
+	// stats are the running statistics (nil without them, or when
+	// evaluation normalises with each batch's statistics), statNodes the inputs of set 0's and statNames[k][j] the name
 	// of set k's j-th.
 	stats     *models.RunningStats
 	statNodes []*G.Node
@@ -227,7 +228,10 @@ func (e *engine) newAdaptSets() *adaptSets {
 		return nil
 	}
 	sn := e.stepped.StepNorm()
-	as := &adaptSets{steps: sn.Steps, stats: e.stats}
+	as := &adaptSets{steps: sn.Steps}
+	if e.opts.RunningStatsEval {
+		as.stats = e.stats
+	}
 	idx := map[string]int{}
 	for i, n := range e.modelNames {
 		idx[n] = i
@@ -246,7 +250,7 @@ func (e *engine) newAdaptSets() *adaptSets {
 			}
 		}
 		as.setIx = append(as.setIx, ix)
-		if e.stats != nil {
+		if as.stats != nil {
 			var sn []string
 			for _, st := range e.stepped.RunningStats(k) {
 				sn = append(sn, st.Name)

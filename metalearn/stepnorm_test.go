@@ -1,6 +1,7 @@
 package metalearn
 
 import (
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -89,16 +90,25 @@ func TestStepNormInnerLoop(t *testing.T) {
 }
 
 // TestStepNormEvaluationUsesRunningStats: with per-step running
-// statistics, Adapt normalises every pass with the statistics of its
-// step's set: its query losses after 0…4 steps (2 sets: steps 1 and
-// beyond use the last) equal those of an inner loop unrolled by hand in
-// evaluation mode (UnrollAt, ForwardStep with Norm.Eval). Changing the
-// statistics changes them; without running statistics it would not.
+// statistics and Options.RunningStatsEval, Adapt normalises every pass
+// with the statistics of its step's set: its query losses after 0…4 steps
+// (2 sets: steps 1 and beyond use the last) equal those of an inner loop
+// unrolled by hand in evaluation mode (UnrollAt, ForwardStep with
+// Norm.Eval), and changing the statistics changes them. Without
+// RunningStatsEval (the default) they equal the loop unrolled in training
+// mode, each batch normalised with its own statistics, and the running
+// statistics change nothing.
 func TestStepNormEvaluationUsesRunningStats(t *testing.T) {
+	for _, running := range []bool{true, false} {
+		t.Run(fmt.Sprintf("RunningStatsEval=%v", running), func(t *testing.T) { testStepNormEvaluation(t, running) })
+	}
+}
+
+func testStepNormEvaluation(t *testing.T, running bool) {
 	rng := rand.New(rand.NewPCG(33, 34))
 	task := randomTask(rng, convSpec)
 	m := convModel(models.StepNorm{Steps: 2, Weights: true, Running: true})
-	l, err := NewMAML(m, MAMLOptions{Options: Options{Spec: convSpec, InnerSteps: 2, InnerLR: 0.2, Seed: 5, Workers: 1}})
+	l, err := NewMAML(m, MAMLOptions{Options: Options{Spec: convSpec, InnerSteps: 2, InnerLR: 0.2, Seed: 5, Workers: 1, RunningStatsEval: running}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,13 +140,13 @@ func TestStepNormEvaluationUsesRunningStats(t *testing.T) {
 	var losses []*G.Node
 	if err := graph.Build(func() {
 		adapted, err := UnrollAt(theta, p.Weights(), func(w graph.Weights, s int) *G.Node {
-			return convSpec.loss(m.ForwardStep(w, sup.x, s, models.Norm{Eval: true}), sup.y)
+			return convSpec.loss(m.ForwardStep(w, sup.x, s, models.Norm{Eval: running}), sup.y)
 		}, UnrollOptions{Steps: steps, Rule: SGD{LR: 0.2}, Adapt: l.adapting})
 		if err != nil {
 			panic(err)
 		}
 		for s, w := range adapted {
-			losses = append(losses, convSpec.loss(m.ForwardStep(w, qry.x, max(s-1, 0), models.Norm{Eval: true}), qry.y))
+			losses = append(losses, convSpec.loss(m.ForwardStep(w, qry.x, max(s-1, 0), models.Norm{Eval: running}), qry.y))
 		}
 	}); err != nil {
 		t.Fatal(err)
@@ -162,8 +172,8 @@ func TestStepNormEvaluationUsesRunningStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ad2[0].Loss[steps] == ad[0].Loss[steps] {
-		t.Errorf("changing a running variance does not change the evaluation")
+	if changed := ad2[0].Loss[steps] != ad[0].Loss[steps]; changed != running {
+		t.Errorf("changing a running variance changes the evaluation: %v", changed)
 	}
 }
 

@@ -41,30 +41,33 @@ type config struct {
 	seed        uint64
 	workers     int
 	firstOrder  bool
-	without     []string
-	out         string
-	checkpoint  string
-	ckptEvery   int
-	resume      bool
-	overwrite   bool
-	evalOnly    bool
-	evalTasks   int
-	evalEvery   int
-	dtype       string
-	noPlots     bool
-	init        string
-	split       string
-	dataDir     string
-	rotations   bool
-	resize      string
-	model       string
-	filters     int
-	hidden      []int
-	torch       cli.TorchFlags
-	mpiTimeout  time.Duration
-	grid        string
-	trial       int
-	trialLine   string // the grid's line the trial adds
+	// bnEval is -bn-eval: "running" evaluates with per-step running
+	// statistics; "" or "batch" with each batch's own.
+	bnEval     string
+	without    []string
+	out        string
+	checkpoint string
+	ckptEvery  int
+	resume     bool
+	overwrite  bool
+	evalOnly   bool
+	evalTasks  int
+	evalEvery  int
+	dtype      string
+	noPlots    bool
+	init       string
+	split      string
+	dataDir    string
+	rotations  bool
+	resize     string
+	model      string
+	filters    int
+	hidden     []int
+	torch      cli.TorchFlags
+	mpiTimeout time.Duration
+	grid       string
+	trial      int
+	trialLine  string // the grid's line the trial adds
 
 	// comm is the group of processes the run is split across (see
 	// ranks.go); nil for one process.
@@ -113,6 +116,13 @@ func parseArgs(args []string, stderr io.Writer, expanded bool) (config, error) {
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
 	fs.DurationVar(&c.mpiTimeout, "mpi-timeout", 30*time.Minute, "built with -tags mpi, run as several processes: how long a process waits for the others in one MPI call before it aborts the job, naming its rank (0: no limit); rank 0's validations and checkpoints count")
 	fs.BoolVar(&c.firstOrder, "first-order", false, "maml, anil: drop second-order terms (fomaml, foanil)")
+	fs.Func("bn-eval", "mamlpp: how batch norm normalises in evaluation and validation: batch (each batch with its own statistics, as in meta-training and the paper's code; the default) or running (with the per-step running statistics, BNRS as the paper describes)", func(v string) error {
+		if v != "batch" && v != "running" {
+			return fmt.Errorf("want batch or running")
+		}
+		c.bnEval = v
+		return nil
+	})
 	fs.Func("without", "switches of the learner to turn off, comma-separated, for ablations (mamlpp: msl, da, bnwb, bnrs, lslr, ca; see -help's learner list)", func(v string) error {
 		c.without = nil
 		for _, w := range strings.Split(v, ",") {

@@ -20,6 +20,7 @@ func setup(c config, log logrus.FieldLogger) (metalearn.Learner, metalearn.TaskS
 		Model: c.model, ModelOptions: models.Spec{Filters: c.filters, Hidden: c.hidden},
 		DataDir: c.dataDir, Split: c.split, Rotations: c.rotations, Resize: c.resize, Log: log,
 		ZeroHead: c.zeroHead, FirstOrder: c.firstOrder, FreshAdam: c.freshAdam, Without: c.without, Workers: c.workers, Seed: c.seed, Comm: c.comm,
+		RunningStatsEval: c.bnEval == "running",
 	})
 }
 

@@ -103,6 +103,23 @@ func TestMAMLPPResumeMatchesUninterrupted(t *testing.T) {
 	if string(got) != string(want) {
 		t.Errorf("-eval of the checkpoint: %s; the run's own evaluation %s", got, want)
 	}
+	// -bn-eval running evaluates the same checkpoint with the per-step
+	// running statistics: another evaluation
+	runningDir := t.TempDir()
+	if _, err := runMeta(t, "-eval", "-bn-eval", "running", "-checkpoint", filepath.Join(dir, "straight.ckpt"), "-data", data, "-filters", "4",
+		"-eval-queries", "1", "-eval-tasks", "3", "-out", runningDir, "-no-plots"); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := json.Marshal(readReport(t, filepath.Join(runningDir, "eval.json")).Eval["query_loss_by_steps"]); string(got) == string(want) {
+		t.Errorf("-bn-eval running gives the batch statistics' evaluation %s", got)
+	}
+	for _, bad := range [][]string{{"-bn-eval", "both"}, {"-bn-eval", "running", "-without", "bnrs"}} {
+		args := append([]string{"-dataset", "omniglot", "-data", data, "-algorithm", "mamlpp", "-filters", "4", "-iterations", "1",
+			"-out", t.TempDir(), "-no-plots"}, bad...)
+		if _, err := runMeta(t, args...); err == nil || !strings.Contains(err.Error(), "bn-eval") && !strings.Contains(err.Error(), "running statistics") {
+			t.Errorf("%v: %v", bad, err)
+		}
+	}
 	// ablation: -without goes into the checkpoint and back
 	ab := t.TempDir()
 	abArgs := func(iters string, extra ...string) []string {
