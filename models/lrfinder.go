@@ -97,7 +97,8 @@ type LRRange struct {
 // Rates for Training Neural Networks", WACV 2017, §3.3; the fast.ai
 // "LR finder"): Steps training steps from the current weights, step i at
 // the rate MinLR·(MaxLR/MinLR)^(i/(Steps−1)), growing exponentially, on
-// the batches batch(i) returns, recording each step's loss. The loss falls
+// the batch batch(i) returns, recording each step's loss. An error from
+// batch (e.g. the run was interrupted) ends the sweep and is returned. The loss falls
 // once the rate is large enough to make progress and explodes once it is
 // too large; the sweep stops there (Diverge). The suggestion is the rate
 // at the smallest smoothed loss divided by 10: the minimum is where
@@ -109,7 +110,7 @@ type LRRange struct {
 // The optimizer must implement graph.LRSetter. FindLR leaves the trainer
 // as it found it: the parameters, the optimizer's state and rate, and
 // Steps are restored afterwards, so the sweep can precede real training.
-func (t *Trainer) FindLR(o LRRangeOptions, batch func(step int) (x, labels []float64)) (LRRange, error) {
+func (t *Trainer) FindLR(o LRRangeOptions, batch func(step int) (x, labels []float64, err error)) (LRRange, error) {
 	o, err := o.withDefaults()
 	if err != nil {
 		return LRRange{}, err
@@ -134,7 +135,10 @@ func (t *Trainer) FindLR(o LRRangeOptions, batch func(step int) (x, labels []flo
 	for i := range o.Steps {
 		p := LRPoint{Step: i, LR: o.rate(i)}
 		setter.SetLR(p.LR)
-		x, labels := batch(i)
+		x, labels, err := batch(i)
+		if err != nil {
+			return res, err
+		}
 		p.Loss, err = t.Step(x, labels)
 		finite := !math.IsNaN(p.Loss) && !math.IsInf(p.Loss, 0)
 		if err != nil && finite {

@@ -103,7 +103,7 @@ func TestFindLRQuadratic(t *testing.T) {
 	lmax := q.lambdaMax()
 	tr := q.trainer(t)
 	before := append([]float64(nil), tr.Params.Get("w1").Value.Float64s()...)
-	res, err := tr.FindLR(LRRangeOptions{MinLR: 1e-6, MaxLR: 10}, func(int) ([]float64, []float64) { return q.x, q.labels })
+	res, err := tr.FindLR(LRRangeOptions{MinLR: 1e-6, MaxLR: 10}, func(int) ([]float64, []float64, error) { return q.x, q.labels, nil })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -155,7 +155,7 @@ func equalFloats(a, b []float64) bool {
 func TestFindLREdges(t *testing.T) {
 	q := newQuadratic()
 	lmax := q.lambdaMax()
-	batch := func(int) ([]float64, []float64) { return q.x, q.labels }
+	batch := func(int) ([]float64, []float64, error) { return q.x, q.labels, nil }
 	low, err := q.trainer(t).FindLR(LRRangeOptions{MinLR: 1e-3 / lmax, MaxLR: 0.5 / lmax, Steps: 50}, batch)
 	if err != nil {
 		t.Fatal(err)

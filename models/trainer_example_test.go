@@ -32,7 +32,7 @@ func ExampleTrainer_FindLR() {
 	tr, _ := models.NewTrainer(m, graph.NewSGD(0.1), models.TrainerOptions{Seed: 1})
 	x, labels := exampleData()
 	res, err := tr.FindLR(models.LRRangeOptions{MinLR: 1e-4, MaxLR: 100, Steps: 100},
-		func(int) ([]float64, []float64) { return x, labels })
+		func(int) ([]float64, []float64, error) { return x, labels, nil })
 	if err != nil {
 		fmt.Println(err)
 		return
