@@ -3,6 +3,7 @@ package models
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 
@@ -126,7 +127,7 @@ func TestFindLRQuadratic(t *testing.T) {
 	if !res.Diverged || res.Edge != "" {
 		t.Errorf("the sweep to rate 10 should diverge (λmax %g) with its minimum inside: diverged %v, edge %q", lmax, res.Diverged, res.Edge)
 	}
-	if got := tr.Params.Get("w1").Value.Float64s(); tr.Steps != 0 || tr.Opt.(graph.LRSetter).GetLR() != 1 || !equalFloats(got, before) {
+	if got := tr.Params.Get("w1").Value.Float64s(); tr.Steps != 0 || tr.Opt.(graph.LRSetter).GetLR() != 1 || !slices.Equal(got, before) {
 		t.Errorf("FindLR left the trainer changed: steps %d, rate %g, weights %v (were %v)", tr.Steps, tr.Opt.(graph.LRSetter).GetLR(), got, before)
 	}
 	for i, p := range res.Points {
@@ -134,18 +135,6 @@ func TestFindLRQuadratic(t *testing.T) {
 			t.Errorf("step %d at rate %g, want %g", i, p.LR, want)
 		}
 	}
-}
-
-func equalFloats(a, b []float64) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // TestFindLREdges: a sweep that ends before the loss turns up says to

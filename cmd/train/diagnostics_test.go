@@ -28,10 +28,7 @@ import (
 // read, and change no file.
 func TestDiagnosticsBadInput(t *testing.T) {
 	root := t.TempDir()
-	good := filepath.Join(root, "data")
-	os.Mkdir(good, 0o755)
-	writeIDX(t, good, "train", 20, nil)
-	writeIDX(t, good, "t10k", 10, nil)
+	good := idxDir(t, root, 20, nil)
 	missing := filepath.Join(root, "nodata")
 	// -out directories holding the files of an earlier range test and of
 	// an earlier gradient record
@@ -98,6 +95,19 @@ func TestDiagnosticsBadInput(t *testing.T) {
 	}
 }
 
+// idxDir writes a small idx data set into root/data: n training and 10
+// test images (see writeIDX), and returns the directory.
+func idxDir(t *testing.T, root string, n int, mutate func(img, lbl []byte) ([]byte, []byte)) string {
+	t.Helper()
+	dir := filepath.Join(root, "data")
+	if err := os.Mkdir(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeIDX(t, dir, "train", n, mutate)
+	writeIDX(t, dir, "t10k", 10, mutate)
+	return dir
+}
+
 // readJSON decodes the JSON file path into v.
 func readJSON(t *testing.T, path string, v any) {
 	t.Helper()
@@ -130,10 +140,7 @@ func checkPNG(t *testing.T, path string) {
 // the plot is a PNG; no checkpoint or other file is written.
 func TestFindLR(t *testing.T) {
 	root := t.TempDir()
-	dir := filepath.Join(root, "data")
-	os.Mkdir(dir, 0o755)
-	writeIDX(t, dir, "train", 40, brightPixels)
-	writeIDX(t, dir, "t10k", 10, brightPixels)
+	dir := idxDir(t, root, 40, brightPixels)
 	out := filepath.Join(root, "out")
 	const steps, lo, hi = 80, 1e-5, 100.0
 	args := []string{"-data", dir, "-model", "mlp", "-batch", "8", "-find-lr", "-find-lr-steps", fmt.Sprint(steps),
@@ -195,12 +202,9 @@ func gradRecord(t *testing.T, dir string) metricsRecord {
 // its first step on the first batch. A run stopped mid-epoch and resumed
 // with -grad-norms again ends with the same record as the whole run.
 func TestGradNormsRecord(t *testing.T) {
-	root := t.TempDir()
-	dir := filepath.Join(root, "data")
-	os.Mkdir(dir, 0o755)
 	const examples, batch, every = 40, 8, 3
-	writeIDX(t, dir, "train", examples, brightPixels)
-	writeIDX(t, dir, "t10k", 10, brightPixels)
+	root := t.TempDir()
+	dir := idxDir(t, root, examples, brightPixels)
 	args := func(out, ck string) []string {
 		return []string{"-data", dir, "-model", "mlp", "-hidden", "16,16", "-epochs", "2", "-batch", fmt.Sprint(batch),
 			"-grad-norms", fmt.Sprint(every), "-out", out, "-checkpoint", ck}
@@ -281,10 +285,7 @@ func TestGradNormsRecord(t *testing.T) {
 // seed and the step); the same run without dropout ends elsewhere.
 func TestDropoutResume(t *testing.T) {
 	root := t.TempDir()
-	dir := filepath.Join(root, "data")
-	os.Mkdir(dir, 0o755)
-	writeIDX(t, dir, "train", 40, brightPixels)
-	writeIDX(t, dir, "t10k", 10, brightPixels)
+	dir := idxDir(t, root, 40, brightPixels)
 	args := func(ck, dropout string) []string {
 		return []string{"-data", dir, "-model", "mlp", "-epochs", "2", "-batch", "8", "-dropout", dropout, "-checkpoint", ck}
 	}
