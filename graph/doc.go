@@ -17,7 +17,9 @@
 // atomically. CheckGradient compares any gradient with finite differences.
 // BatchNorm normalises with the batch's statistics; BatchNormStats also
 // returns them, for running averages, and BatchNormWith normalises with
-// given ones (evaluation mode).
+// given ones (evaluation mode). Dropout multiplies by a mask that is an
+// input of the graph (FillDropoutMask draws it), so the same mask serves
+// the forward pass and every derivative.
 //
 //	g := gorgonia.NewGraph()
 //	p := graph.NewParams(g, tensor.Float64)

@@ -2,6 +2,7 @@ package graph_test
 
 import (
 	"fmt"
+	"math/rand/v2"
 
 	"github.com/metagon/metagon/graph"
 	G "gorgonia.org/gorgonia"
@@ -55,4 +56,26 @@ func ExampleRunner() {
 	}
 	fmt.Printf("w = %.3f, %.3f\n", p.Values()[0].Float64s()[0], p.Values()[0].Float64s()[1])
 	// Output: w = 3.000, -1.000
+}
+
+// Inverted dropout with a mask drawn from a seeded generator: kept units
+// are scaled by 1/(1 − p), and the gradient goes through the same mask.
+func ExampleDropout() {
+	g := G.NewGraph()
+	x := G.NewVector(g, tensor.Float64, G.WithShape(6), G.WithName("x"),
+		G.WithValue(tensor.New(tensor.WithBacking([]float64{1, 2, 3, 4, 5, 6}))))
+	mask := G.NewVector(g, tensor.Float64, G.WithShape(6), G.WithName("mask"))
+	y := graph.Dropout(x, mask, 0.5)
+	dx, _ := graph.Grad(graph.Sum(y), x)
+	run, _ := graph.NewRunner(y, dx[0])
+	buf, _ := run.Input(mask)
+	graph.FillDropoutMask(buf, 0.5, rand.New(rand.NewPCG(1, 2)))
+	_ = run.Run()
+	fmt.Println("mask", buf.Float64s())
+	fmt.Println("y   ", run.Float64s(y))
+	fmt.Println("dy/dx", run.Float64s(dx[0]))
+	// Output:
+	// mask [1 0 1 0 1 0]
+	// y    [2 0 6 0 10 0]
+	// dy/dx [2 0 2 0 2 0]
 }

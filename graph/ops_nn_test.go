@@ -191,6 +191,16 @@ var nnOpCases = []opCase{
 			awayFromZero(i, v)
 		}
 	}, build: func(in []*G.Node) *G.Node { return Square(reluGrad(in[0], in[1])) }},
+	// dropout with a fixed mask (input 1, not differentiated)
+	{name: "dropout p=0.3", shapes: [][]int{{4, 5}, {4, 5}}, fixed: []int{1}, fill: dropoutMaskInput(1, 0.3), build: func(in []*G.Node) *G.Node {
+		return Dropout(in[0], in[1], 0.3)
+	}},
+	{name: "dropout squared", shapes: [][]int{{4, 5}, {4, 5}}, fixed: []int{1}, fill: dropoutMaskInput(1, 0.5), build: func(in []*G.Node) *G.Node {
+		return Square(Dropout(in[0], in[1], 0.5))
+	}},
+	{name: "dropout in a tanh layer", shapes: [][]int{{3, 4}, {4, 6}, {3, 4}}, fixed: []int{2}, fill: dropoutMaskInput(2, 0.2), build: func(in []*G.Node) *G.Node {
+		return Tanh(MatMul(Dropout(Tanh(in[0]), in[2], 0.2), in[1]))
+	}},
 	{name: "squared distances", shapes: [][]int{{3, 4}, {5, 4}}, build: func(in []*G.Node) *G.Node { return SquaredDistances(in[0], in[1]) }},
 	{name: "squared distances log-softmax", shapes: [][]int{{3, 4}, {5, 4}}, build: func(in []*G.Node) *G.Node {
 		return LogSoftmax(Neg(SquaredDistances(in[0], in[1])))

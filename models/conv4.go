@@ -46,6 +46,11 @@ type Conv4 struct {
 	// BNWB and BNRS); zero: the same batch norm at every step, with batch
 	// statistics.
 	PerStep StepNorm
+	// Dropout is the rate of inverted dropout on the flattened features
+	// before the head in training (ForwardTrain; see Stochastic); 0: none.
+	// It needs a head (Classes > 0) and leaves the parameters and Name
+	// alone.
+	Dropout float64
 	// ModelName overrides Name.
 	ModelName string
 }
@@ -113,6 +118,9 @@ func (m *Conv4) Init(p *graph.Params, seed uint64) error {
 	if err := m.PerStep.check(); err != nil {
 		return fmt.Errorf("init %s: %w", m.Name(), err)
 	}
+	if err := m.checkDropout(); err != nil {
+		return fmt.Errorf("init %s: %w", m.Name(), err)
+	}
 	h, w := m.featureShape()
 	if h < 1 || w < 1 {
 		return fmt.Errorf("init %s: input %dx%d is too small for %d 2×2 poolings", m.Name(), m.Height, m.Width, m.pools())
@@ -167,6 +175,28 @@ func (m *Conv4) Forward(wt graph.Weights, x *G.Node) *G.Node {
 // hold; in training mode it normalises with the batch's statistics and
 // hands them to n.Record. Without PerStep, step and n change nothing.
 func (m *Conv4) ForwardStep(wt graph.Weights, x *G.Node, step int, n Norm) *G.Node {
+	return m.forward(wt, x, step, n, nil)
+}
+
+// ForwardTrain is Forward in training mode: dropout at rate Dropout before
+// the head, with its mask in masks (nil: Forward).
+func (m *Conv4) ForwardTrain(wt graph.Weights, x *G.Node, masks *Masks) *G.Node {
+	return m.forward(wt, x, 0, Norm{}, masks)
+}
+
+// checkDropout refuses a rate outside [0, 1) and dropout without a head.
+func (m *Conv4) checkDropout() error {
+	if err := checkDropout(m.Dropout); err != nil {
+		return err
+	}
+	if m.Dropout > 0 && m.Classes == 0 {
+		return fmt.Errorf("dropout %g goes before the head, and this network has none", m.Dropout)
+	}
+	return nil
+}
+
+// forward is ForwardStep with the dropout masks of training mode.
+func (m *Conv4) forward(wt graph.Weights, x *G.Node, step int, n Norm, masks *Masks) *G.Node {
 	s := x.Shape()
 	per := m.InChannels * m.Height * m.Width
 	switch {
@@ -188,7 +218,7 @@ func (m *Conv4) ForwardStep(wt graph.Weights, x *G.Node, step int, n Norm) *G.No
 	batch := h.Shape()[0]
 	h = graph.Reshape(h, batch, graph.Size(h.Shape())/batch)
 	if m.Classes > 0 {
-		h = Linear(h, wt.MustGet("fc.w"), wt.MustGet("fc.b"))
+		h = Linear(masks.Dropout(h, m.Dropout), wt.MustGet("fc.w"), wt.MustGet("fc.b"))
 	}
 	return h
 }

@@ -32,6 +32,12 @@
 // learner holds in RunningStats). Spec.PerStep asks a registered model for
 // it.
 //
+// MLP and Conv4 are Stochastic: with a Dropout rate, ForwardTrain builds
+// the training-mode pass with dropout masks (Masks, drawn per step from the
+// trainer's seed and the step number), and Forward stays evaluation mode.
+// Trainer trains with ForwardTrain, and GradNorms reports each parameter's
+// gradient norm after a step.
+//
 // Conv4 and MLP have PyTorch equivalents (TorchNamer; the modules are in
 // scripts/torch_models.py): SaveTorchNPZ and LoadTorchNPZ move their weights
 // to and from .npz archives keyed by state_dict names in PyTorch's layouts.

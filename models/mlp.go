@@ -45,6 +45,11 @@ type MLP struct {
 	// Output is the activation after the last layer. If empty, the last
 	// layer is linear (logits or regression outputs).
 	Output Activation
+	// Dropout is the rate of inverted dropout after every hidden
+	// activation in training (ForwardTrain; see Stochastic); 0: none.
+	// Forward, evaluation mode, never drops. It leaves the parameters and
+	// Name alone: a checkpoint serves the network with or without it.
+	Dropout float64
 	// WeightInit and BiasInit choose the initializer of each layer's weight
 	// (shape (in, out)) and bias from a seed and the layer's input width.
 	// If nil, weights are Glorot-uniform for sigmoid/tanh networks and
@@ -107,6 +112,9 @@ func (m *MLP) Init(p *graph.Params, seed uint64) error {
 	if len(m.Sizes) < 2 {
 		return fmt.Errorf("init %s: need at least two sizes, got %v", m.Name(), m.Sizes)
 	}
+	if err := checkDropout(m.Dropout); err != nil {
+		return fmt.Errorf("init %s: %w", m.Name(), err)
+	}
 	for i := 0; i+1 < len(m.Sizes); i++ {
 		wn, bn := m.LayerNames(i + 1)
 		if _, err := p.Add(wn, []int{m.Sizes[i], m.Sizes[i+1]}, m.weightInit(graph.InitSeed(seed, wn), m.Sizes[i])); err != nil {
@@ -137,8 +145,13 @@ func (m *MLP) biasInit(seed uint64, fanIn int) graph.Initializer {
 	return graph.Zeros{}
 }
 
-// Forward returns the network's output for x of shape (N, Sizes[0]).
-func (m *MLP) Forward(w graph.Weights, x *G.Node) *G.Node {
+// Forward returns the network's output for x of shape (N, Sizes[0]), in
+// evaluation mode (no dropout).
+func (m *MLP) Forward(w graph.Weights, x *G.Node) *G.Node { return m.ForwardTrain(w, x, nil) }
+
+// ForwardTrain is Forward in training mode: dropout at rate Dropout after
+// every hidden activation, with its masks in masks (nil: Forward).
+func (m *MLP) ForwardTrain(w graph.Weights, x *G.Node, masks *Masks) *G.Node {
 	if s := x.Shape(); len(s) != 2 || s[1] != m.Sizes[0] {
 		panic(&graph.ShapeError{Msg: fmt.Sprintf("%s: input shape %v, want (N, %d)", m.Name(), s, m.Sizes[0])})
 	}
@@ -148,7 +161,7 @@ func (m *MLP) Forward(w graph.Weights, x *G.Node) *G.Node {
 		wn, bn := m.LayerNames(i + 1)
 		h = Linear(h, w.MustGet(wn), w.MustGet(bn))
 		if i < last {
-			h = m.Hidden.Apply(h)
+			h = masks.Dropout(m.Hidden.Apply(h), m.Dropout)
 		} else {
 			h = m.Output.Apply(h)
 		}

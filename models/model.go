@@ -54,10 +54,14 @@ type Spec struct {
 	// see StepNorm); zero: none. metalearn.Setup gives it one set per
 	// inner step of the run when Steps is 0.
 	PerStep StepNorm
+	// Dropout is the rate of inverted dropout in training (see
+	// Stochastic): after every hidden activation of an MLP, before
+	// Conv-4's head; 0: none.
+	Dropout float64
 }
 
 // Override returns s with the options o sets in place of s's: Filters,
-// Hidden, Init, Pools and PerStep where o's are not zero. The shape
+// Hidden, Init, Pools, PerStep and Dropout where o's are not zero. The shape
 // (Input, Outputs, Embedding) stays s's.
 func (s Spec) Override(o Spec) Spec {
 	if o.Filters != 0 {
@@ -74,6 +78,9 @@ func (s Spec) Override(o Spec) Spec {
 	}
 	if o.PerStep != (StepNorm{}) {
 		s.PerStep = o.PerStep
+	}
+	if o.Dropout != 0 {
+		s.Dropout = o.Dropout
 	}
 	return s
 }
@@ -130,7 +137,7 @@ func init() {
 		return m, s.mlp(m, []int{1, 40, 40, 1}, "sinusoid-mlp")
 	})
 	Register("conv4", func(s Spec) (Model, error) {
-		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters, Pools: s.Pools, PerStep: s.PerStep}
+		m := &Conv4{InChannels: 1, Height: 28, Width: 28, Classes: 10, Filters: s.Filters, Pools: s.Pools, PerStep: s.PerStep, Dropout: s.Dropout}
 		if s.Pools > 4 {
 			return nil, fmt.Errorf("%d pooling blocks: it has 4 blocks", s.Pools)
 		}
@@ -156,6 +163,9 @@ func init() {
 		if s.Init != "" {
 			return nil, fmt.Errorf("init %q: conv4 has one initialisation (PyTorch's)", s.Init)
 		}
+		if err := m.checkDropout(); err != nil {
+			return nil, err
+		}
 		return m, nil
 	})
 }
@@ -174,6 +184,10 @@ func (s Spec) mlp(m *MLP, def []int, prefix string) error {
 	case s.PerStep.Enabled():
 		return fmt.Errorf("has no batch norm to make per-step")
 	}
+	if err := checkDropout(s.Dropout); err != nil {
+		return err
+	}
+	m.Dropout = s.Dropout
 	sizes := append([]int(nil), def...)
 	if len(s.Input) > 0 {
 		sizes[0] = graph.Size(s.Input)

@@ -31,7 +31,9 @@ type TrainerOptions struct {
 	// Dtype is the element type of the graph. If zero, a default of
 	// tensor.Float64 is used.
 	Dtype tensor.Dtype
-	// Seed initialises the parameters.
+	// Seed initialises the parameters and seeds the dropout masks of a
+	// Stochastic model (step t's masks come from a generator seeded with
+	// Seed and t; see Masks.Draw).
 	Seed uint64
 }
 
@@ -47,6 +49,10 @@ type Trainer struct {
 	Steps int64
 
 	graph *G.ExprGraph
+	// maskSeed seeds the dropout masks (Masks.Draw)
+	maskSeed uint64
+	// last is the training graph of the last Step (GradNorms)
+	last  *trainGraph
 	train map[int]*trainGraph
 	eval  map[int]*evalGraph
 	// values holds Params.Values() for the optimizer, refilled each step
@@ -60,6 +66,7 @@ type trainGraph struct {
 	run        *graph.Runner
 	gradVals   []*tensor.Dense
 	onehot     []float64 // the one-hot targets of the quadratic and MSE losses
+	masks      *Masks    // the dropout masks of a Stochastic model, drawn each step
 }
 
 type evalGraph struct {
@@ -86,7 +93,7 @@ func NewTrainer(m Model, opt graph.Optimizer, o TrainerOptions) (*Trainer, error
 	if err := m.Init(p, o.Seed); err != nil {
 		return nil, err
 	}
-	return &Trainer{Model: m, Params: p, Opt: opt, Loss: o.Loss, graph: g,
+	return &Trainer{Model: m, Params: p, Opt: opt, Loss: o.Loss, graph: g, maskSeed: graph.InitSeed(o.Seed, "dropout"),
 		train: map[int]*trainGraph{}, eval: map[int]*evalGraph{}}, nil
 }
 
@@ -101,7 +108,13 @@ func (t *Trainer) trainGraph(n int) (*trainGraph, error) {
 	classes := t.Model.OutputSize()
 	err := graph.Build(func() {
 		tg.x = G.NewTensor(t.graph, dt, 2, G.WithShape(t.inputShape(n)...), G.WithName(fmt.Sprintf("train.x.%d", n)))
-		out := t.Model.Forward(t.Params.Weights(), tg.x)
+		var out *G.Node
+		if sm, ok := t.Model.(Stochastic); ok {
+			tg.masks = NewMasks(fmt.Sprintf("train.dropout.%d", n))
+			out = sm.ForwardTrain(t.Params.Weights(), tg.x, tg.masks)
+		} else {
+			out = t.Model.Forward(t.Params.Weights(), tg.x)
+		}
 		switch t.Loss {
 		case CrossEntropyLoss:
 			tg.y = G.NewTensor(t.graph, dt, 1, G.WithShape(n), G.WithName(fmt.Sprintf("train.labels.%d", n)))
@@ -132,9 +145,10 @@ func (t *Trainer) trainGraph(n int) (*trainGraph, error) {
 }
 
 // Step takes one optimizer step on a batch. x holds the examples row by row
-// (n × input size), labels the class indices. The loss is checked before
-// the update: a NaN or infinite loss returns an error and leaves the
-// parameters as they were.
+// (n × input size), labels the class indices. A Stochastic model trains
+// with the dropout masks of step Steps (Masks.Draw). The loss is checked
+// before the update: a NaN or infinite loss returns an error and leaves
+// the parameters as they were.
 func (t *Trainer) Step(x []float64, labels []float64) (float64, error) {
 	n := len(labels)
 	tg, err := t.trainGraph(n)
@@ -153,9 +167,13 @@ func (t *Trainer) Step(x []float64, labels []float64) (float64, error) {
 	if err != nil {
 		return 0, err
 	}
+	if err := tg.masks.Draw(tg.run, t.maskSeed, t.Steps); err != nil {
+		return 0, err
+	}
 	if err := tg.run.Run(); err != nil {
 		return 0, err
 	}
+	t.last = tg
 	loss := tg.run.Scalar(tg.loss)
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return loss, fmt.Errorf("loss is %v at step %d: the parameters were not updated (try a lower learning rate)", loss, t.Steps+1)

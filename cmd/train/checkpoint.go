@@ -44,7 +44,7 @@ func (p position) describe(batches int) string {
 }
 
 // runFlags are the settings a checkpoint records under their flag names.
-var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs"}
+var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs", "dropout"}
 
 // meta returns the run's settings, keyed by flag name (see runFlags).
 func (c config) meta() map[string]string {
@@ -57,6 +57,7 @@ func (c config) meta() map[string]string {
 		"loss":      c.loss,
 		"dtype":     c.dtype,
 		"epochs":    strconv.Itoa(c.epochs),
+		"dropout":   strconv.FormatFloat(c.dropout, 'g', -1, 64),
 	}
 }
 
@@ -111,6 +112,8 @@ func (c *config) setFromMeta(name, v string) (err error) {
 		c.epochs, err = strconv.Atoi(v)
 	case "lr":
 		c.lr, err = strconv.ParseFloat(v, 64)
+	case "dropout":
+		c.dropout, err = strconv.ParseFloat(v, 64)
 	case "optimizer":
 		c.optimizer = v
 	case "loss":

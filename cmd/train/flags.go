@@ -33,6 +33,8 @@ type config struct {
 	limit      int
 	filters    int
 	hidden     []int
+	dropout    float64
+	diag       diagnostics // -find-lr, -grad-norms and -out (diagnostics.go)
 
 	// set holds the flags given on the command line (cli.Set). The others
 	// are taken from the checkpoint on -resume and -eval (see
@@ -66,6 +68,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		", the registered image classifiers, shaped for -dataset (all: "+strings.Join(models.Names(), ", ")+"); with -resume or -eval, the checkpoint's")
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
 	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 300,100 (default: the model's)", &c.hidden)
+	fs.Float64Var(&c.dropout, "dropout", 0, "dropout rate in training, after each hidden activation of an MLP or before conv4's head (0: none)")
+	c.diag.register(fs)
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch size (0: the model's default)")
 	fs.StringVar(&c.optimizer, "optimizer", "", "sgd, momentum or adam (empty: the model's default)")
@@ -106,6 +110,8 @@ func (c config) check() error {
 		return cli.Usagef("-eval-batch %d: want at least 1", c.evalBatch)
 	case c.limit < 0:
 		return cli.Usagef("-limit %d: want a positive number of examples (0: all)", c.limit)
+	case !(c.dropout >= 0 && c.dropout < 1):
+		return cli.Usagef("-dropout %g: want a rate in [0, 1) (0: no dropout)", c.dropout)
 	case lookupDataset(c.dataset) == nil:
 		return cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(datasetNames(), ", "))
 	case c.dtype != "float64" && c.dtype != "float32":
@@ -118,8 +124,11 @@ func (c config) check() error {
 		return cli.Usagef("-overwrite starts a new run; it does not go with -resume or -eval")
 	case c.torch.Import != "" && (c.resume || c.evalOnly):
 		return cli.Usagef("-import-torch starts a new run from those weights; it does not go with -resume or -eval")
-	case c.overwrite && c.checkpoint == "":
-		return cli.Usagef("-overwrite needs -checkpoint FILE (the file to replace)")
+	case c.overwrite && c.checkpoint == "" && !c.diag.writes():
+		return cli.Usagef("-overwrite needs -checkpoint FILE, -find-lr or -grad-norms (the files to replace)")
+	}
+	if err := c.diag.check(c); err != nil {
+		return err
 	}
 	if c.set["model"] {
 		if _, err := models.New(c.model, models.Spec{}); err != nil {

@@ -8,6 +8,9 @@
 //	go run ./cmd/train -checkpoint conv4.ckpt -eval    # the checkpoint names its model and data set
 //	go run ./cmd/train -dataset fashion-mnist -model mlp
 //	go run ./cmd/train -dataset cifar10 -model conv4   # Conv-4 on 3×32×32 images
+//	go run ./cmd/train -model mlp -dropout 0.5         # dropout after the hidden layer
+//	go run ./cmd/train -model mlp -find-lr             # learning-rate range test: plot and suggested -lr
+//	go run ./cmd/train -model seed -grad-norms 10      # per-layer gradient norms in runs/train
 //
 // -dataset chooses the data set (mnist by default). Each is read from
 // -data, else its variable, else $METAGON_DATA/<name>, else where its
@@ -28,6 +31,9 @@
 // new run does not replace an existing checkpoint unless -overwrite is
 // given. Bad flags, models that do not take the data set and unusable
 // paths are refused before any data is loaded.
+//
+// -find-lr (findlr.go) and -grad-norms (metrics.go) write their plots and
+// records to -out, never over earlier ones without -overwrite.
 package main
 
 import (

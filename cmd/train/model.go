@@ -44,7 +44,7 @@ func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, *dataset, error
 // shaped for ds's examples and classes when it is an image classifier
 // (imageModel); another model is built as registered (and does not fit).
 func newModel(name string, c config, ds *dataset) (models.Model, error) {
-	spec := models.Spec{Filters: c.filters, Hidden: c.hidden}
+	spec := models.Spec{Filters: c.filters, Hidden: c.hidden, Dropout: c.dropout}
 	if imageModel(name) {
 		spec.Input, spec.Outputs = ds.shape, ds.classes
 	}
@@ -63,7 +63,7 @@ func imageModel(name string) bool {
 
 // modelFrom takes the model and its options, and the data set, from ck
 // where the command line does not give them: the registered name and
-// -filters/-hidden it records, or, for checkpoints that predate those
+// -filters/-hidden/-dropout it records, or, for checkpoints that predate those
 // keys, the registered model whose Name() is ck.Model (and MNIST, the only
 // data set then). -resume refuses a -dataset other than the checkpoint's.
 func (c *config) modelFrom(ck *graph.Checkpoint) error {
@@ -92,6 +92,11 @@ func (c *config) modelFrom(ck *graph.Checkpoint) error {
 			return fmt.Errorf("-checkpoint %s: filters=%q is not a number", c.checkpoint, v)
 		}
 		c.filters = n
+	}
+	if v := ck.Meta["dropout"]; v != "" && !c.set["dropout"] {
+		if err := c.setFromMeta("dropout", v); err != nil {
+			return fmt.Errorf("-checkpoint %s: dropout=%q is not a number", c.checkpoint, v)
+		}
 	}
 	if v := ck.Meta[metaHidden]; v != "" && !c.set["hidden"] {
 		h, err := cli.ParseIntList(v)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"time"
 
@@ -67,6 +68,9 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		return fmt.Errorf("checkpoint %s holds the model after epoch %d of -epochs %d: nothing to resume (raise -epochs to train on)",
 			c.checkpoint, s.st.at.epoch, c.epochs)
 	}
+	if s.rec, err = newRecorder(c, s.tr, ds, s.st.at.epoch); err != nil {
+		return err
+	}
 
 	dir, trainSet, test, err := ds.open(c.dataDir, !c.evalOnly, log)
 	if err != nil {
@@ -84,25 +88,36 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 	if c.limit > 0 && c.limit < n {
 		n = c.limit
 	}
+	if c.diag.findLR {
+		return findLR(ctx, s.tr, c, ds, trainSet, n, stdout, stderr, log)
+	}
 	if s.st.at.batch > 0 && s.st.n != n {
 		return fmt.Errorf("checkpoint %s stopped %s of an epoch of %d examples; this one has %d (-limit %d, %d in %s): a run resumes mid-epoch only with the same examples",
 			c.checkpoint, s.st.at.describe(s.st.batches), s.st.n, n, c.limit, trainSet.Len(), dir)
 	}
 	s.st.n = n
 	s.st.batches = data.NewBatcher(n, c.batch, int64(c.seed)).NumBatches()
-	log.Infof("training %s (%d parameters) on %d %s examples: %s lr %g, %s loss, batch %d, %d epochs, %s",
-		model.Name(), s.tr.Params.Count(), n, ds.title, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype)
+	dropout := ""
+	if c.dropout > 0 {
+		dropout = fmt.Sprintf(", dropout %g", c.dropout)
+	}
+	log.Infof("training %s (%d parameters) on %d %s examples: %s lr %g, %s loss, batch %d, %d epochs, %s%s",
+		model.Name(), s.tr.Params.Count(), n, ds.title, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype, dropout)
 	if err := s.trainEpochs(ctx, trainSet, test, stdout, stderr); err != nil {
 		return err
 	}
 	return c.torch.Save(model, s.tr.Params, log)
 }
 
-// checkOutput checks, before any work, that -checkpoint can be written. A
-// new run does not replace an existing checkpoint unless -overwrite says
-// so; -resume replaces the one it continues; -eval writes nothing.
+// checkOutput checks, before any work, that -checkpoint, -export-torch and
+// the files of -find-lr or -grad-norms can be written. A new run does not
+// replace an existing checkpoint unless -overwrite says so; -resume
+// replaces the one it continues; -eval writes nothing.
 func checkOutput(c config) error {
 	if err := c.torch.Check(); err != nil {
+		return err
+	}
+	if err := c.diag.checkOutputs(c); err != nil {
 		return err
 	}
 	if c.checkpoint == "" || c.evalOnly {
@@ -137,6 +152,8 @@ type session struct {
 	// resumed from, or the last one this run saved.
 	saved    position
 	hasSaved bool
+	// rec records the gradient norms (-grad-norms); nil without
+	rec *recorder
 }
 
 // trainEpochs trains from s.st up to epoch c.epochs, saving a checkpoint
@@ -163,14 +180,19 @@ func (s *session) trainEpochs(ctx context.Context, trainSet, test labeled, stdou
 		for i := s.st.at.batch; i < len(batches); i++ {
 			if ctx.Err() != nil {
 				bar.Done()
+				s.writeRecord()
 				return s.interrupted()
 			}
 			idx := batches[i]
 			xb, lb := x[:len(idx)*in], labels[:len(idx)]
 			trainSet.FillBatch(idx, xb, lb)
 			loss, err := tr.Step(xb, lb)
+			if err == nil || math.IsNaN(loss) || math.IsInf(loss, 0) { // a refused step's gradients tell most
+				s.rec.step(tr, err != nil)
+			}
 			if err != nil {
 				bar.Done()
+				s.writeRecord()
 				return s.failed(err)
 			}
 			s.st.lossSum += loss
@@ -195,8 +217,21 @@ func (s *session) trainEpochs(ctx context.Context, trainSet, test labeled, stdou
 			"test_acc": fmt.Sprintf("%.2f%%", 100*acc), "secs": fmt.Sprintf("%.2f", secs),
 			"ex_per_s": fmt.Sprintf("%.0f", float64(done-startDone)/secs)}).Info("epoch done")
 		fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
+		s.rec.epoch(epoch+1, epochLoss, acc, secs)
+		if err := s.rec.write(tr); err != nil {
+			return err
+		}
 	}
 	return nil
+}
+
+// writeRecord saves the -grad-norms record when the run stops early (Ctrl-C
+// or a failed step); a failure to write it is logged, so that the error
+// returned stays the one that stopped the run.
+func (s *session) writeRecord() {
+	if err := s.rec.write(s.tr); err != nil {
+		s.log.Warnf("%v", err)
+	}
 }
 
 // save writes where training stands to c.checkpoint.

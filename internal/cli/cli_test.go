@@ -80,3 +80,27 @@ func TestCheckOutputs(t *testing.T) {
 		t.Errorf("checks changed an existing file: %q", b)
 	}
 }
+
+// TestWriteJSON: the record is written whole, replaces an older one, and
+// a failed write names the path and leaves no temporary file.
+func TestWriteJSON(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.json")
+	for _, v := range []map[string]int{{"a": 1}, {"b": 2}} {
+		if err := WriteJSON(path, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if b, _ := os.ReadFile(path); string(b) != "{\n  \"b\": 2\n}\n" {
+		t.Errorf("file holds %q", b)
+	}
+	if err := WriteJSON(filepath.Join(dir, "r.json", "x.json"), 1); err == nil || !strings.Contains(err.Error(), "x.json") {
+		t.Errorf("write under a file: %v", err)
+	}
+	if err := WriteJSON(path, func() {}); err == nil || !strings.Contains(err.Error(), path) {
+		t.Errorf("a value JSON cannot hold: %v", err)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("%d files in the directory, want r.json alone", len(ents))
+	}
+}

@@ -46,6 +46,9 @@ type CurveOptions struct {
 	// LogY makes the y axis logarithmic, and says so in its label; points
 	// with y ≤ 0 are then left out.
 	LogY bool
+	// LogX does the same for the x axis (e.g. a learning rate); points
+	// with x ≤ 0 are then left out.
+	LogX bool
 }
 
 // FitPanel is one panel of a SinusoidFits figure, in the style of Finn et
@@ -140,10 +143,10 @@ var markers = []draw.GlyphDrawer{draw.CircleGlyph{}, draw.BoxGlyph{}, draw.Pyram
 // in distinct colors, with a legend of their labels under the axes, where
 // it covers no data; series of at most 30 points (e.g. validation runs)
 // also mark each point, each series with its own shape. Axis ticks are
-// round numbers, and an x axis whose data start near zero starts at zero.
-// NaN and infinite points (and, with o.LogY, points with y ≤ 0) are left
-// out, so a diverged run does not spoil the plot. It fails if a series' X
-// and Y differ in length.
+// round numbers, and a linear x axis whose data start near zero starts at
+// zero. NaN and infinite points (and, with o.LogY or o.LogX, points with
+// y ≤ 0 or x ≤ 0) are left out, so a diverged run does not spoil the
+// plot. It fails if a series' X and Y differ in length.
 func LearningCurve(path string, o CurveOptions, series ...Series) error {
 	return render(path, 6*vg.Inch, 4*vg.Inch, func(dc draw.Canvas) error {
 		p := plot.New()
@@ -154,7 +157,7 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 		var leg legend
 		n, colors := 0, 0
 		for i, s := range series {
-			xys, err := points(s.X, s.Y, o.LogY)
+			xys, err := points(s.X, s.Y, o.LogX, o.LogY)
 			if err != nil {
 				return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
 			}
@@ -183,9 +186,20 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 				p.Y.Max *= 2
 			}
 		}
-		if p.X.Min > 0 && p.X.Min < 0.2*p.X.Max {
+		xLabel := o.XLabel
+		switch {
+		case o.LogX && n > 0:
+			xLabel = strings.TrimSpace(xLabel + " (log scale)")
+			p.X.Scale = plot.LogScale{}
+			p.X.Tick.Marker = logTicks{}
+			if p.X.Min == p.X.Max {
+				p.X.Min /= 2
+				p.X.Max *= 2
+			}
+		case p.X.Min > 0 && p.X.Min < 0.2*p.X.Max:
 			p.X.Min = 0
 		}
+		p.X.Label.Text = xLabel
 		dc = draw.Crop(dc, vg.Points(6), -vg.Points(12), vg.Points(4), -vg.Points(6))
 		dc = drawTitle(dc, o.Title)
 		dc = leg.drawBelow(dc)
@@ -310,7 +324,7 @@ func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 	p.Y.Tick.Marker = niceTicks{}
 	p.Add(plotter.NewGrid())
 	if fp.True != nil {
-		xys, err := points(fp.X, fp.True, false)
+		xys, err := points(fp.X, fp.True, false, false)
 		if err != nil {
 			return nil, fmt.Errorf("true function: %w", err)
 		}
@@ -361,7 +375,7 @@ func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 		if x == nil {
 			x = fp.X
 		}
-		xys, err := points(x, f.Y, false)
+		xys, err := points(x, f.Y, false, false)
 		if err != nil {
 			return nil, fmt.Errorf("fit %d (%q): %w", i, f.Label, err)
 		}
@@ -378,7 +392,7 @@ func fitPlot(fp FitPanel, leg *legend) (*plot.Plot, error) {
 		p.Add(l)
 		leg.add(f.Label, l)
 	}
-	xys, err := points(fp.SupportX, fp.SupportY, false)
+	xys, err := points(fp.SupportX, fp.SupportY, false, false)
 	if err != nil {
 		return nil, fmt.Errorf("support points: %w", err)
 	}
@@ -412,15 +426,15 @@ var bandColors = []color.Color{
 	color.NRGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0x40},
 }
 
-// points pairs x and y, dropping non-finite points and, if positive, points
-// with y ≤ 0. It fails if x and y differ in length.
-func points(x, y []float64, positive bool) (plotter.XYs, error) {
+// points pairs x and y, dropping non-finite points and, if posX or posY,
+// points with x ≤ 0 or y ≤ 0. It fails if x and y differ in length.
+func points(x, y []float64, posX, posY bool) (plotter.XYs, error) {
 	if len(x) != len(y) {
 		return nil, fmt.Errorf("%d x values but %d y values", len(x), len(y))
 	}
 	xys := make(plotter.XYs, 0, len(x))
 	for i := range x {
-		if !finite(x[i]) || !finite(y[i]) || (positive && y[i] <= 0) {
+		if !finite(x[i]) || !finite(y[i]) || (posX && x[i] <= 0) || (posY && y[i] <= 0) {
 			continue
 		}
 		xys = append(xys, plotter.XY{X: x[i], Y: y[i]})

@@ -157,18 +157,23 @@ func episodeRows() [][]Cell {
 
 func TestLearningCurve(t *testing.T) {
 	dir := t.TempDir()
-	for _, logY := range []bool{false, true} {
-		path := filepath.Join(dir, fmt.Sprintf("curve-%v.png", logY))
-		o := CurveOptions{Title: "MAML sinusoid", XLabel: "meta-iteration", YLabel: "MSE", LogY: logY}
-		if err := LearningCurve(path, o, curveSeries()...); err != nil {
-			t.Fatal(err)
-		}
-		img := checkPNG(t, path)
-		if b := img.Bounds(); b.Dx() != 6*DPI || b.Dy() != 4*DPI {
-			t.Errorf("size %v, want %d×%d", b, 6*DPI, 4*DPI)
+	var names []string
+	for _, logX := range []bool{false, true} {
+		for _, logY := range []bool{false, true} {
+			name := fmt.Sprintf("curve-%v-%v.png", logX, logY)
+			names = append(names, name)
+			path := filepath.Join(dir, name)
+			o := CurveOptions{Title: "MAML sinusoid", XLabel: "meta-iteration", YLabel: "MSE", LogX: logX, LogY: logY}
+			if err := LearningCurve(path, o, curveSeries()...); err != nil {
+				t.Fatal(err)
+			}
+			img := checkPNG(t, path)
+			if b := img.Bounds(); b.Dx() != 6*DPI || b.Dy() != 4*DPI {
+				t.Errorf("size %v, want %d×%d", b, 6*DPI, 4*DPI)
+			}
 		}
 	}
-	checkNoTemp(t, dir, "curve-false.png", "curve-true.png")
+	checkNoTemp(t, dir, names...)
 }
 
 func TestLearningCurveBadData(t *testing.T) {
@@ -179,13 +184,17 @@ func TestLearningCurveBadData(t *testing.T) {
 	for i, series := range [][]Series{
 		{{Label: "diverged", X: []float64{0, 1, 2, 3}, Y: []float64{1, math.NaN(), math.Inf(1), 0.5}}},
 		{{Label: "one", X: []float64{3}, Y: []float64{0.2}}, {Label: "zeros", X: []float64{1, 2}, Y: []float64{0, -1}}},
+		{{Label: "x from zero", X: []float64{0, -1, 1e-3, 10}, Y: []float64{1, 2, 0.5, 0.7}}},
 		{{Label: "narrow", X: []float64{0, 1, 2}, Y: []float64{0.21, 0.25, 0.3}}},
 		{},
 		{{Label: "empty"}},
 	} {
 		for _, logY := range []bool{false, true} {
-			if err := LearningCurve(path, CurveOptions{LogY: logY}, series...); err != nil {
-				t.Errorf("case %d, logY %v: %v", i, logY, err)
+			if err := LearningCurve(path, CurveOptions{LogY: logY, LogX: logY}, series...); err != nil {
+				t.Errorf("case %d, log axes %v: %v", i, logY, err)
+			}
+			if err := LearningCurve(path, CurveOptions{LogX: !logY}, series...); err != nil {
+				t.Errorf("case %d, log x %v: %v", i, !logY, err)
 			}
 		}
 	}
