@@ -5,7 +5,9 @@
 # stopped script continues where it was; each ends with the 600-episode
 # test table in OUT/<run>.log.
 #
-#   scripts/mamlpp_omniglot.sh compare    # MAML 500 iterations beside MAML++ 650, side by side (equal time)
+#   scripts/mamlpp_omniglot.sh compare    # MAML 500 iterations, MAML++ 650 (first order for half, as the paper
+#                                         # says: as long as MAML's 500), MAML++ 500 second order throughout (as
+#                                         # the paper's released Omniglot configuration; an iteration costs MAML's)
 #   scripts/mamlpp_omniglot.sh ablation   # MAML, +MSL, +LSLR, +BNWB/BNRS, all: ITERS (200) iterations each
 #   scripts/mamlpp_omniglot.sh long       # MAML++ for ITERS (2000) iterations, validation every 100
 #
@@ -21,7 +23,8 @@ export OMNIGLOT_DIR=${OMNIGLOT_DIR:-$root/../shared/data/omniglot}
 case "$what" in
   compare)
     runs=("maml -iterations 500"
-          "mamlpp -algorithm mamlpp -iterations 650") ;;
+          "mamlpp -algorithm mamlpp -iterations 650"
+          "mamlpp-so -algorithm mamlpp -iterations 500 -without da") ;;
   ablation)
     it=${ITERS:-200}
     runs=("ablation-maml -algorithm mamlpp -iterations $it -without msl,da,bnwb,bnrs,lslr,ca"
