@@ -209,3 +209,12 @@ func init() {
 			return LinearDecay{Steps: steps, Final: final}, err
 		}})
 }
+
+// ScheduleSpansRun reports whether the schedule spec takes its length from
+// the run's (cosine or linear without steps=), so that a run resumed with
+// another length follows another schedule from there on.
+func ScheduleSpansRun(spec string) bool {
+	a, errA := ParseSchedule(spec, 1)
+	b, errB := ParseSchedule(spec, 2)
+	return errA == nil && errB == nil && a.String() != b.String()
+}

@@ -111,6 +111,17 @@ func TestParseSchedule(t *testing.T) {
 	}
 }
 
+// TestScheduleSpansRun: only the schedules that take the run's length
+// change with it.
+func TestScheduleSpansRun(t *testing.T) {
+	for spec, want := range map[string]bool{"cosine": true, "linear:final=0.1": true, "cosine:steps=9": false,
+		"step:10:0.5": false, "constant": false, "bad": false} {
+		if got := ScheduleSpansRun(spec); got != want {
+			t.Errorf("%q: %v, want %v", spec, got, want)
+		}
+	}
+}
+
 // TestParseScheduleErrors: a bad spec gets one line naming what is wrong
 // and the syntax wanted.
 func TestParseScheduleErrors(t *testing.T) {
