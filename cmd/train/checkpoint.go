@@ -44,7 +44,8 @@ func (p position) describe(batches int) string {
 }
 
 // runFlags are the settings a checkpoint records under their flag names.
-var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs"}
+var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs",
+	"lr-schedule", "weight-decay", "clip-norm", "validation", "early-stop"}
 
 // meta returns the run's settings, keyed by flag name (see runFlags).
 func (c config) meta() map[string]string {
@@ -57,6 +58,12 @@ func (c config) meta() map[string]string {
 		"loss":      c.loss,
 		"dtype":     c.dtype,
 		"epochs":    strconv.Itoa(c.epochs),
+
+		"lr-schedule":  c.lrSchedule,
+		"weight-decay": strconv.FormatFloat(c.weightDecay, 'g', -1, 64),
+		"clip-norm":    strconv.FormatFloat(c.clipNorm, 'g', -1, 64),
+		"validation":   strconv.Itoa(c.validation),
+		"early-stop":   strconv.Itoa(c.earlyStop),
 	}
 }
 
@@ -117,6 +124,16 @@ func (c *config) setFromMeta(name, v string) (err error) {
 		c.loss = v
 	case "dtype":
 		c.dtype = v
+	case "lr-schedule":
+		c.lrSchedule = v
+	case "weight-decay":
+		c.weightDecay, err = strconv.ParseFloat(v, 64)
+	case "clip-norm":
+		c.clipNorm, err = strconv.ParseFloat(v, 64)
+	case "validation":
+		c.validation, err = strconv.Atoi(v)
+	case "early-stop":
+		c.earlyStop, err = strconv.Atoi(v)
 	}
 	return err
 }
@@ -155,6 +172,7 @@ type trainState struct {
 	batches int     // batches per epoch
 	n       int     // training examples per epoch
 	lossSum float64 // sum of the batch losses so far in the unfinished epoch
+	best    bestSoFar
 }
 
 // save writes the parameters, the optimizer state, the settings and the
@@ -178,6 +196,7 @@ func save(path string, tr *models.Trainer, c config, p trainState) error {
 	ck.Meta[metaExamples] = strconv.Itoa(p.n)
 	ck.Meta[metaSteps] = strconv.FormatInt(tr.Steps, 10)
 	ck.Meta[metaLossSum] = strconv.FormatFloat(p.lossSum, 'g', -1, 64)
+	p.best.save(ck.Meta)
 	return graph.SaveCheckpoint(path, ck)
 }
 
@@ -219,6 +238,9 @@ func restore(tr *models.Trainer, ck *graph.Checkpoint, c config) (trainState, bo
 		if p.lossSum, err = strconv.ParseFloat(v, 64); err != nil {
 			return p, false, fmt.Errorf("checkpoint %s: %s=%q is not a number", c.checkpoint, metaLossSum, v)
 		}
+	}
+	if err := p.best.load(ck, c.checkpoint); err != nil {
+		return p, false, err
 	}
 	return p, optRestored, nil
 }
