@@ -6,6 +6,7 @@ import (
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
+	"github.com/metagon/metagon/internal/earlystop"
 	"github.com/metagon/metagon/models"
 )
 
@@ -169,10 +170,10 @@ func metaCount(ck *graph.Checkpoint, path, key string) (int, error) {
 // parameters and the optimizer state.
 type trainState struct {
 	at      position
-	batches int     // batches per epoch
-	n       int     // training examples per epoch
-	lossSum float64 // sum of the batch losses so far in the unfinished epoch
-	best    bestSoFar
+	batches int              // batches per epoch
+	n       int              // training examples per epoch
+	lossSum float64          // sum of the batch losses so far in the unfinished epoch
+	best    earlystop.Record // of the validations (-validation, -early-stop)
 }
 
 // save writes the parameters, the optimizer state, the settings and the
@@ -196,7 +197,7 @@ func save(path string, tr *models.Trainer, c config, p trainState) error {
 	ck.Meta[metaExamples] = strconv.Itoa(p.n)
 	ck.Meta[metaSteps] = strconv.FormatInt(tr.Steps, 10)
 	ck.Meta[metaLossSum] = strconv.FormatFloat(p.lossSum, 'g', -1, 64)
-	p.best.save(ck.Meta)
+	p.best.Save(ck.Meta, "epoch")
 	return graph.SaveCheckpoint(path, ck)
 }
 
@@ -239,8 +240,8 @@ func restore(tr *models.Trainer, ck *graph.Checkpoint, c config) (trainState, bo
 			return p, false, fmt.Errorf("checkpoint %s: %s=%q is not a number", c.checkpoint, metaLossSum, v)
 		}
 	}
-	if err := p.best.load(ck, c.checkpoint); err != nil {
-		return p, false, err
+	if err := p.best.Load(ck.Meta, "epoch"); err != nil {
+		return p, false, fmt.Errorf("checkpoint %s: %w", c.checkpoint, err)
 	}
 	return p, optRestored, nil
 }

@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/earlystop"
 )
 
 // TestEssentialsBadInput: bad values of -lr-schedule, -weight-decay,
@@ -99,8 +100,8 @@ func TestEarlyStop(t *testing.T) {
 	if !reflect.DeepEqual(b.Params, one.Params) || b.Meta["epoch"] != "1" {
 		t.Errorf("the best model is of epoch %s, not the model after epoch 1", b.Meta["epoch"])
 	}
-	if last.Meta["epoch"] != "3" || last.Meta[metaBestEpoch] != "1" || last.Meta[metaSinceBest] != "2" {
-		t.Errorf("checkpoint at epoch %s, best epoch %s, %s since; want 3, 1, 2", last.Meta["epoch"], last.Meta[metaBestEpoch], last.Meta[metaSinceBest])
+	if last.Meta["epoch"] != "3" || last.Meta[earlystop.AtKey("epoch")] != "1" || last.Meta[earlystop.SinceKey] != "2" {
+		t.Errorf("checkpoint at epoch %s, best epoch %s, %s since; want 3, 1, 2", last.Meta["epoch"], last.Meta[earlystop.AtKey("epoch")], last.Meta[earlystop.SinceKey])
 	}
 	// -eval takes the best model's file like any checkpoint
 	out.Reset()

@@ -68,9 +68,9 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		return fmt.Errorf("checkpoint %s holds the model after epoch %d of -epochs %d: nothing to resume (raise -epochs to train on)",
 			c.checkpoint, s.st.at.epoch, c.epochs)
 	}
-	if b := s.st.best; c.resume && b.exhausted(c.earlyStop) {
+	if b := s.st.best; c.resume && b.Exhausted(c.earlyStop) {
 		return fmt.Errorf("checkpoint %s stopped early after epoch %d: no better validation accuracy in %s (the best, %.2f%% after epoch %d, is in %s): nothing to resume (raise -early-stop to train on)",
-			c.checkpoint, s.st.at.epoch, epochs(b.since), 100*b.acc, b.epoch, bestPath(c.checkpoint))
+			c.checkpoint, s.st.at.epoch, epochs(b.Since), 100*b.Best, b.At, bestPath(c.checkpoint))
 	}
 
 	dir, trainSet, test, err := ds.open(c.dataDir, !c.evalOnly, log)
@@ -212,7 +212,7 @@ func (s *session) trainEpochs(ctx context.Context, trainSet labeled, valid *held
 			if validAcc, err = tr.Accuracy(valid, c.evalBatch); err != nil {
 				return err
 			}
-			improved = s.st.best.observe(validAcc, epoch+1)
+			improved = s.st.best.Observe(validAcc, true, epoch+1)
 		}
 		if c.checkpoint != "" {
 			if err := s.save(); err != nil {
@@ -238,12 +238,12 @@ func (s *session) trainEpochs(ctx context.Context, trainSet labeled, valid *held
 			fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
 		}
 		s.log.WithFields(f).Info("epoch done")
-		if b := s.st.best; b.exhausted(c.earlyStop) {
-			kept := fmt.Sprintf("the best, %.2f%% after epoch %d, is in %s", 100*b.acc, b.epoch, bestPath(c.checkpoint))
+		if b := s.st.best; b.Exhausted(c.earlyStop) {
+			kept := fmt.Sprintf("the best, %.2f%% after epoch %d, is in %s", 100*b.Best, b.At, bestPath(c.checkpoint))
 			if c.checkpoint == "" {
-				kept = fmt.Sprintf("the best was %.2f%% after epoch %d (not saved: no -checkpoint)", 100*b.acc, b.epoch)
+				kept = fmt.Sprintf("the best was %.2f%% after epoch %d (not saved: no -checkpoint)", 100*b.Best, b.At)
 			}
-			fmt.Fprintf(stdout, "stopped early after epoch %d: no better validation accuracy in %s; %s\n", epoch+1, epochs(b.since), kept)
+			fmt.Fprintf(stdout, "stopped early after epoch %d: no better validation accuracy in %s; %s\n", epoch+1, epochs(b.Since), kept)
 			return nil
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/earlystop"
 	"github.com/metagon/metagon/metalearn"
 )
 
@@ -52,9 +53,6 @@ const (
 	metaClipNorm   = "clip_norm"
 	metaOuterLR    = "outer_lr" // the schedule's initial rate
 	metaEarlyStop  = "early_stop"
-	metaBestValid  = "best_valid"             // the best validation measure so far
-	metaBestIter   = "best_iteration"         // the iteration after which the learner had it
-	metaSinceBest  = "validations_since_best" // validations since, none better
 )
 
 // save records the essentials in a checkpoint's metadata.
@@ -98,17 +96,19 @@ func (c config) anneals() bool {
 	return graph.ScheduleSpansRun(c.lrSchedule)
 }
 
-// earlyStop is -early-stop's record of the validations, and the best
-// learner for the final evaluation.
+// earlyStop is -early-stop's record of the validations (its At counts
+// iterations), and the best learner for the final evaluation.
 type earlyStop struct {
+	earlystop.Record
 	patience int
-	best     float64 // valid when iter > 0
-	iter     int     // the iteration after which the learner had it; 0: none yet
-	since    int     // validations since, none better
 	// snapshot is the best learner (nil: none yet, or its file could not
 	// be read on -resume).
 	snapshot *graph.Checkpoint
 }
+
+// exhausted reports whether patience validations in a row brought no
+// improvement.
+func (e *earlyStop) exhausted() bool { return e.Exhausted(e.patience) }
 
 // score is the validation measure -early-stop watches and whether higher
 // is better: the accuracy after adaptation (classification), else the
@@ -123,21 +123,6 @@ func score(p curvePoint, classify bool, objective string) (float64, bool) {
 	return p.ValidPost, false
 }
 
-// observe records a validation's score after iteration it and reports
-// whether it is the best so far (strictly better).
-func (e *earlyStop) observe(score float64, higher bool, it int) bool {
-	better := score < e.best
-	if higher {
-		better = score > e.best
-	}
-	if e.iter == 0 || better {
-		e.best, e.iter, e.since = score, it, 0
-		return true
-	}
-	e.since++
-	return false
-}
-
 // record takes the validation p after iteration it into the record, and
 // the learner as the best when it is (keep). Nothing without -early-stop
 // (e nil).
@@ -145,43 +130,10 @@ func (e *earlyStop) record(l metalearn.Learner, c config, p curvePoint, classify
 	if e == nil {
 		return nil
 	}
-	if s, higher := score(p, classify, c.learner.Objective); !e.observe(s, higher, it) {
+	if s, higher := score(p, classify, c.learner.Objective); !e.Observe(s, higher, it) {
 		return nil
 	}
 	return e.keep(l, c, it)
-}
-
-// exhausted reports whether patience validations in a row brought no
-// improvement.
-func (e *earlyStop) exhausted() bool { return e.since >= e.patience }
-
-// save writes the record into a checkpoint's metadata.
-func (e *earlyStop) save(meta map[string]string) {
-	if e.iter == 0 {
-		return
-	}
-	meta[metaBestValid] = strconv.FormatFloat(e.best, 'g', -1, 64)
-	meta[metaBestIter] = strconv.Itoa(e.iter)
-	meta[metaSinceBest] = strconv.Itoa(e.since)
-}
-
-// load reads the record from ck, loaded from path.
-func (e *earlyStop) load(ck *graph.Checkpoint, path string) error {
-	v, ok := ck.Meta[metaBestValid]
-	if !ok {
-		return nil
-	}
-	var err error
-	if e.best, err = strconv.ParseFloat(v, 64); err != nil {
-		return fmt.Errorf("checkpoint %s: %s=%q is not a number", path, metaBestValid, v)
-	}
-	if e.iter, err = strconv.Atoi(ck.Meta[metaBestIter]); err != nil || e.iter < 1 {
-		return fmt.Errorf("checkpoint %s: %s=%q is not an iteration", path, metaBestIter, ck.Meta[metaBestIter])
-	}
-	if e.since, err = strconv.Atoi(ck.Meta[metaSinceBest]); err != nil || e.since < 0 {
-		return fmt.Errorf("checkpoint %s: %s=%q is not a count", path, metaSinceBest, ck.Meta[metaSinceBest])
-	}
-	return nil
 }
 
 // bestPath is where the best learner goes: CHECKPOINT.best.
@@ -210,7 +162,7 @@ func (e *earlyStop) restoreBest(l metalearn.Learner) (bool, error) {
 		return false, fmt.Errorf("restore the best learner: %w", err)
 	}
 	if s, ok := l.(metalearn.Stateful); ok {
-		if err := s.LoadState(e.snapshot, e.iter); err != nil {
+		if err := s.LoadState(e.snapshot, e.At); err != nil {
 			return false, fmt.Errorf("restore the best learner: %w", err)
 		}
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/metagon/metagon/graph"
+	"github.com/metagon/metagon/internal/earlystop"
 )
 
 // TestEssentialsBadFlags: bad values of -lr-schedule, -clip-norm and
@@ -147,8 +148,8 @@ func TestEarlyStopMeta(t *testing.T) {
 		t.Errorf("the best learner (iteration %s) is not the learner after iteration %d", b.Meta["iteration"], bestIt)
 	}
 	stopped := load(ck)
-	if stopped.Meta["iteration"] != strconv.Itoa(stopAt) || stopped.Meta[metaBestIter] != strconv.Itoa(bestIt) || stopped.Meta[metaSinceBest] != strconv.Itoa(patience) {
-		t.Errorf("checkpoint at iteration %s, best %s, %s since", stopped.Meta["iteration"], stopped.Meta[metaBestIter], stopped.Meta[metaSinceBest])
+	if stopped.Meta["iteration"] != strconv.Itoa(stopAt) || stopped.Meta[earlystop.AtKey("iteration")] != strconv.Itoa(bestIt) || stopped.Meta[earlystop.SinceKey] != strconv.Itoa(patience) {
+		t.Errorf("checkpoint at iteration %s, best %s, %s since", stopped.Meta["iteration"], stopped.Meta[earlystop.AtKey("iteration")], stopped.Meta[earlystop.SinceKey])
 	}
 	again := run(dir, "-resume", "-checkpoint", ck, "-iterations", "60")
 	if again.Iterations != stopAt || again.BestIteration != bestIt || !reflect.DeepEqual(again.Eval, rep.Eval) {

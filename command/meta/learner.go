@@ -64,7 +64,7 @@ func snapshot(l metalearn.Learner, c config, iteration int) *graph.Checkpoint {
 	}
 	c.essentials.save(ck.Meta, c.outerLR)
 	if c.es != nil {
-		c.es.save(ck.Meta)
+		c.es.Save(ck.Meta, "iteration")
 	}
 	return ck
 }
@@ -111,13 +111,13 @@ func loadCheckpoint(l metalearn.Learner, c config, log *logrus.Logger) (int, err
 		log.Warnf("%s was started for %s iterations; %s anneals over -iterations, so from iteration %d on it follows the schedule of %d", path, planned, l.Name(), it, c.iterations)
 	}
 	if c.es != nil {
-		if err := c.es.load(ck, path); err != nil {
-			return 0, err
+		if err := c.es.Load(ck.Meta, "iteration"); err != nil {
+			return 0, fmt.Errorf("checkpoint %s: %w", path, err)
 		}
-		if c.es.iter > 0 {
+		if c.es.At > 0 {
 			best, err := graph.LoadCheckpoint(bestPath(path))
 			if err != nil {
-				log.Warnf("%s records the best learner after iteration %d, but it cannot be read (%v); the final evaluation takes the last learner unless a better one comes", path, c.es.iter, err)
+				log.Warnf("%s records the best learner after iteration %d, but it cannot be read (%v); the final evaluation takes the last learner unless a better one comes", path, c.es.At, err)
 			}
 			c.es.snapshot = best
 		}

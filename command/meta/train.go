@@ -89,7 +89,7 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	stoppedEarly := c.es != nil && c.es.exhausted()
 	if stoppedEarly && start < c.iterations {
 		log.Warnf("%s stopped early after iteration %d: no better validation in %s; nothing to train (raise -early-stop to train on)",
-			c.checkpoint, start, plural(c.es.since, "validation"))
+			c.checkpoint, start, plural(c.es.Since, "validation"))
 	}
 	if !c.evalOnly && start < c.iterations && !stoppedEarly {
 		log.Infof("meta-training %s on %s: %d iterations of %s; %s, %s",
@@ -107,8 +107,8 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if best, err := c.es.restoreBest(l); err != nil {
 		return err
 	} else if best {
-		rep.BestIteration = c.es.iter
-		log.Infof("evaluating the best learner, after iteration %d (validation %.4g)", c.es.iter, c.es.best)
+		rep.BestIteration = c.es.At
+		log.Infof("evaluating the best learner, after iteration %d (validation %.4g)", c.es.At, c.es.Best)
 	}
 	rows := evalRows(c)
 	// Omniglot measures the query set only at the table's rows: a query
@@ -236,7 +236,7 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 			end = done
 			rep.StoppedEarly = true
 			log.Infof("stopped early after iteration %d: no better validation in %s; the best came after iteration %d",
-				done, plural(c.es.since, "validation"), c.es.iter)
+				done, plural(c.es.Since, "validation"), c.es.At)
 		}
 		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == end) {
 			rep.Iterations = done
