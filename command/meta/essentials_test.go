@@ -152,7 +152,7 @@ func TestEarlyStopMeta(t *testing.T) {
 		t.Errorf("checkpoint at iteration %s, best %s, %s since", stopped.Meta["iteration"], stopped.Meta[earlystop.AtKey("iteration")], stopped.Meta[earlystop.SinceKey])
 	}
 	again := run(dir, "-resume", "-checkpoint", ck, "-iterations", "60")
-	if again.Iterations != stopAt || again.BestIteration != bestIt || !reflect.DeepEqual(again.Eval, rep.Eval) {
+	if again.Iterations != stopAt || again.BestIteration != bestIt || !again.StoppedEarly || !reflect.DeepEqual(again.Eval, rep.Eval) {
 		t.Errorf("-resume of a run that stopped early: at iteration %d, best %d; want no training, the same evaluation", again.Iterations, again.BestIteration)
 	}
 	if !reflect.DeepEqual(load(ck).Params, stopped.Params) {

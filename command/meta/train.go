@@ -88,6 +88,7 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	}
 	stoppedEarly := c.es != nil && c.es.exhausted()
 	if stoppedEarly && start < c.iterations {
+		rep.StoppedEarly = true
 		log.Warnf("%s stopped early after iteration %d: no better validation in %s; nothing to train (raise -early-stop to train on)",
 			c.checkpoint, start, plural(c.es.Since, "validation"))
 	}
