@@ -131,7 +131,8 @@ type Options struct {
 	// learners one per episode. If nil, the learner's own: ProtoNet's and
 	// the other metric learners' halving (MetricOptions.LRHalvingEvery),
 	// Reptile's linear annealing of ε, MAML++'s cosine annealing (CA);
-	// the other learners leave the rate as it is.
+	// the other learners, and every learner whose optimizer's rate cannot
+	// be set (not a graph.LRSetter), leave the rate as it is.
 	Schedule graph.Schedule
 	// ClipNorm, when above 0, scales every meta-gradient (Reptile: its
 	// move θ − mean θ̃) to a global L2 norm of at most ClipNorm before the

@@ -129,7 +129,7 @@ func NewMAMLPP(m models.Model, o MAMLPPOptions) (*MAMLPP, error) {
 	if !o.NoLSLR {
 		rule = &PerLayerPerStep{Init0: o.InnerLR}
 	}
-	if o.Schedule == nil {
+	if _, ok := o.Outer.(graph.LRSetter); ok && o.Schedule == nil {
 		o.Schedule = o.cosineAnnealing()
 	}
 	g, err := NewGradient("mamlpp", m, GradientOptions{Options: o.Options, Rule: rule})

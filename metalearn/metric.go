@@ -157,7 +157,7 @@ func NewMetric(name string, m models.Model, h MetricHead, o MetricOptions) (*Met
 	if o.Outer == nil {
 		o.Outer = graph.NewAdam(o.LR)
 	}
-	if o.Schedule == nil && o.LRHalvingEvery > 0 {
+	if _, ok := o.Outer.(graph.LRSetter); ok && o.Schedule == nil && o.LRHalvingEvery > 0 {
 		o.Schedule = graph.StepDecay{Every: o.LRHalvingEvery, Gamma: 0.5}
 	}
 	if o.Spec.Classes < 2 {

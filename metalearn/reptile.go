@@ -77,7 +77,7 @@ func NewReptile(m models.Model, o ReptileOptions) (*Reptile, error) {
 	if o.Outer == nil {
 		o.Outer = graph.NewSGD(o.OuterLR)
 	}
-	if o.Schedule == nil && o.Iterations > 0 {
+	if _, ok := o.Outer.(graph.LRSetter); ok && o.Schedule == nil && o.Iterations > 0 {
 		o.Schedule = graph.LinearDecay{Steps: o.Iterations}
 	}
 	if err := refuseStepNorm("reptile", m); err != nil {
