@@ -11,9 +11,11 @@
 //
 // A Runner compiles the part of a graph that some outputs need and runs it
 // many times without allocating. Params holds named trainable leaves with
-// their values; the optimizers (SGD, Momentum, Adam) update those values in
-// place from gradients the Runner computed, and a schedule such as CosineLR
-// sets their rate between steps (LRSetter); SaveCheckpoint writes them
+// their values; the optimizers (SGD, Momentum, Adam, AdamW; weight decay
+// as an option) update those values in place from gradients the Runner
+// computed. Update wraps a step with a learning-rate Schedule (constant,
+// step, exponential, cosine with warm-up, linear; ParseSchedule reads them
+// from a spec) and gradient clipping by global norm; SaveCheckpoint writes them
 // atomically. CheckGradient compares any gradient with finite differences.
 // BatchNorm normalises with the batch's statistics; BatchNormStats also
 // returns them, for running averages, and BatchNormWith normalises with

@@ -27,7 +27,8 @@ type Optimizer interface {
 	// SetState replaces the state with a deep copy of s, which must come
 	// from an optimizer of the same kind.
 	SetState(OptimizerState) error
-	// Name returns the optimizer kind: "sgd", "momentum" or "adam".
+	// Name returns the optimizer kind: "sgd", "momentum", "adam" or
+	// "adamw".
 	Name() string
 }
 
@@ -86,27 +87,51 @@ var (
 )
 
 // OptimizerNames lists the names NewOptimizer accepts.
-var OptimizerNames = []string{"sgd", "momentum", "adam"}
+var OptimizerNames = []string{"sgd", "momentum", "adam", "adamw"}
 
-// NewOptimizer returns a new optimizer of the named kind ("sgd", "momentum"
-// or "adam", case-insensitive) with learning rate lr and default
-// hyper-parameters.
+// NewOptimizer returns a new optimizer of the named kind ("sgd",
+// "momentum", "adam" or "adamw", case-insensitive) with learning rate lr
+// and default hyper-parameters, without weight decay.
 func NewOptimizer(name string, lr float64) (Optimizer, error) {
+	return NewOptimizerWith(name, OptimizerOptions{LR: lr})
+}
+
+// OptimizerOptions are the settings NewOptimizerWith gives an optimizer;
+// the others keep their defaults.
+type OptimizerOptions struct {
+	// LR is the learning rate.
+	LR float64
+	// WeightDecay is λ, 0 for none. For "sgd", "momentum" and "adam" it is
+	// L2 regularisation: λ·w is added to each gradient, the gradient of
+	// λ/2·‖w‖² added to the loss. For "adamw" it is decoupled (Loshchilov
+	// & Hutter, "Decoupled Weight Decay Regularization", ICLR 2019): each
+	// step also takes LR·λ·w off every weight, apart from Adam's moments.
+	// It applies to every parameter, biases included.
+	WeightDecay float64
+}
+
+// NewOptimizerWith returns a new optimizer of the named kind (see
+// NewOptimizer) with the options o.
+func NewOptimizerWith(name string, o OptimizerOptions) (Optimizer, error) {
 	switch strings.ToLower(strings.TrimSpace(name)) {
 	case "sgd":
-		return NewSGD(lr), nil
+		return &SGD{LR: o.LR, WeightDecay: o.WeightDecay}, nil
 	case "momentum":
-		return NewMomentum(lr, 0), nil
+		return &Momentum{LR: o.LR, WeightDecay: o.WeightDecay}, nil
 	case "adam":
-		return NewAdam(lr), nil
+		return &Adam{LR: o.LR, WeightDecay: o.WeightDecay}, nil
+	case "adamw":
+		return &Adam{LR: o.LR, WeightDecay: o.WeightDecay, Decoupled: true}, nil
 	}
 	return nil, fmt.Errorf("unknown optimizer %q (valid: %s)", name, strings.Join(OptimizerNames, ", "))
 }
 
-// SGD is plain stochastic gradient descent: w ← w − LR·g.
+// SGD is plain stochastic gradient descent: w ← w − LR·g, or with
+// WeightDecay λ (L2) w ← w − LR·(g + λ·w).
 type SGD struct {
-	LR    float64
-	steps int64
+	LR          float64
+	WeightDecay float64
+	steps       int64
 }
 
 // NewSGD returns an SGD optimizer with learning rate lr.
@@ -125,6 +150,13 @@ func (o *SGD) GetLR() float64 { return o.LR }
 func (o *SGD) Step(params, grads []*tensor.Dense) error {
 	if err := checkOptimStep("sgd", params, grads, nil); err != nil {
 		return err
+	}
+	if lr, wd := o.LR, o.WeightDecay; wd != 0 {
+		for i := range params {
+			applyOptimUpdate(params[i], grads[i], func(_ int, w, g float64) float64 { return lr * (g + wd*w) })
+		}
+		o.steps++
+		return nil
 	}
 	for i, p := range params {
 		n := p.Shape().TotalSize()
@@ -172,12 +204,14 @@ func (o *SGD) SetState(s OptimizerState) error {
 //	w ← w − LR·v            (classical)
 //	w ← w − LR·(g + Mu·v)   (Nesterov, using the updated v)
 //
-// If Mu is zero, a default of 0.9 is used.
+// If Mu is zero, a default of 0.9 is used. With WeightDecay λ (L2), g is
+// g + λ·w.
 type Momentum struct {
-	LR, Mu   float64
-	Nesterov bool
-	steps    int64
-	vel      [][]float64
+	LR, Mu      float64
+	Nesterov    bool
+	WeightDecay float64
+	steps       int64
+	vel         [][]float64
 }
 
 // NewMomentum returns a classical momentum optimizer with learning rate lr
@@ -209,10 +243,13 @@ func (o *Momentum) Step(params, grads []*tensor.Dense) error {
 	if o.vel == nil {
 		o.vel = allocOptimSlot(params)
 	}
-	lr, mu, nesterov := o.LR, o.mu(), o.Nesterov
+	lr, mu, nesterov, wd := o.LR, o.mu(), o.Nesterov, o.WeightDecay
 	for i := range params {
 		v := o.vel[i]
-		applyOptimUpdate(params[i], grads[i], func(j int, _ float64, g float64) float64 {
+		applyOptimUpdate(params[i], grads[i], func(j int, w float64, g float64) float64 {
+			if wd != 0 {
+				g += wd * w
+			}
 			v[j] = mu*v[j] + g
 			if nesterov {
 				return lr * (g + mu*v[j])
@@ -255,8 +292,19 @@ func (o *Momentum) SetState(s OptimizerState) error {
 // so the first step moves each weight by LR·g/(|g|+Eps) ≈ LR·sign(g).
 // If Beta1 is zero, a default of 0.9 is used; if Beta2 is zero, a default of
 // 0.999 is used; if Eps is zero, a default of 1e-8 is used.
+//
+// WeightDecay λ is L2 regularisation (g is g + λ·w in the moments), unless
+// Decoupled is set: then the optimizer is AdamW (Loshchilov & Hutter,
+// ICLR 2019), named "adamw", whose decay stays out of the moments,
+//
+//	w ← w − LR·(m̂ / (sqrt(v̂) + Eps) + λ·w),
+//
+// so every weight shrinks by the factor 1 − LR·λ per step besides Adam's
+// move.
 type Adam struct {
 	LR, Beta1, Beta2, Eps float64
+	WeightDecay           float64
+	Decoupled             bool
 	steps                 int64
 	m, v                  [][]float64
 }
@@ -265,8 +313,13 @@ type Adam struct {
 // β1 = 0.9, β2 = 0.999, ε = 1e-8.
 func NewAdam(lr float64) *Adam { return &Adam{LR: lr} }
 
-// Name implements Optimizer.
-func (o *Adam) Name() string { return "adam" }
+// Name implements Optimizer: "adamw" when Decoupled, else "adam".
+func (o *Adam) Name() string {
+	if o.Decoupled {
+		return "adamw"
+	}
+	return "adam"
+}
 
 // SetLR sets the learning rate used by later steps.
 func (o *Adam) SetLR(lr float64) { o.LR = lr }
@@ -291,7 +344,7 @@ func (o *Adam) hyper() (b1, b2, eps float64) {
 
 // Step implements Optimizer.
 func (o *Adam) Step(params, grads []*tensor.Dense) error {
-	if err := checkOptimStep("adam", params, grads, [][][]float64{o.m, o.v}); err != nil {
+	if err := checkOptimStep(o.Name(), params, grads, [][][]float64{o.m, o.v}); err != nil {
 		return err
 	}
 	if o.m == nil {
@@ -300,12 +353,18 @@ func (o *Adam) Step(params, grads []*tensor.Dense) error {
 	b1, b2, eps := o.hyper()
 	t := float64(o.steps + 1)
 	c1, c2 := 1-math.Pow(b1, t), 1-math.Pow(b2, t)
-	lr := o.LR
+	lr, wd, decoupled := o.LR, o.WeightDecay, o.Decoupled
 	for i := range params {
 		m, v := o.m[i], o.v[i]
-		applyOptimUpdate(params[i], grads[i], func(j int, _ float64, g float64) float64 {
+		applyOptimUpdate(params[i], grads[i], func(j int, w float64, g float64) float64 {
+			if wd != 0 && !decoupled {
+				g += wd * w
+			}
 			m[j] = b1*m[j] + (1-b1)*g
 			v[j] = b2*v[j] + (1-b2)*g*g
+			if wd != 0 && decoupled {
+				return lr * ((m[j]/c1)/(math.Sqrt(v[j]/c2)+eps) + wd*w)
+			}
 			return lr * (m[j] / c1) / (math.Sqrt(v[j]/c2) + eps)
 		})
 	}

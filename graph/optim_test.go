@@ -395,7 +395,7 @@ func TestOptimSetLR(t *testing.T) {
 }
 
 func TestNewOptimizer(t *testing.T) {
-	for _, name := range []string{"sgd", "momentum", "adam", "Adam", " SGD "} {
+	for _, name := range []string{"sgd", "momentum", "adam", "Adam", " SGD ", "adamw"} {
 		opt, err := NewOptimizer(name, 0.1)
 		if err != nil {
 			t.Fatalf("%q: %v", name, err)
@@ -405,7 +405,7 @@ func TestNewOptimizer(t *testing.T) {
 		}
 	}
 	_, err := NewOptimizer("rmsprop", 0.1)
-	if err == nil || !strings.Contains(err.Error(), `unknown optimizer "rmsprop" (valid: sgd, momentum, adam)`) {
+	if err == nil || !strings.Contains(err.Error(), `unknown optimizer "rmsprop" (valid: sgd, momentum, adam, adamw)`) {
 		t.Errorf("unknown name: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // base is what every learner of this package has: its name, the model,
@@ -20,6 +21,11 @@ type base struct {
 	// modelNames are the model's own weights, in order (meta-parameters
 	// may hold more, such as Meta-SGD's learning rates).
 	modelNames []string
+	// update steps the outer optimizer with the learning-rate schedule
+	// and gradient clipping of Options (outerStep); steps counts the
+	// outer steps taken, the schedule's place.
+	update graph.Update
+	steps  int
 }
 
 // newBase checks o, fills its defaults and initialises m's weights.
@@ -28,7 +34,16 @@ func newBase(name string, m models.Model, o Options) (*base, error) {
 	if o.Spec.Support < 1 || o.Spec.Query < 1 {
 		return nil, fmt.Errorf("%s: support and query sets need at least one example (got %d and %d)", name, o.Spec.Support, o.Spec.Query)
 	}
-	b := &base{name: name, model: m, opts: o, params: graph.NewParams(G.NewGraph(), o.Dtype)}
+	b := &base{name: name, model: m, opts: o, params: graph.NewParams(G.NewGraph(), o.Dtype),
+		update: graph.Update{Opt: o.Outer, Schedule: o.Schedule, ClipNorm: o.ClipNorm}}
+	if s, ok := o.Outer.(graph.LRSetter); ok {
+		b.update.Base = s.GetLR()
+	} else if o.Schedule != nil {
+		return nil, fmt.Errorf("%s: learning-rate schedule %s: the outer optimizer %s has no rate to set", name, o.Schedule, o.Outer.Name())
+	}
+	if o.ClipNorm < 0 {
+		return nil, fmt.Errorf("%s: clip norm %g: want 0 (no clipping) or more", name, o.ClipNorm)
+	}
 	if err := m.Init(b.params, o.Seed); err != nil {
 		return nil, fmt.Errorf("%s: %w", name, err)
 	}
@@ -55,6 +70,43 @@ func (b *base) Params() *graph.Params { return b.params }
 
 // Optimizer returns the outer optimizer.
 func (b *base) Optimizer() graph.Optimizer { return b.opts.Outer }
+
+// outerStep takes the outer optimizer's step on the meta-gradient grads
+// (for Reptile, the move θ − mean θ̃) at the rate the schedule gives the
+// learner's step count, after clipping grads to Options.ClipNorm, and
+// counts it (graph.Update).
+func (b *base) outerStep(grads []*tensor.Dense) error {
+	if err := b.update.Step(b.steps, b.params.Values(), grads); err != nil {
+		return err
+	}
+	b.steps++
+	return nil
+}
+
+// setSteps puts the learner after steps outer steps (after resuming from
+// a checkpoint): the schedule goes on from there, and the optimizer shows
+// the rate of the next step.
+func (b *base) setSteps(steps int) {
+	b.steps = steps
+	b.update.SetStep(steps)
+}
+
+// Schedule returns the learning-rate schedule of the outer optimizer, the
+// rate of whose step t is Schedule().Rate(base, t) with base its rate at
+// construction; nil when the rate is left alone.
+func (b *base) Schedule() graph.Schedule { return b.update.Schedule }
+
+// SaveState saves nothing: a learner whose only state beyond its
+// parameters and optimizer is its count of outer steps takes one per
+// meta-iteration, and LoadState gets that number.
+func (b *base) SaveState(*graph.Checkpoint) {}
+
+// LoadState puts the learner after iterations outer steps, the schedule's
+// place.
+func (b *base) LoadState(_ *graph.Checkpoint, iterations int) error {
+	b.setSteps(iterations)
+	return nil
+}
 
 // zeroHead sets the Options.ZeroHead weights to zero.
 func (b *base) zeroHead() {

@@ -12,13 +12,14 @@ import "github.com/metagon/metagon/graph"
 // which the paper finds lets the meta-parameters settle. The paper's code
 // steps it once per epoch (PyTorch's CosineAnnealingLR over its 100
 // epochs, β_min 10⁻⁵ on Omniglot); here it moves every meta-iteration, over
-// MAMLPPOptions.Iterations (graph.CosineLR).
+// MAMLPPOptions.Iterations: the schedule graph.CosineDecay without warm-up
+// (graph.CosineLR), which Options.Schedule can replace.
 
-// outerLRAt is the outer learning rate of meta-iteration it, for an
-// initial rate base.
-func (o MAMLPPOptions) outerLRAt(base float64, it int) float64 {
+// cosineAnnealing is CA's schedule of the outer rate, or a constant rate
+// with CA off.
+func (o MAMLPPOptions) cosineAnnealing() graph.Schedule {
 	if o.NoCosineAnnealing {
-		return base
+		return graph.ConstantRate{}
 	}
-	return graph.CosineLR(base, o.MinOuterLR, it, o.Iterations)
+	return graph.CosineDecay{Steps: o.Iterations, Min: o.MinOuterLR}
 }

@@ -119,7 +119,7 @@ func (l *CNP) Describe() string {
 		targets = "targets = query"
 	}
 	return fmt.Sprintf("no inner steps: encoder %v, mean, decoder %v, σ = 0.1 + 0.9·softplus; %s; %s",
-		l.net.EncoderMLP().Sizes, l.net.DecoderMLP().Sizes, targets, outer(l.base))
+		l.net.EncoderMLP().Sizes, l.net.DecoderMLP().Sizes, targets, outer(l.base, "iteration"))
 }
 
 // Predict builds the CNP's predictive distribution for tasks tasks of one
@@ -347,7 +347,7 @@ func (l *CNP) MetaStep(tasks []Task) (Stats, error) {
 		}
 		graph.SetFloat64s(l.mean[j], acc)
 	}
-	if err := l.opts.Outer.Step(l.params.Values(), l.mean); err != nil {
+	if err := l.outerStep(l.mean); err != nil {
 		return Stats{Loss: loss}, fmt.Errorf("cnp: %w", err)
 	}
 	return Stats{Loss: loss}, nil

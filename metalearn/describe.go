@@ -3,6 +3,8 @@ package metalearn
 import (
 	"fmt"
 	"strings"
+
+	"github.com/metagon/metagon/graph"
 )
 
 // Describer is a Learner that says in one line how it meta-learns, for
@@ -25,7 +27,7 @@ func (l *Gradient) Describe() string {
 	if sn := l.describeStepNorm(); sn != "" {
 		inner += "; " + sn
 	}
-	return inner + "; " + outer(l.base)
+	return inner + "; " + outer(l.base, "iteration")
 }
 
 // Describe says how Reptile trains its tasks and moves toward them.
@@ -42,8 +44,11 @@ func (l *Reptile) Describe() string {
 		inner += fmt.Sprintf(", batches of %d", l.opts.InnerBatch)
 	}
 	eps := fmt.Sprintf("ε = %g", l.opts.OuterLR)
-	if l.opts.Iterations > 0 {
-		eps += fmt.Sprintf(" annealed to 0 over %d iterations", l.opts.Iterations)
+	if s := l.Schedule(); s != nil {
+		eps += ", " + graph.DescribeSchedule(s, "iteration")
+	}
+	if l.opts.ClipNorm > 0 {
+		eps += fmt.Sprintf(", moves clipped to norm %g", l.opts.ClipNorm)
 	}
 	return inner + "; " + eps
 }
@@ -55,17 +60,27 @@ func (l *Metric) Describe() string {
 	if d, ok := l.head.(Describer); ok {
 		how = d.Describe()
 	}
-	s := fmt.Sprintf("no inner steps: %s; %s", how, outer(l.base))
-	if l.mopts.LRHalvingEvery > 0 {
-		s += fmt.Sprintf(", halved every %d episodes", l.mopts.LRHalvingEvery)
-	}
-	return s
+	return fmt.Sprintf("no inner steps: %s; %s", how, outer(l.base, "episode"))
 }
 
-// outer names the meta-optimizer and its learning rate.
-func outer(e *base) string {
-	st := e.opts.Outer.State()
-	return fmt.Sprintf("outer %s, lr %g", e.opts.Outer.Name(), st.LR)
+// outer names the meta-optimizer, its learning rate (the schedule's
+// initial rate, or the optimizer's when there is none) and schedule, in
+// steps called unit, and the clipping of the meta-gradient.
+func outer(e *base, unit string) string {
+	lr := e.opts.Outer.State().LR
+	if e.update.Schedule != nil {
+		lr = e.update.Base
+	}
+	s := fmt.Sprintf("outer %s, lr %g", e.opts.Outer.Name(), lr)
+	if e.update.Schedule != nil {
+		if _, constant := e.update.Schedule.(graph.ConstantRate); !constant {
+			s += ", " + graph.DescribeSchedule(e.update.Schedule, unit)
+		}
+	}
+	if e.opts.ClipNorm > 0 {
+		s += fmt.Sprintf(", meta-gradient clipped to norm %g", e.opts.ClipNorm)
+	}
+	return s
 }
 
 // plural writes "1 inner step" or "5 inner steps".

@@ -42,7 +42,7 @@ func TestDescribe(t *testing.T) {
 	}{
 		{maml, []string{"3 inner steps, SGD, α = 0.02", "outer adam, lr 0.001"}, nil},
 		{anil, []string{"on w3, b3 only"}, nil},
-		{rep, []string{"3 inner steps of Adam (carried", "ε = 0.5 annealed to 0 over 70"}, []string{"outer adam"}},
+		{rep, []string{"3 inner steps of Adam (carried", "ε = 0.5, annealed to 0 over 70 iterations"}, []string{"outer adam"}},
 		{proto, []string{"no inner steps", "lr 0.003"}, []string{"α"}},
 		{mn, []string{"no inner steps", "cosine", "full context embeddings (K = 3)", "halved every 2000"}, []string{"α"}},
 	}

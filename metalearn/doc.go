@@ -47,7 +47,12 @@
 // RegisterSource) with per-source default Settings; Resolve merges them
 // with a user's settings and Setup builds the source, the model and the
 // learner of a run, as cmd/meta and the facade do. A learner with state of
-// its own beyond its parameters implements Stateful so checkpoints keep it.
+// its own beyond its parameters implements Stateful so checkpoints keep it;
+// every learner of this package does, if only for its place in the
+// learning-rate schedule of its outer optimizer (Options.Schedule: one
+// graph.Schedule for all of them, ProtoNet's halving, Reptile's annealing
+// of ε and MAML++'s cosine annealing included), through which it also
+// clips its meta-gradient (Options.ClipNorm).
 //
 // Evaluate adapts a learner to held-out tasks and reports the query loss
 // (and accuracy) after every number of inner steps, mean ± 95% CI, as

@@ -215,7 +215,7 @@ func (e *engine) metaStep(tasks []Task) (Stats, error) {
 	if err := e.averageSlots(sh); err != nil {
 		return st, fmt.Errorf("%s: %w", e.name, err)
 	}
-	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
+	if err := e.outerStep(e.mean); err != nil {
 		return st, fmt.Errorf("%s: %w", e.name, err)
 	}
 	if err := e.updateRunningStats(len(tasks)); err != nil {

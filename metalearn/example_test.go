@@ -51,6 +51,6 @@ func ExampleNewMAMLPP() {
 	fmt.Println(ablated.Describe())
 	// Output:
 	// conv4-1x28x28-64filters-5classes-bn5steps-weights-running
-	// 5 inner steps, learned α per weight tensor and step (from 0.1); batch norm weights and running statistics per step (5 sets); multi-step loss annealed over 5000 iterations; first order for 25000 iterations; outer adam, lr 0.001 cosine-annealed to 1e-05 over 50000 iterations
-	// 5 inner steps, learned α per weight tensor and step (from 0.1); batch norm weights per step (5 sets); first order for 25000 iterations; outer adam, lr 0.001 cosine-annealed to 1e-05 over 50000 iterations
+	// 5 inner steps, learned α per weight tensor and step (from 0.1); batch norm weights and running statistics per step (5 sets); multi-step loss annealed over 5000 iterations; first order for 25000 iterations; outer adam, lr 0.001, cosine-annealed to 1e-05 over 50000 iterations
+	// 5 inner steps, learned α per weight tensor and step (from 0.1); batch norm weights per step (5 sets); first order for 25000 iterations; outer adam, lr 0.001, cosine-annealed to 1e-05 over 50000 iterations
 }

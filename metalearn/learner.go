@@ -124,6 +124,20 @@ type Options struct {
 	Dtype tensor.Dtype
 	// Seed initialises the meta-parameters.
 	Seed uint64
+	// Schedule sets the outer optimizer's learning rate before every outer
+	// step from its initial rate (graph.Update): step t, counted from 0
+	// over the run (across checkpoints), takes Schedule.Rate(initial, t).
+	// The learners take one outer step per meta-iteration, the metric
+	// learners one per episode. If nil, the learner's own: ProtoNet's and
+	// the other metric learners' halving (MetricOptions.LRHalvingEvery),
+	// Reptile's linear annealing of ε, MAML++'s cosine annealing (CA);
+	// the other learners, and every learner whose optimizer's rate cannot
+	// be set (not a graph.LRSetter), leave the rate as it is.
+	Schedule graph.Schedule
+	// ClipNorm, when above 0, scales every meta-gradient (Reptile: its
+	// move θ − mean θ̃) to a global L2 norm of at most ClipNorm before the
+	// outer step (graph.ClipGradNorm). 0 does not clip.
+	ClipNorm float64
 	// ZeroHead names weights (a classifier's head, e.g. "fc.w", "fc.b")
 	// that start every task at zero: they are zeroed at initialisation and
 	// after every meta-update, so the inner loop alone sets them (the

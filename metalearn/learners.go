@@ -105,6 +105,7 @@ func init() {
 		Summary:     "Prototypical Networks (Snell et al. 2017)",
 		NoInnerLoop: true,
 		Embedding:   true,
+		StepPerTask: true,
 		// Snell et al.: one 60-way episode with 5 queries per class per
 		// step; on mini-ImageNet 30-way episodes with 15 queries per class
 		// (their 1-shot setting; for 5-shot they used 20 ways).
@@ -122,6 +123,7 @@ func init() {
 		Summary:     "Matching Networks: cosine attention over the support set (Vinyals et al. 2016)",
 		NoInnerLoop: true,
 		Embedding:   true,
+		StepPerTask: true,
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
 			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, Scale: c.Scale})
@@ -132,6 +134,7 @@ func init() {
 		Summary:     "Matching Networks with full context embeddings (Vinyals et al. 2016)",
 		NoInnerLoop: true,
 		Embedding:   true,
+		StepPerTask: true,
 		Defaults:    matching,
 		New: func(c Config) (Learner, error) {
 			return NewMatchingNet(c.Model, MatchingNetOptions{MetricOptions: MetricOptions{Options: c.adam(), LR: c.OuterLR}, FCE: true, Scale: c.Scale})
@@ -159,6 +162,7 @@ func init() {
 		Summary:     "Relation Networks: a learned comparison of feature maps (Sung et al. 2018)",
 		NoInnerLoop: true,
 		Embedding:   true,
+		StepPerTask: true,
 		// The embedding keeps feature maps for the relation module: on
 		// Omniglot, Conv-4 without its last two max-pools (64 maps of 7×7).
 		ModelOptions: models.Spec{Pools: 2},

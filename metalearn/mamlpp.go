@@ -53,7 +53,8 @@ type MAMLPPOptions struct {
 	NoLSLR bool
 
 	// NoCosineAnnealing turns CA off (ca.go): the outer learning rate
-	// stays at the optimizer's.
+	// stays at the optimizer's. Options.Schedule, when set, replaces CA
+	// whatever this says.
 	NoCosineAnnealing bool
 	// MinOuterLR is where CA ends. If zero, 1e-5 (the paper's code on
 	// Omniglot).
@@ -101,15 +102,10 @@ func (o MAMLPPOptions) withDefaults() MAMLPPOptions {
 // the iteration (and the running statistics) in checkpoints.
 type MAMLPP struct {
 	*Gradient
-	o    MAMLPPOptions
-	iter int
+	o MAMLPPOptions
 	// msl holds MSL's importance vector, which the meta-graphs read while
 	// MSL lasts (Gradient.stepWeights points at it).
 	msl *tensor.Dense
-	// base is the outer optimizer's initial learning rate, lr the
-	// optimizer (nil if its rate cannot be set).
-	base float64
-	lr   graph.LRSetter
 }
 
 // NewMAMLPP returns MAML++ for model m, named "mamlpp". With BNWB or BNRS
@@ -133,14 +129,14 @@ func NewMAMLPP(m models.Model, o MAMLPPOptions) (*MAMLPP, error) {
 	if !o.NoLSLR {
 		rule = &PerLayerPerStep{Init0: o.InnerLR}
 	}
+	if _, ok := o.Outer.(graph.LRSetter); ok && o.Schedule == nil {
+		o.Schedule = o.cosineAnnealing()
+	}
 	g, err := NewGradient("mamlpp", m, GradientOptions{Options: o.Options, Rule: rule})
 	if err != nil {
 		return nil, err
 	}
 	l := &MAMLPP{Gradient: g, o: o, msl: tensor.New(tensor.Of(o.Dtype), tensor.WithShape(o.InnerSteps))}
-	if s, ok := o.Outer.(graph.LRSetter); ok {
-		l.lr, l.base = s, s.GetLR()
-	}
 	l.SetIteration(0)
 	return l, nil
 }
@@ -149,13 +145,13 @@ func NewMAMLPP(m models.Model, o MAMLPPOptions) (*MAMLPP, error) {
 func (l *MAMLPP) Options() MAMLPPOptions { return l.o }
 
 // Iteration returns the number of meta-steps taken.
-func (l *MAMLPP) Iteration() int { return l.iter }
+func (l *MAMLPP) Iteration() int { return l.steps }
 
 // SetIteration puts the learner at meta-iteration it of its schedules
 // (after resuming from a checkpoint): MSL's weights, the derivative order
 // and the outer learning rate become those of iteration it.
 func (l *MAMLPP) SetIteration(it int) {
-	l.iter = it
+	l.setSteps(it)
 	firstOrder := l.o.firstOrderAt(it)
 	v := l.o.multiStepAt(it)
 	if firstOrder != l.firstOrder || (v != nil) != (l.stepWeights != nil) {
@@ -169,9 +165,6 @@ func (l *MAMLPP) SetIteration(it int) {
 	if v != nil {
 		graph.SetFloat64s(l.msl, v)
 	}
-	if l.lr != nil {
-		l.lr.SetLR(l.o.outerLRAt(l.base, it))
-	}
 }
 
 // MetaStep takes one meta-gradient step on the batch of tasks at the
@@ -183,7 +176,7 @@ func (l *MAMLPP) MetaStep(tasks []Task) (Stats, error) {
 	if err != nil {
 		return st, err
 	}
-	l.SetIteration(l.iter + 1)
+	l.SetIteration(l.steps)
 	return st, nil
 }
 
@@ -191,7 +184,7 @@ func (l *MAMLPP) MetaStep(tasks []Task) (Stats, error) {
 // statistics of per-step batch norm.
 func (l *MAMLPP) SaveState(ck *graph.Checkpoint) {
 	l.engine.SaveState(ck)
-	ck.Meta["mamlpp.iteration"] = strconv.Itoa(l.iter)
+	ck.Meta["mamlpp.iteration"] = strconv.Itoa(l.steps)
 }
 
 // LoadState restores what SaveState saved.
@@ -220,11 +213,7 @@ func (l *MAMLPP) Describe() string {
 	if !o.NoDerivativeAnnealing {
 		parts = append(parts, "first order for "+plural(o.FirstOrderIterations, "iteration"))
 	}
-	out := fmt.Sprintf("outer %s, lr %g", o.Outer.Name(), l.base)
-	if !o.NoCosineAnnealing && l.lr != nil {
-		out += fmt.Sprintf(" cosine-annealed to %g over %s", o.MinOuterLR, plural(o.Iterations, "iteration"))
-	}
-	return strings.Join(append(parts, out), "; ")
+	return strings.Join(append(parts, outer(l.base, "iteration")), "; ")
 }
 
 // mamlppSwitches are MAML++'s changes to MAML, as its registration lists

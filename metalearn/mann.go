@@ -258,7 +258,7 @@ func (l *MANN) MetaStep(tasks []Task) (Stats, error) {
 	for i, g := range mg.grads {
 		grads[i] = mg.run.Value(g)
 	}
-	if err := l.base.opts.Outer.Step(l.params.Values(), grads); err != nil {
+	if err := l.outerStep(grads); err != nil {
 		return Stats{}, fmt.Errorf("%s: %w", l.name, err)
 	}
 	return Stats{Loss: loss, Accuracy: graph.Accuracy(mg.run.Float64s(mg.logits), l.net.Classes, mg.yBuf)}, nil
@@ -355,7 +355,7 @@ func (l *MANN) Describe() string {
 	n := l.net
 	return fmt.Sprintf("no inner steps: support sets as sequences (shuffled, each image with the label before); "+
 		"LSTM controller of %d units, LRUA memory of %d×%d with %d heads, γ = %g; %s",
-		n.Controller, n.Slots, n.Width, n.Heads, n.Gamma, outer(l.base))
+		n.Controller, n.Slots, n.Width, n.Heads, n.Gamma, outer(l.base, "iteration"))
 }
 
 // ensureWorkers creates every worker and its graph cache up front.

@@ -102,8 +102,10 @@ type MetricOptions struct {
 	// LR is Adam's initial learning rate. If zero, a default of 1e-3 is
 	// used (ignored when Options.Outer is set).
 	LR float64
-	// LRHalvingEvery halves the learning rate after this many episodes.
-	// If zero, a default of 2000 is used; negative disables it.
+	// LRHalvingEvery halves the learning rate after this many episodes,
+	// the schedule step:LRHalvingEvery:0.5 (graph.StepDecay), unless
+	// Options.Schedule gives another. If zero, a default of 2000 is used;
+	// negative disables it.
 	LRHalvingEvery int
 }
 
@@ -111,7 +113,8 @@ type MetricOptions struct {
 // MetricHead that classifies queries by comparing their embeddings with
 // the support set's. It has no inner loop. Meta-training takes one Adam
 // step on each episode's loss (the learning rate halved every
-// LRHalvingEvery episodes); a loss that is not finite is refused and
+// LRHalvingEvery episodes, or following Options.Schedule, by episode); a
+// loss that is not finite is refused and
 // leaves the parameters as they were. Adapt classifies each task's
 // queries, one entry per task.
 type Metric struct {
@@ -119,7 +122,6 @@ type Metric struct {
 	head    MetricHead
 	mopts   MetricOptions
 	workers []*metricWorker
-	steps   int
 }
 
 // metricWorker is one goroutine's graph: a mirror of the parameters and
@@ -154,6 +156,9 @@ func NewMetric(name string, m models.Model, h MetricHead, o MetricOptions) (*Met
 	}
 	if o.Outer == nil {
 		o.Outer = graph.NewAdam(o.LR)
+	}
+	if _, ok := o.Outer.(graph.LRSetter); ok && o.Schedule == nil && o.LRHalvingEvery > 0 {
+		o.Schedule = graph.StepDecay{Every: o.LRHalvingEvery, Gamma: 0.5}
 	}
 	if o.Spec.Classes < 2 {
 		return nil, fmt.Errorf("%s: episodes need at least 2 ways, got %d", name, o.Spec.Classes)
@@ -331,14 +336,8 @@ func (l *Metric) MetaStep(tasks []Task) (Stats, error) {
 		for i, g := range mg.grads {
 			grads[i] = mg.run.Value(g)
 		}
-		if err := l.base.opts.Outer.Step(l.params.Values(), grads); err != nil {
+		if err := l.outerStep(grads); err != nil {
 			return st, fmt.Errorf("%s: %w", l.name, err)
-		}
-		l.steps++
-		if h := l.mopts.LRHalvingEvery; h > 0 && l.steps%h == 0 {
-			if s, ok := l.base.opts.Outer.(graph.LRSetter); ok {
-				s.SetLR(s.GetLR() / 2)
-			}
 		}
 		st.Loss += loss / float64(len(tasks))
 		st.Accuracy += graph.Accuracy(mg.run.Float64s(mg.logits), ways, t.QueryY) / float64(len(tasks))

@@ -15,7 +15,9 @@ import (
 //	p(y = c | x) ∝ exp(−‖f(x) − mean_{i: yᵢ = c} f(xᵢ)‖²)
 //
 // Meta-training minimises the query cross-entropy of one episode per step
-// with Adam; the learning rate is halved every LRHalvingEvery episodes.
+// with Adam; the learning rate is halved every LRHalvingEvery episodes (the
+// schedule step:LRHalvingEvery:0.5, graph.StepDecay, unless
+// Options.Schedule gives another).
 // Support and query images go through the network as one batch, so batch
 // norm uses the statistics of the whole episode (at test time too: there
 // are no running statistics). ProtoNet does not adapt by gradient steps:

@@ -39,6 +39,10 @@ type Config struct {
 	Comm Comm
 	// Seed initialises the meta-parameters.
 	Seed uint64
+	// Schedule and ClipNorm go to the outer optimizer (Options.Schedule,
+	// Options.ClipNorm); a nil Schedule keeps the learner's own.
+	Schedule graph.Schedule
+	ClipNorm float64
 	// RunningStatsEval evaluates with per-step running statistics (see
 	// Options.RunningStatsEval).
 	RunningStatsEval bool
@@ -46,7 +50,8 @@ type Config struct {
 
 // Options returns the shared learner options of c.
 func (c Config) Options() Options {
-	o := Options{Spec: c.Spec, InnerSteps: c.InnerSteps, InnerLR: c.InnerLR, Workers: c.Workers, Comm: c.Comm, Seed: c.Seed, Dtype: c.DtypeOf(), RunningStatsEval: c.RunningStatsEval}
+	o := Options{Spec: c.Spec, InnerSteps: c.InnerSteps, InnerLR: c.InnerLR, Workers: c.Workers, Comm: c.Comm, Seed: c.Seed, Dtype: c.DtypeOf(),
+		Schedule: c.Schedule, ClipNorm: c.ClipNorm, RunningStatsEval: c.RunningStatsEval}
 	if c.ZeroHead {
 		o.ZeroHead = c.Head
 	}
@@ -95,6 +100,11 @@ type LearnerEntry struct {
 	// Anneals marks a learner whose schedule spans Settings.Iterations
 	// (Reptile's ε), so that resuming with another length changes it.
 	Anneals bool
+	// StepPerTask marks a learner that takes one outer step per task of a
+	// meta-batch (the metric learners: one per episode), so that the
+	// steps of its learning-rate schedule are tasks, not meta-iterations
+	// (ScheduleSteps).
+	StepPerTask bool
 	// Model names the registered model the learner is built on in place
 	// of the task source's (CNP: "cnp", an encoder and a decoder; MANN:
 	// "mann", an LSTM controller with an external memory), shaped by the

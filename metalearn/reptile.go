@@ -15,7 +15,8 @@ import (
 // copy of the weights for k steps on the support set (SGD, or Adam with
 // InnerAdam) and then moves the meta-parameters toward the trained
 // weights: θ ← θ + ε · mean_t(θ̃_t − θ). The outer step size ε is annealed
-// linearly to zero over Iterations meta-steps.
+// linearly to zero over Iterations meta-steps (graph.LinearDecay), unless
+// Options.Schedule gives another schedule.
 //
 // The move is handed to the outer optimizer as the "gradient" θ − mean θ̃,
 // so the default plain SGD with learning rate ε gives exactly the update
@@ -30,7 +31,6 @@ import (
 type Reptile struct {
 	*engine
 	opts ReptileOptions
-	iter int
 	// inner is the carried inner-Adam state (CarryAdam): every task
 	// starts from a copy of it, and MetaStep merges the tasks' states.
 	inner graph.OptimizerState
@@ -40,10 +40,12 @@ type Reptile struct {
 // default of 5 is used) and Options.InnerLR the inner learning rate.
 type ReptileOptions struct {
 	Options
-	// OuterLR is the outer step size ε. If zero, a default of 0.1 is used.
+	// OuterLR is the outer step size ε, where its schedule starts. If
+	// zero, a default of 0.1 is used.
 	OuterLR float64
-	// Iterations is the length of the linear annealing of ε to zero; if
-	// zero, ε stays constant.
+	// Iterations is the length of the linear annealing of ε to zero, the
+	// schedule linear:steps=Iterations (graph.LinearDecay) unless
+	// Options.Schedule gives another; if zero, ε stays constant.
 	Iterations int
 	// InnerAdam trains the inner loop with Adam (β₁ = 0, as Nichol et al.)
 	// instead of SGD.
@@ -75,6 +77,9 @@ func NewReptile(m models.Model, o ReptileOptions) (*Reptile, error) {
 	if o.Outer == nil {
 		o.Outer = graph.NewSGD(o.OuterLR)
 	}
+	if _, ok := o.Outer.(graph.LRSetter); ok && o.Schedule == nil && o.Iterations > 0 {
+		o.Schedule = graph.LinearDecay{Steps: o.Iterations}
+	}
 	if err := refuseStepNorm("reptile", m); err != nil {
 		return nil, err
 	}
@@ -82,21 +87,13 @@ func NewReptile(m models.Model, o ReptileOptions) (*Reptile, error) {
 	if err != nil {
 		return nil, err
 	}
+	e.update.Base = o.OuterLR // ε's schedule starts at OuterLR, whatever the optimizer's rate
 	return &Reptile{engine: e, opts: o}, nil
 }
 
 // SetIteration tells the annealing schedule how many meta-steps were
 // already taken (after resuming from a checkpoint).
-func (l *Reptile) SetIteration(i int) { l.iter = i }
-
-// outerLR is ε at the current iteration.
-func (l *Reptile) outerLR() float64 {
-	if l.opts.Iterations <= 0 {
-		return l.opts.OuterLR
-	}
-	frac := 1 - float64(l.iter)/float64(l.opts.Iterations)
-	return l.opts.OuterLR * math.Max(frac, 0)
-}
+func (l *Reptile) SetIteration(i int) { l.setSteps(i) }
 
 // train runs Reptile's inner loop on t (see innerLoop): SGD, or Adam with
 // InnerAdam, starting from the carried state with CarryAdam, in which case
@@ -178,14 +175,10 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 	if err != nil {
 		return st, fmt.Errorf("reptile: %w", err)
 	}
-	if s, ok := e.opts.Outer.(graph.LRSetter); ok && l.opts.Iterations > 0 {
-		s.SetLR(l.outerLR())
-	}
-	if err := e.opts.Outer.Step(e.params.Values(), e.mean); err != nil {
+	if err := e.outerStep(e.mean); err != nil {
 		return st, fmt.Errorf("reptile: %w", err)
 	}
 	e.zeroHead()
-	l.iter++
 	return st, nil
 }
 
@@ -247,7 +240,7 @@ func (l *Reptile) miniBatches(t Task, i int) []Task {
 	if b <= 0 || b >= n {
 		return nil
 	}
-	rng := rand.New(rand.NewPCG(l.engine.opts.Seed^0x52657074696c65, uint64(l.iter)<<16|uint64(i)))
+	rng := rand.New(rand.NewPCG(l.engine.opts.Seed^0x52657074696c65, uint64(l.steps)<<16|uint64(i)))
 	var order []int
 	batches := make([]Task, l.engine.opts.InnerSteps)
 	for s := range batches {

@@ -3,6 +3,7 @@ package metalearn
 import (
 	"fmt"
 
+	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
 	"github.com/sirupsen/logrus"
 )
@@ -40,6 +41,25 @@ type Run struct {
 	// than one process for a learner that does not split its meta-batch
 	// (Splitter).
 	Comm Comm
+	// LRSchedule is a learning-rate schedule spec for the outer optimizer
+	// (graph.ParseSchedule, e.g. "cosine:warmup=500"), whose steps are
+	// meta-iterations, or episodes for the learners that step once per
+	// task (LearnerEntry.StepPerTask), and whose default length is the
+	// run's (Settings.Iterations of them). Empty: the learner's own
+	// (Options.Schedule).
+	LRSchedule string
+	// ClipNorm clips the meta-gradient's global norm (Options.ClipNorm).
+	ClipNorm float64
+}
+
+// ScheduleSteps is the number of outer steps a run of iterations
+// meta-iterations of meta-batches of batch tasks takes with learner le:
+// one per iteration, or one per task (LearnerEntry.StepPerTask).
+func (le LearnerEntry) ScheduleSteps(iterations, batch int) int {
+	if le.StepPerTask {
+		return iterations * batch
+	}
+	return iterations
 }
 
 // Setup builds r's task source, model and learner.
@@ -75,8 +95,15 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if err != nil {
 		return nil, nil, err
 	}
+	var sched graph.Schedule
+	if r.LRSchedule != "" {
+		if sched, err = graph.ParseSchedule(r.LRSchedule, le.ScheduleSteps(r.Settings.Iterations, r.Settings.MetaBatch)); err != nil {
+			return nil, nil, fmt.Errorf("learning-rate schedule %q: %w", r.LRSchedule, err)
+		}
+	}
 	l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: r.Settings, Head: models.HeadOf(m),
 		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Comm: r.Comm, Seed: r.Seed,
+		Schedule: sched, ClipNorm: r.ClipNorm,
 		RunningStatsEval: r.RunningStatsEval})
 	if err != nil {
 		return nil, nil, err

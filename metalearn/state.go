@@ -9,9 +9,9 @@ import (
 
 // Stateful is a Learner with state of its own beyond its meta-parameters
 // and outer optimizer, which a checkpoint must keep for a resumed run to
-// continue exactly: Reptile's carried inner Adam and its place in the ε
-// schedule, a metric learner's episode count for its learning-rate
-// halving. The learner writes that state into the checkpoint and reads it
+// continue exactly: Reptile's carried inner Adam, and every learner's
+// count of outer steps, its place in its learning-rate schedule
+// (Options.Schedule). The learner writes that state into the checkpoint and reads it
 // back, so graph.Checkpoint needs no field for any one algorithm.
 type Stateful interface {
 	Learner
@@ -40,7 +40,7 @@ func counterOf(ck *graph.Checkpoint, key string, def int) (int, error) {
 // SaveState saves Reptile's iteration (its place in the ε schedule) and
 // the carried inner Adam, if any.
 func (l *Reptile) SaveState(ck *graph.Checkpoint) {
-	ck.Meta["reptile.iteration"] = strconv.Itoa(l.iter)
+	ck.Meta["reptile.iteration"] = strconv.Itoa(l.steps)
 	if l.inner.Kind != "" {
 		if ck.States == nil {
 			ck.States = map[string]graph.OptimizerState{}
@@ -55,7 +55,7 @@ func (l *Reptile) LoadState(ck *graph.Checkpoint, iterations int) error {
 	if err != nil {
 		return fmt.Errorf("reptile: %w", err)
 	}
-	l.iter = it
+	l.SetIteration(it)
 	if s, ok := ck.States["inner"]; ok {
 		return l.SetInnerState(s)
 	}
@@ -65,7 +65,7 @@ func (l *Reptile) LoadState(ck *graph.Checkpoint, iterations int) error {
 // SaveState saves the number of episodes trained (the learning-rate
 // schedule's place), under "<name>.episodes".
 func (l *Metric) SaveState(ck *graph.Checkpoint) {
-	ck.Meta[l.name+".episodes"] = strconv.Itoa(l.steps)
+	ck.Meta[l.name+".episodes"] = strconv.Itoa(l.base.steps)
 }
 
 // LoadState restores what SaveState saved.
@@ -74,6 +74,6 @@ func (l *Metric) LoadState(ck *graph.Checkpoint, iterations int) error {
 	if err != nil {
 		return fmt.Errorf("%s: %w", l.name, err)
 	}
-	l.steps = n
+	l.setSteps(n)
 	return nil
 }

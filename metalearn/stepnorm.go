@@ -171,8 +171,12 @@ func (e *engine) SaveState(ck *graph.Checkpoint) {
 	ck.States[statsKey] = graph.OptimizerState{Kind: "running-stats", Slots: [][][]float64{vals}}
 }
 
-// LoadState restores what SaveState saved.
-func (e *engine) LoadState(ck *graph.Checkpoint, _ int) error {
+// LoadState restores what SaveState saved, and puts the learner after
+// iterations outer steps (base.LoadState).
+func (e *engine) LoadState(ck *graph.Checkpoint, iterations int) error {
+	if err := e.base.LoadState(ck, iterations); err != nil {
+		return err
+	}
 	if e.stats == nil {
 		return nil
 	}

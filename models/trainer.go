@@ -35,6 +35,13 @@ type TrainerOptions struct {
 	// Stochastic model (step t's masks come from a generator seeded with
 	// Seed and t; see Masks.Draw).
 	Seed uint64
+	// Schedule, when not nil, sets the optimizer's learning rate before
+	// every step from its rate at NewTrainer and the step's number
+	// (graph.Update). nil leaves the rate as it is.
+	Schedule graph.Schedule
+	// ClipNorm, when above 0, clips the global norm of the gradients to
+	// it before every step (graph.ClipGradNorm); 0 does not clip.
+	ClipNorm float64
 }
 
 // Trainer trains a classifier by backpropagation: one graph holds the
@@ -45,8 +52,16 @@ type Trainer struct {
 	Params *graph.Params
 	Opt    graph.Optimizer
 	Loss   Loss
-	// Steps counts the optimizer steps taken.
+	// Steps counts the optimizer steps taken: the next step's number in
+	// Schedule.
 	Steps int64
+	// Schedule, BaseLR and ClipNorm go around every optimizer step (see
+	// graph.Update): the rate of step Steps is Schedule.Rate(BaseLR,
+	// Steps). NewTrainer sets them from TrainerOptions and the optimizer's
+	// rate.
+	Schedule graph.Schedule
+	BaseLR   float64
+	ClipNorm float64
 
 	graph *G.ExprGraph
 	// maskSeed seeds the dropout masks (Masks.Draw)
@@ -88,13 +103,20 @@ func NewTrainer(m Model, opt graph.Optimizer, o TrainerOptions) (*Trainer, error
 	default:
 		return nil, fmt.Errorf("unknown loss %q (have xent, quadratic, mse)", o.Loss)
 	}
+	if _, ok := opt.(graph.LRSetter); o.Schedule != nil && !ok {
+		return nil, fmt.Errorf("learning-rate schedule %s: optimizer %s has no rate to set", o.Schedule, opt.Name())
+	}
 	g := G.NewGraph()
 	p := graph.NewParams(g, o.Dtype)
 	if err := m.Init(p, o.Seed); err != nil {
 		return nil, err
 	}
-	return &Trainer{Model: m, Params: p, Opt: opt, Loss: o.Loss, graph: g, maskSeed: graph.InitSeed(o.Seed, "dropout"),
-		train: map[int]*trainGraph{}, eval: map[int]*evalGraph{}}, nil
+	t := &Trainer{Model: m, Params: p, Opt: opt, Loss: o.Loss, Schedule: o.Schedule, ClipNorm: o.ClipNorm, graph: g, maskSeed: graph.InitSeed(o.Seed, "dropout"),
+		train: map[int]*trainGraph{}, eval: map[int]*evalGraph{}}
+	if s, ok := opt.(graph.LRSetter); ok {
+		t.BaseLR = s.GetLR()
+	}
+	return t, nil
 }
 
 func (t *Trainer) inputShape(n int) []int { return append([]int{n}, graph.Size(t.Model.InputShape())) }
@@ -182,7 +204,8 @@ func (t *Trainer) Step(x []float64, labels []float64) (float64, error) {
 	for _, p := range t.Params.List {
 		t.values = append(t.values, p.Value)
 	}
-	if err := t.Opt.Step(t.values, tg.gradVals); err != nil {
+	u := graph.Update{Opt: t.Opt, Schedule: t.Schedule, Base: t.BaseLR, ClipNorm: t.ClipNorm}
+	if err := u.Step(int(t.Steps), t.values, tg.gradVals); err != nil {
 		return loss, err
 	}
 	t.Steps++

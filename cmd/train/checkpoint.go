@@ -6,6 +6,7 @@ import (
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
+	"github.com/metagon/metagon/internal/earlystop"
 	"github.com/metagon/metagon/models"
 )
 
@@ -44,7 +45,8 @@ func (p position) describe(batches int) string {
 }
 
 // runFlags are the settings a checkpoint records under their flag names.
-var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs", "dropout"}
+var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs", "dropout",
+	"lr-schedule", "weight-decay", "clip-norm", "validation", "early-stop"}
 
 // meta returns the run's settings, keyed by flag name (see runFlags).
 func (c config) meta() map[string]string {
@@ -58,6 +60,12 @@ func (c config) meta() map[string]string {
 		"dtype":     c.dtype,
 		"epochs":    strconv.Itoa(c.epochs),
 		"dropout":   strconv.FormatFloat(c.dropout, 'g', -1, 64),
+
+		"lr-schedule":  c.lrSchedule,
+		"weight-decay": strconv.FormatFloat(c.weightDecay, 'g', -1, 64),
+		"clip-norm":    strconv.FormatFloat(c.clipNorm, 'g', -1, 64),
+		"validation":   strconv.Itoa(c.validation),
+		"early-stop":   strconv.Itoa(c.earlyStop),
 	}
 }
 
@@ -120,6 +128,16 @@ func (c *config) setFromMeta(name, v string) (err error) {
 		c.loss = v
 	case "dtype":
 		c.dtype = v
+	case "lr-schedule":
+		c.lrSchedule = v
+	case "weight-decay":
+		c.weightDecay, err = strconv.ParseFloat(v, 64)
+	case "clip-norm":
+		c.clipNorm, err = strconv.ParseFloat(v, 64)
+	case "validation":
+		c.validation, err = strconv.Atoi(v)
+	case "early-stop":
+		c.earlyStop, err = strconv.Atoi(v)
 	}
 	return err
 }
@@ -155,9 +173,10 @@ func metaCount(ck *graph.Checkpoint, path, key string) (int, error) {
 // parameters and the optimizer state.
 type trainState struct {
 	at      position
-	batches int     // batches per epoch
-	n       int     // training examples per epoch
-	lossSum float64 // sum of the batch losses so far in the unfinished epoch
+	batches int              // batches per epoch
+	n       int              // training examples per epoch
+	lossSum float64          // sum of the batch losses so far in the unfinished epoch
+	best    earlystop.Record // of the validations (-validation, -early-stop)
 }
 
 // save writes the parameters, the optimizer state, the settings and the
@@ -181,6 +200,7 @@ func save(path string, tr *models.Trainer, c config, p trainState) error {
 	ck.Meta[metaExamples] = strconv.Itoa(p.n)
 	ck.Meta[metaSteps] = strconv.FormatInt(tr.Steps, 10)
 	ck.Meta[metaLossSum] = strconv.FormatFloat(p.lossSum, 'g', -1, 64)
+	p.best.Save(ck.Meta, "epoch")
 	return graph.SaveCheckpoint(path, ck)
 }
 
@@ -222,6 +242,9 @@ func restore(tr *models.Trainer, ck *graph.Checkpoint, c config) (trainState, bo
 		if p.lossSum, err = strconv.ParseFloat(v, 64); err != nil {
 			return p, false, fmt.Errorf("checkpoint %s: %s=%q is not a number", c.checkpoint, metaLossSum, v)
 		}
+	}
+	if err := p.best.Load(ck.Meta, "epoch"); err != nil {
+		return p, false, fmt.Errorf("checkpoint %s: %w", c.checkpoint, err)
 	}
 	return p, optRestored, nil
 }

@@ -35,6 +35,7 @@ type config struct {
 	hidden     []int
 	dropout    float64
 	diag       diagnostics // -find-lr, -grad-norms and -out (diagnostics.go)
+	essentials             // -lr-schedule, -weight-decay, -clip-norm, -validation, -early-stop
 
 	// set holds the flags given on the command line (cli.Set). The others
 	// are taken from the checkpoint on -resume and -eval (see
@@ -72,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	c.diag.register(fs)
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch size (0: the model's default)")
-	fs.StringVar(&c.optimizer, "optimizer", "", "sgd, momentum or adam (empty: the model's default)")
+	fs.StringVar(&c.optimizer, "optimizer", "", "sgd, momentum, adam or adamw (Adam with decoupled -weight-decay) (empty: the model's default)")
 	fs.Float64Var(&c.lr, "lr", 0, "learning rate (0: the model's default)")
 	fs.StringVar(&c.loss, "loss", "", "xent, quadratic or mse (empty: the model's default)")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed for initialisation and shuffling")
@@ -85,6 +86,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")
 	fs.IntVar(&c.evalBatch, "eval-batch", 1000, "batch size for evaluation")
 	fs.IntVar(&c.limit, "limit", 0, "train on the first N examples only (0: all)")
+	c.essentials.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a model on MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 (-dataset).\n\n")
 		fs.PrintDefaults()
@@ -145,7 +147,7 @@ func (c config) check() error {
 	default:
 		return cli.Usagef("-loss %q: unknown loss (want xent, quadratic or mse)", c.loss)
 	}
-	return nil
+	return c.essentials.check()
 }
 
 // fillDefaults sets the settings still zero to the defaults of the model

@@ -24,9 +24,18 @@
 // normalised per channel by the training split's mean and standard
 // deviation.
 //
+// -lr-schedule sets the rate of every optimizer step from -lr (e.g.
+// step:2000:0.5, exp:0.999, cosine:warmup=500, linear); -weight-decay adds
+// L2 regularisation, decoupled with -optimizer adamw; -clip-norm clips each
+// batch's gradient by its global norm; -validation N holds the last N
+// training examples out and measures them after every epoch, and
+// -early-stop P stops after P epochs without a better validation accuracy,
+// the best model kept in CHECKPOINT.best.
+//
 // The checkpoint is saved after every epoch and on Ctrl-C or SIGTERM, with
-// the optimizer state, the run's settings and the number of batches done in
-// the current epoch: -resume continues with the same batches, so a run
+// the optimizer state, the run's settings, the number of batches done in
+// the current epoch and the record of the validations: -resume continues
+// with the same batches and learning rates, so a run
 // stopped and resumed ends with the same parameters as one never stopped. A
 // new run does not replace an existing checkpoint unless -overwrite is
 // given. Bad flags, models that do not take the data set and unusable

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"time"
 
 	"github.com/metagon/metagon/data"
@@ -68,6 +69,10 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		return fmt.Errorf("checkpoint %s holds the model after epoch %d of -epochs %d: nothing to resume (raise -epochs to train on)",
 			c.checkpoint, s.st.at.epoch, c.epochs)
 	}
+	if b := s.st.best; c.resume && b.Exhausted(c.earlyStop) {
+		return fmt.Errorf("checkpoint %s stopped early after epoch %d: no better validation accuracy in %s (the best, %.2f%% after epoch %d, is in %s): nothing to resume (raise -early-stop to train on)",
+			c.checkpoint, s.st.at.epoch, epochs(b.Since), 100*b.Best, b.At, bestPath(c.checkpoint))
+	}
 	if s.rec, err = newRecorder(c, s.tr, ds, s.st.at.epoch); err != nil {
 		return err
 	}
@@ -84,9 +89,9 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 		fmt.Fprintf(stdout, "test accuracy %.2f%% (%s, %d %s examples)\n", 100*acc, model.Name(), test.Len(), ds.title)
 		return c.torch.Save(model, s.tr.Params, log)
 	}
-	n := trainSet.Len()
-	if c.limit > 0 && c.limit < n {
-		n = c.limit
+	n, valid, err := splitTraining(trainSet, c, dir)
+	if err != nil {
+		return err
 	}
 	if c.diag.findLR {
 		return findLR(ctx, s.tr, c, ds, trainSet, n, stdout, stderr, log)
@@ -101,9 +106,20 @@ func train(ctx context.Context, c config, stdout, stderr io.Writer, log *logrus.
 	if c.dropout > 0 {
 		dropout = fmt.Sprintf(", dropout %g", c.dropout)
 	}
+	if s.tr.Schedule, err = c.schedule(c.epochs * s.st.batches); err != nil {
+		return err
+	}
+	if c.resume && graph.ScheduleSpansRun(c.lrSchedule) && ck.Meta["epochs"] != strconv.Itoa(c.epochs) {
+		planned := ck.Meta["epochs"]
+		log.Warnf("%s was started for %s epochs; -lr-schedule %s spans the run, so from step %d on it follows the schedule of %d epochs",
+			c.checkpoint, planned, c.lrSchedule, s.tr.Steps, c.epochs)
+	}
+	if c.optimizer == "adamw" && c.weightDecay == 0 {
+		log.Warnf("-optimizer adamw without -weight-decay is Adam")
+	}
 	log.Infof("training %s (%d parameters) on %d %s examples: %s lr %g, %s loss, batch %d, %d epochs, %s%s",
-		model.Name(), s.tr.Params.Count(), n, ds.title, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype, dropout)
-	if err := s.trainEpochs(ctx, trainSet, test, stdout, stderr); err != nil {
+		model.Name(), s.tr.Params.Count(), n, ds.title, c.optimizer, c.lr, c.loss, c.batch, c.epochs, c.dtype, c.essentials.describe(s.tr.Schedule)+dropout)
+	if err := s.trainEpochs(ctx, trainSet, valid, test, stdout, stderr); err != nil {
 		return err
 	}
 	return c.torch.Save(model, s.tr.Params, log)
@@ -123,14 +139,20 @@ func checkOutput(c config) error {
 	if c.checkpoint == "" || c.evalOnly {
 		return nil
 	}
-	return cli.CheckFile("checkpoint", c.checkpoint, c.resume || c.overwrite,
-		"add -resume to continue that run, or -overwrite to start over")
+	hint := "add -resume to continue that run, or -overwrite to start over"
+	if err := cli.CheckFile("checkpoint", c.checkpoint, c.resume || c.overwrite, hint); err != nil {
+		return err
+	}
+	if c.earlyStop > 0 { // the best model's file
+		return cli.CheckFile("checkpoint", bestPath(c.checkpoint), c.resume || c.overwrite, hint)
+	}
+	return nil
 }
 
 // newTrainer returns a trainer of model with the optimizer, loss and
 // element type of c, its parameters initialised from c.seed.
 func newTrainer(model models.Model, c config) (*models.Trainer, error) {
-	opt, err := graph.NewOptimizer(c.optimizer, c.lr)
+	opt, err := graph.NewOptimizerWith(c.optimizer, graph.OptimizerOptions{LR: c.lr, WeightDecay: c.weightDecay})
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +160,7 @@ func newTrainer(model models.Model, c config) (*models.Trainer, error) {
 	if c.dtype == "float32" {
 		dt = tensor.Float32
 	}
-	return models.NewTrainer(model, opt, models.TrainerOptions{Loss: models.Loss(c.loss), Dtype: dt, Seed: c.seed})
+	return models.NewTrainer(model, opt, models.TrainerOptions{Loss: models.Loss(c.loss), Dtype: dt, Seed: c.seed, ClipNorm: c.clipNorm})
 }
 
 // session is a training run under way.
@@ -157,12 +179,14 @@ type session struct {
 }
 
 // trainEpochs trains from s.st up to epoch c.epochs, saving a checkpoint
-// after every epoch and evaluating on test. The batches of an epoch depend
+// after every epoch and evaluating on valid (when not nil) and test; with
+// -early-stop it stops when valid has not improved for that many epochs,
+// the best model saved beside the checkpoint (earlystop.go). The batches of an epoch depend
 // only on the seed and the epoch (data.Batcher), so a run resumed in the
 // middle of an epoch skips the batches it has done and goes on with the
 // same ones as a run never stopped. Between batches it stops when ctx is
 // cancelled (Ctrl-C, SIGTERM), saving what it has learnt.
-func (s *session) trainEpochs(ctx context.Context, trainSet, test labeled, stdout, stderr io.Writer) error {
+func (s *session) trainEpochs(ctx context.Context, trainSet labeled, valid *heldOut, test labeled, stdout, stderr io.Writer) error {
 	c, tr := s.c, s.tr
 	batcher := data.NewBatcher(s.st.n, c.batch, int64(c.seed))
 	in := graph.Size(tr.Model.InputShape())
@@ -204,22 +228,49 @@ func (s *session) trainEpochs(ctx context.Context, trainSet, test labeled, stdou
 		secs := time.Since(start).Seconds()
 		epochLoss := s.st.lossSum / float64(len(batches))
 		s.st.at, s.st.lossSum = position{epoch: epoch + 1}, 0
+		validAcc, improved := 0.0, false
+		if valid != nil {
+			var err error
+			if validAcc, err = tr.Accuracy(valid, c.evalBatch); err != nil {
+				return err
+			}
+			improved = s.st.best.Observe(validAcc, true, epoch+1)
+		}
 		if c.checkpoint != "" {
 			if err := s.save(); err != nil {
 				return err
+			}
+			if improved && c.earlyStop > 0 {
+				if err := save(bestPath(c.checkpoint), tr, c, s.st); err != nil {
+					return err
+				}
 			}
 		}
 		acc, err := tr.Accuracy(test, c.evalBatch)
 		if err != nil {
 			return err
 		}
-		s.log.WithFields(logrus.Fields{"epoch": epoch + 1, "loss": stats.Decimal(epochLoss),
+		f := logrus.Fields{"epoch": epoch + 1, "loss": stats.Decimal(epochLoss),
 			"test_acc": fmt.Sprintf("%.2f%%", 100*acc), "secs": fmt.Sprintf("%.2f", secs),
-			"ex_per_s": fmt.Sprintf("%.0f", float64(done-startDone)/secs)}).Info("epoch done")
-		fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
+			"ex_per_s": fmt.Sprintf("%.0f", float64(done-startDone)/secs)}
+		if valid != nil {
+			f["valid_acc"] = fmt.Sprintf("%.2f%%", 100*validAcc)
+			fmt.Fprintf(stdout, "epoch %d: validation accuracy %.2f%%, test accuracy %.2f%%\n", epoch+1, 100*validAcc, 100*acc)
+		} else {
+			fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
+		}
+		s.log.WithFields(f).Info("epoch done")
 		s.rec.epoch(epoch+1, epochLoss, acc, secs)
 		if err := s.rec.write(tr); err != nil {
 			return err
+		}
+		if b := s.st.best; b.Exhausted(c.earlyStop) {
+			kept := fmt.Sprintf("the best, %.2f%% after epoch %d, is in %s", 100*b.Best, b.At, bestPath(c.checkpoint))
+			if c.checkpoint == "" {
+				kept = fmt.Sprintf("the best was %.2f%% after epoch %d (not saved: no -checkpoint)", 100*b.Best, b.At)
+			}
+			fmt.Fprintf(stdout, "stopped early after epoch %d: no better validation accuracy in %s; %s\n", epoch+1, epochs(b.Since), kept)
+			return nil
 		}
 	}
 	return nil

@@ -68,6 +68,11 @@ type config struct {
 	grid       string
 	trial      int
 	trialLine  string // the grid's line the trial adds
+	essentials        // -lr-schedule, -clip-norm, -early-stop
+
+	// es is -early-stop's record of the validations while training; nil
+	// without -early-stop.
+	es *earlyStop
 
 	// comm is the group of processes the run is split across (see
 	// ranks.go); nil for one process.
@@ -152,6 +157,7 @@ func parseArgs(args []string, stderr io.Writer, expanded bool) (config, error) {
 	fs.StringVar(&c.dataDir, "data", "", "directory of the data set's files: omniglot's images_background.zip and images_evaluation.zip (default $OMNIGLOT_DIR); cifar-fs and fc100: cifar-100-binary.tar.gz (default $CIFAR_DIR); mini-imagenet: train.csv, val.csv, test.csv and images/ (default $MINIIMAGENET_DIR)")
 	fs.BoolVar(&c.rotations, "rotations", true, "omniglot: classes ×4 by 90° rotations (Vinyals et al.)")
 	fs.StringVar(&c.resize, "resize", "area", "omniglot: 105→28 resize filter, area (area average) or lanczos (Pillow's LANCZOS, as the PyTorch peers)")
+	c.essentials.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: meta [flags]\n\nMeta-trains and evaluates a few-shot learner.\n\nLearners (-algorithm):\n")
 		// names in a column as wide as the longest
@@ -291,6 +297,7 @@ func (c *config) fromCheckpoint(set map[string]bool) {
 			c.without = strings.Split(w, ",")
 		}
 	}
+	c.takeEssentials(ck, set)
 }
 
 func (c *config) validate() error {
@@ -344,7 +351,7 @@ func (c *config) validate() error {
 	case !slices.Contains(data.OmniglotFilters, c.resize):
 		return fmt.Errorf("-resize %q: want one of %s", c.resize, strings.Join(data.OmniglotFilters, ", "))
 	}
-	return nil
+	return c.essentials.check()
 }
 
 // modelName is the registered model the run names: -model, else the

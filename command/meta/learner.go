@@ -21,6 +21,7 @@ func setup(c config, log logrus.FieldLogger) (metalearn.Learner, metalearn.TaskS
 		DataDir: c.dataDir, Split: c.split, Rotations: c.rotations, Resize: c.resize, Log: log,
 		ZeroHead: c.zeroHead, FirstOrder: c.firstOrder, FreshAdam: c.freshAdam, Without: c.without, Workers: c.workers, Seed: c.seed, Comm: c.comm,
 		RunningStatsEval: c.bnEval == "running",
+		LRSchedule:       c.lrSchedule, ClipNorm: c.clipNorm,
 	})
 }
 
@@ -28,8 +29,18 @@ func setup(c config, log logrus.FieldLogger) (metalearn.Learner, metalearn.TaskS
 func learnerKey(l metalearn.Learner) string { return l.Name() + "/" + l.Model().Name() }
 
 // saveCheckpoint writes the meta-parameters, the outer optimizer's state
-// and the iteration count.
+// and the iteration count to c.checkpoint (snapshot).
 func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
+	if err := graph.SaveCheckpoint(c.checkpoint, snapshot(l, c, iteration)); err != nil {
+		return fmt.Errorf("save checkpoint: %w", err)
+	}
+	return nil
+}
+
+// snapshot is what a checkpoint of l after iteration holds: the
+// meta-parameters, the outer optimizer's state, the learner's own state,
+// and the run's settings that -eval and -resume take from it.
+func snapshot(l metalearn.Learner, c config, iteration int) *graph.Checkpoint {
 	ck := l.Params().Snapshot(learnerKey(l))
 	st := l.Optimizer().State()
 	ck.Optimizer = &st
@@ -52,10 +63,11 @@ func saveCheckpoint(l metalearn.Learner, c config, iteration int) error {
 	if c.scale != 0 {
 		ck.Meta["scale"] = strconv.FormatFloat(c.scale, 'g', -1, 64) // part of the classifier: -eval keeps it
 	}
-	if err := graph.SaveCheckpoint(c.checkpoint, ck); err != nil {
-		return fmt.Errorf("save checkpoint: %w", err)
+	c.essentials.save(ck.Meta, c.outerLR)
+	if c.es != nil {
+		c.es.Save(ck.Meta, "iteration")
 	}
-	return nil
+	return ck
 }
 
 // loadCheckpoint restores l from c.checkpoint and returns the iterations
@@ -96,8 +108,20 @@ func loadCheckpoint(l metalearn.Learner, c config, log *logrus.Logger) (int, err
 			return 0, fmt.Errorf("restore %s: %w", path, err)
 		}
 	}
-	if planned := ck.Meta["iterations"]; c.resume && c.learner.Anneals && planned != "" && planned != strconv.Itoa(c.iterations) {
+	if planned := ck.Meta["iterations"]; c.resume && c.anneals() && planned != "" && planned != strconv.Itoa(c.iterations) {
 		log.Warnf("%s was started for %s iterations; %s anneals over -iterations, so from iteration %d on it follows the schedule of %d", path, planned, l.Name(), it, c.iterations)
+	}
+	if c.es != nil {
+		if err := c.es.Load(ck.Meta, "iteration"); err != nil {
+			return 0, fmt.Errorf("checkpoint %s: %w", path, err)
+		}
+		if c.es.At > 0 {
+			best, err := graph.LoadCheckpoint(bestPath(path))
+			if err != nil {
+				log.Warnf("%s records the best learner after iteration %d, but it cannot be read (%v); the final evaluation takes the last learner unless a better one comes", path, c.es.At, err)
+			}
+			c.es.snapshot = best
+		}
 	}
 	return it, nil
 }

@@ -22,6 +22,14 @@
 //	go run ./cmd/meta -algorithm reptile -iterations 20000
 //	go run ./cmd/meta -algorithm maml -iterations 70000 -checkpoint maml.ckpt
 //	go run ./cmd/meta -eval -checkpoint maml.ckpt
+//
+// -lr-schedule replaces the learner's schedule of its outer learning rate
+// (ProtoNet's halving, Reptile's linear ε, MAML++'s cosine) with one of
+// graph.ParseSchedule's, by meta-iteration (by episode for the metric
+// learners); -clip-norm clips the meta-gradient's global norm; -early-stop
+// P stops after P validations without improvement and evaluates the best
+// learner, kept in CHECKPOINT.best. The checkpoint records all three and
+// -outer-lr, so -resume goes on with the same rates.
 package meta
 
 import (

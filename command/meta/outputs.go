@@ -19,6 +19,12 @@ func (c config) checkOutputs() error {
 		return nil // -eval reads the checkpoint and does not write it
 	}
 	fresh := !c.resume
-	return cli.CheckFile("checkpoint", c.checkpoint, !fresh || c.overwrite,
-		"add -resume to continue that run, or -overwrite to start a new one over it")
+	hint := "add -resume to continue that run, or -overwrite to start a new one over it"
+	if err := cli.CheckFile("checkpoint", c.checkpoint, !fresh || c.overwrite, hint); err != nil {
+		return err
+	}
+	if c.earlyStop > 0 { // the best learner's file
+		return cli.CheckFile("checkpoint", bestPath(c.checkpoint), !fresh || c.overwrite, hint)
+	}
+	return nil
 }

@@ -35,11 +35,17 @@ type report struct {
 	// Processes is the number of MPI processes the meta-batches were
 	// split across (absent: one), and MPISeconds the time rank 0 spent in
 	// MPI calls during training, waiting for the others included.
-	Processes  int               `json:"processes,omitempty"`
-	MPISeconds float64           `json:"mpi_seconds,omitempty"`
-	Curve      []curvePoint      `json:"curve"`
-	Eval       map[string]any    `json:"eval"`
-	Files      map[string]string `json:"files"`
+	Processes  int     `json:"processes,omitempty"`
+	MPISeconds float64 `json:"mpi_seconds,omitempty"`
+	// BestIteration is the iteration after which -early-stop's best
+	// learner, the one evaluated, was taken (absent without -early-stop);
+	// StoppedEarly says that training stopped before -iterations for want
+	// of improvement.
+	BestIteration int               `json:"best_iteration,omitempty"`
+	StoppedEarly  bool              `json:"stopped_early,omitempty"`
+	Curve         []curvePoint      `json:"curve"`
+	Eval          map[string]any    `json:"eval"`
+	Files         map[string]string `json:"files"`
 	// priorTrain and priorValid are the times of the processes before a
 	// resumed one (resumeCurve).
 	priorTrain, priorValid float64
@@ -92,6 +98,7 @@ func (c config) asJSON() map[string]any {
 		"meta_batch": c.metaBatch, "inner_steps": c.innerSteps, "eval_steps": c.evalSteps,
 		"inner_lr": c.innerLR, "inner_batch": c.innerBatch, "scale": c.scale, "outer_lr": c.outerLR, "iterations": c.iterations, "seed": c.seed,
 		"first_order": c.firstOrder, "without": c.without, "zero_head": c.zeroHead, "resize": c.resize, "inner_adam": c.innerAdam, "fresh_adam": c.freshAdam, "dtype": c.dtype, "eval_tasks": c.evalTasks, "init": c.init,
+		"lr_schedule": c.lrSchedule, "clip_norm": c.clipNorm, "early_stop": c.earlyStop,
 	}
 	if c.grid != "" {
 		m["grid"], m["trial_index"], m["trial"] = c.grid, c.trial, c.trialLine

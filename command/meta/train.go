@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/internal/progress"
 	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/metalearn"
@@ -56,6 +57,12 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if c.grid != "" {
 		log.Infof("trial %d of %s: %s", c.trial, c.grid, c.trialLine)
 	}
+	if c.earlyStop > 0 && !c.evalOnly {
+		if c.ranks() > 1 {
+			return cli.Usagef("-early-stop: not with %d MPI processes (rank 0 alone validates); run it as one process", c.ranks())
+		}
+		c.es = &earlyStop{patience: c.earlyStop}
+	}
 	l, src, err := setup(c, log)
 	if err != nil {
 		return err
@@ -79,7 +86,13 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	if c.resume {
 		rep.resumeCurve(c, start)
 	}
-	if !c.evalOnly && start < c.iterations {
+	stoppedEarly := c.es != nil && c.es.exhausted()
+	if stoppedEarly && start < c.iterations {
+		rep.StoppedEarly = true
+		log.Warnf("%s stopped early after iteration %d: no better validation in %s; nothing to train (raise -early-stop to train on)",
+			c.checkpoint, start, plural(c.es.Since, "validation"))
+	}
+	if !c.evalOnly && start < c.iterations && !stoppedEarly {
 		log.Infof("meta-training %s on %s: %d iterations of %s; %s, %s",
 			learnerKey(l), src.Describe(), c.iterations, plural(c.metaBatch, "task"), describe(l), c.dtype)
 		if c.ranks() > 1 {
@@ -91,6 +104,12 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 	}
 	if !rank0 {
 		return nil // rank 0 evaluates and writes
+	}
+	if best, err := c.es.restoreBest(l); err != nil {
+		return err
+	} else if best {
+		rep.BestIteration = c.es.At
+		log.Infof("evaluating the best learner, after iteration %d (validation %.4g)", c.es.At, c.es.Best)
 	}
 	rows := evalRows(c)
 	// Omniglot measures the query set only at the table's rows: a query
@@ -144,7 +163,8 @@ func describe(l metalearn.Learner) string {
 // loop runs meta-iterations start..c.iterations, checkpointing as it goes.
 // It stops early, saving what it has, on an interrupt (SIGINT, SIGTERM), a
 // failed meta-step (a NaN or infinite meta-loss) and a non-finite
-// validation loss.
+// validation loss, and with -early-stop after that many validations
+// without improvement (c.es), the checkpoint saved there.
 func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c config, start int, rep *report, stderr io.Writer, log *logrus.Logger) error {
 	bar := progress.New(stderr, l.Name(), c.iterations)
 	window, accWindow := stats.Running{}, stats.Running{}
@@ -154,7 +174,8 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 	valid := src.Valid()
 	logEvery := max(c.iterations/200, 1)
 	rank0 := c.rank() == 0
-	for it := start; it < c.iterations; it++ {
+	end := c.iterations // where training ends: earlier when it stops early
+	for it := start; it < end; it++ {
 		interrupted := ctx.Err() != nil
 		if c.ranks() > 1 { // every process stops at the same iteration
 			var err error
@@ -198,6 +219,9 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 					bar.Done()
 					return stop(l, src, c, done, rep, err, log)
 				}
+				if err := c.es.record(l, c, p, classify, done); err != nil {
+					return err
+				}
 			}
 			rep.Curve = append(rep.Curve, p)
 			rep.Iterations = done
@@ -209,7 +233,13 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 			window.Reset()
 			accWindow.Reset()
 		}
-		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == c.iterations) {
+		if validate && c.es != nil && c.es.exhausted() {
+			end = done
+			rep.StoppedEarly = true
+			log.Infof("stopped early after iteration %d: no better validation in %s; the best came after iteration %d",
+				done, plural(c.es.Since, "validation"), c.es.At)
+		}
+		if c.checkpoint != "" && (done%c.ckptEvery == 0 || done == end) {
 			rep.Iterations = done
 			rep.setTimes(time.Since(began), validTime)
 			if err := saveCheckpoint(l, c, done); err != nil {
@@ -225,12 +255,12 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 	bar.Done()
 	total := time.Since(began)
 	rep.setTimes(total, validTime)
-	rep.Iterations = c.iterations
-	if n := c.iterations - start; n > 0 {
+	rep.Iterations = end
+	if n := end - start; n > 0 {
 		rep.MsPerIteration = 1000 * (total - validTime).Seconds() / float64(n)
 	}
 	log.Infof("meta-training done: %d iterations in %.1fs (%.2f ms/iteration), validation %.1fs",
-		c.iterations-start, (total - validTime).Seconds(), rep.MsPerIteration, validTime.Seconds())
+		end-start, (total - validTime).Seconds(), rep.MsPerIteration, validTime.Seconds())
 	if c.ranks() > 1 {
 		rep.Processes, rep.MPISeconds = c.ranks(), c.mpiSeconds()
 		log.Infof("%d processes: rank 0 spent %.1fs in MPI calls (transfers, and waiting for the other processes), %.0f%% of training",
