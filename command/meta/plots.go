@@ -31,7 +31,7 @@ func displayName(algorithm string) string {
 func learningCurve(path, title string, _ config, curve []curvePoint) error {
 	var it, loss []float64
 	var pre, post plots.Series
-	pre.Label, pre.Dashed, post.Label = "validation, 0 steps", true, "validation, 1 step"
+	pre.Label, pre.Dashed, post.Label = "validation, 0 steps", true, "validation, "+plural(validStepsOf(curve), "step")
 	for _, p := range curve {
 		it, loss = append(it, float64(p.Iteration)), append(loss, p.Loss)
 		if p.ValidPre > 0 {
@@ -66,6 +66,17 @@ func objectiveCurve(path, title string, c config, curve []curvePoint) error {
 		series...)
 }
 
+// validStepsOf is the number of inner steps the curve's validations
+// adapted with (the last validation's; 1 if none says).
+func validStepsOf(curve []curvePoint) int {
+	for i := len(curve) - 1; i >= 0; i-- {
+		if curve[i].ValidSteps > 0 {
+			return curve[i].ValidSteps
+		}
+	}
+	return 1
+}
+
 // accuracyCurve draws a classification run's curve: the meta-training
 // query accuracy and the accuracy on held-out episodes (after one inner
 // step, for learners that adapt), and each further measure in percent of
@@ -73,7 +84,7 @@ func objectiveCurve(path, title string, c config, curve []curvePoint) error {
 func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 	var it, acc []float64
 	var valid plots.Series
-	valid.Label = "held-out episodes (after 1 inner step)"
+	valid.Label = "held-out episodes (after " + plural(validStepsOf(curve), "inner step") + ")"
 	if c.learner.NoInnerLoop {
 		valid.Label = "held-out episodes"
 	}

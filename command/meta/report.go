@@ -65,20 +65,26 @@ type curveJSON struct {
 	Loss         stats.Float `json:"train_query_loss"`
 	Accuracy     stats.Float `json:"train_query_accuracy,omitempty"`
 	ValidPre     stats.Float `json:"valid_loss_0_steps,omitempty"`
-	ValidPost    stats.Float `json:"valid_loss_1_step,omitempty"`
+	ValidPost    stats.Float `json:"valid_loss_adapted,omitempty"`
 	ValidAccPre  stats.Float `json:"valid_accuracy_0_steps,omitempty"`
-	ValidAccPost stats.Float `json:"valid_accuracy_1_step,omitempty"`
+	ValidAccPost stats.Float `json:"valid_accuracy_adapted,omitempty"`
+	// ValidSteps is the number of inner steps of the two above.
+	ValidSteps int `json:"valid_steps,omitempty"`
 	// ValidObjective is named by report.Objective (e.g. NLL).
 	ValidObjective stats.Float `json:"valid_objective,omitempty"`
 	// ValidMeasures are the validation's further measures in percent
 	// (MANN: accuracy_instance_K, the accuracy at the K-th presentation).
 	ValidMeasures []measureValue `json:"valid_measures,omitempty"`
+	// The adapted measures under their names of earlier versions, which
+	// validated after one step always; read only.
+	LegacyPost    stats.Float `json:"valid_loss_1_step,omitempty"`
+	LegacyAccPost stats.Float `json:"valid_accuracy_1_step,omitempty"`
 }
 
 func (p curvePoint) MarshalJSON() ([]byte, error) {
 	return json.Marshal(curveJSON{p.Iteration, stats.Float(p.Loss), stats.Float(p.Accuracy),
-		stats.Float(p.ValidPre), stats.Float(p.ValidPost), stats.Float(p.ValidAccPre), stats.Float(p.ValidAccPost),
-		stats.Float(p.ValidObjective), p.ValidMeasures})
+		stats.Float(p.ValidPre), stats.Float(p.ValidPost), stats.Float(p.ValidAccPre), stats.Float(p.ValidAccPost), p.ValidSteps,
+		stats.Float(p.ValidObjective), p.ValidMeasures, 0, 0})
 }
 
 func (p *curvePoint) UnmarshalJSON(b []byte) error {
@@ -86,8 +92,11 @@ func (p *curvePoint) UnmarshalJSON(b []byte) error {
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
+	if j.LegacyPost != 0 || j.LegacyAccPost != 0 {
+		j.ValidPost, j.ValidAccPost, j.ValidSteps = j.LegacyPost, j.LegacyAccPost, 1
+	}
 	*p = curvePoint{j.Iteration, float64(j.Loss), float64(j.Accuracy),
-		float64(j.ValidPre), float64(j.ValidPost), float64(j.ValidAccPre), float64(j.ValidAccPost),
+		float64(j.ValidPre), float64(j.ValidPost), float64(j.ValidAccPre), float64(j.ValidAccPost), j.ValidSteps,
 		float64(j.ValidObjective), j.ValidMeasures}
 	return nil
 }

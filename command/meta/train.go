@@ -23,9 +23,12 @@ type curvePoint struct {
 	Loss         float64 // training query loss, mean since the last point
 	Accuracy     float64 // training query accuracy (classification)
 	ValidPre     float64 // validation loss before adaptation
-	ValidPost    float64 // validation loss after 1 step (or without adaptation, as ValidPre)
+	ValidPost    float64 // validation loss after ValidSteps steps (or without adaptation, as ValidPre)
 	ValidAccPre  float64
 	ValidAccPost float64
+	// ValidSteps is the number of inner steps of ValidPost and
+	// ValidAccPost (config.validSteps); 0 without adaptation.
+	ValidSteps int
 	// ValidObjective is the validation tasks' measure of the learner's
 	// objective (metalearn.LearnerEntry.Objective, e.g. CNP's NLL), for
 	// learners that minimise one other than the task's loss.
@@ -272,26 +275,36 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 // errDiverged marks a validation whose loss is NaN or infinite.
 var errDiverged = errors.New("meta-training diverged")
 
-// validation measures the validation tasks before and after one inner
-// step (or without adaptation when the learner has none: -eval-steps 0),
-// fills p and logs the result. A non-finite loss is an error.
+// validSteps is the number of inner steps validations adapt with: those
+// of meta-training (MAML++ and MAML on mini-ImageNet: 5), at most
+// -eval-steps; 0 for learners without an inner loop.
+func (c config) validSteps() int { return min(max(c.innerSteps, 1), c.evalSteps) }
+
+// validation measures the validation tasks before and after the inner
+// steps of meta-training (validSteps; or without adaptation when the
+// learner has none: -eval-steps 0), fills p and logs the result. A
+// non-finite loss is an error.
 func validation(l metalearn.Learner, valid []metalearn.Task, c config, p *curvePoint, classify bool, log *logrus.Logger) error {
-	steps := min(1, c.evalSteps)
-	ev, err := metalearn.Evaluate(l, valid, steps)
+	steps := c.validSteps()
+	at := []int{0}
+	if steps > 0 {
+		at = append(at, steps)
+	}
+	ev, err := metalearn.EvaluateAt(l, valid, at)
 	if err != nil {
 		return err
 	}
 	last := len(ev.Loss) - 1
-	p.ValidPre, p.ValidPost = ev.Loss[0].Mean, ev.Loss[last].Mean
+	p.ValidPre, p.ValidPost, p.ValidSteps = ev.Loss[0].Mean, ev.Loss[last].Mean, steps
 	f := logrus.Fields{"iteration": p.Iteration, "train_loss": fmt.Sprintf("%.4g", p.Loss)}
 	if steps == 0 {
 		f["valid_loss"] = fmt.Sprintf("%.4g", p.ValidPre)
 	} else {
-		f["valid_loss_0"], f["valid_loss_1"] = fmt.Sprintf("%.4g", p.ValidPre), fmt.Sprintf("%.4g", p.ValidPost)
+		f["valid_loss_0"], f[fmt.Sprintf("valid_loss_%d", steps)] = fmt.Sprintf("%.4g", p.ValidPre), fmt.Sprintf("%.4g", p.ValidPost)
 	}
 	if classify {
 		p.ValidAccPre, p.ValidAccPost = ev.Accuracy[0].Mean, ev.Accuracy[last].Mean
-		key := "valid_acc_1"
+		key := fmt.Sprintf("valid_acc_%d", steps)
 		if steps == 0 {
 			key = "valid_acc"
 		}
