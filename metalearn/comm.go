@@ -139,6 +139,17 @@ func (s taskShare) exchange(size int, rec func(i int, out []float64), put func(i
 	return nil
 }
 
+// results tells every rank whether any failed to compute its tasks
+// (agree; failed is this rank's error) and then gives every rank the
+// query loss and accuracy of every task (exchange).
+func (s taskShare) results(failed error, losses, accs []float64) error {
+	if err := s.agree(failed); err != nil {
+		return err
+	}
+	return s.exchange(2, func(i int, out []float64) { out[0], out[1] = losses[i], accs[i] },
+		func(i int, in []float64) { losses[i], accs[i] = in[0], in[1] })
+}
+
 // fold continues acc, a left fold over the meta-batch's tasks, with every
 // task in task order: add(acc, i) for i = 0, 1, …, n−1, each by the rank
 // that computed task i, acc passing from rank to rank (see Comm). acc
