@@ -5,10 +5,14 @@ import "fmt"
 // Comm is a group of processes that share every meta-batch: data-parallel
 // meta-training, one process per rank (package dist implements it over
 // MPI). The optimization-based learners (Gradient: MAML, first-order MAML,
-// Meta-SGD, ANIL; MAMLPP; Reptile) take it in Options.Comm and split each
-// meta-batch by task index: rank r computes tasks [r·n/size, (r+1)·n/size)
-// on its own worker goroutines, and every rank ends the meta-step with the
-// same meta-parameters, bit for bit the ones one process would have.
+// Meta-SGD, ANIL; MAMLPP; Reptile) and the metric learners (Metric:
+// ProtoNet, Matching Networks, Relation Networks) take it in Options.Comm
+// and split each meta-batch by task index: rank r computes tasks
+// [r·n/size, (r+1)·n/size) on its own worker goroutines, and every rank
+// ends the meta-step with the same meta-parameters, bit for bit the ones
+// one process would have. The metric learners split a meta-batch of
+// episodes, not one episode: batch norm takes its statistics over all of
+// an episode's images, so its queries cannot be computed apart.
 //
 // The reduction keeps one process's order of operations. One process sums
 // the per-task meta-gradients task after task, acc = ((g₀ + g₁) + g₂) + …;
@@ -41,11 +45,10 @@ type Comm interface {
 }
 
 // Splitter is a Learner whose MetaStep splits the meta-batch across
-// Options.Comm's processes (the optimization-based learners). Setup
-// refuses a Comm of more than one process for a learner that is not one:
-// the metric learners take one optimizer step per episode, in sequence, so
-// their meta-batch has nothing to split, and a replicated run would gain
-// nothing.
+// Options.Comm's processes (the optimization-based and the metric
+// learners). Setup refuses a Comm of more than one process for a learner
+// that is not one (CNP and MANN run a meta-batch as one graph, whose sums
+// a split would regroup): a replicated run would gain nothing.
 type Splitter interface {
 	SplitsMetaBatch() bool
 }
