@@ -15,7 +15,8 @@ import (
 //	p(y = c | x) ∝ exp(−‖f(x) − mean_{i: yᵢ = c} f(xᵢ)‖²)
 //
 // Meta-training minimises the query cross-entropy of one episode per step
-// with Adam; the learning rate is halved every LRHalvingEvery episodes.
+// with Adam (a meta-batch of several: one step on their mean gradient);
+// the learning rate is halved every LRHalvingEvery episodes.
 // Support and query images go through the network as one batch, so batch
 // norm uses the statistics of the whole episode (at test time too: there
 // are no running statistics). ProtoNet does not adapt by gradient steps:
