@@ -337,8 +337,8 @@ func (l *Metric) MetaStep(tasks []Task) (Stats, error) {
 	l.ensureWorkers()
 	l.ensureGradSlots(l.params, l.base.opts.Dtype, len(tasks))
 	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
-	err = parallel(l.base.opts.Workers, sh.hi-sh.lo, func(k, j int) error {
-		i := sh.lo + j
+	err = parallel(l.base.opts.Workers, sh.hi-sh.lo, func(k, mine int) error {
+		i := sh.lo + mine // this process's mine-th episode
 		sz := shapes[i]
 		mg, err := l.episodeGraph(k, sz[0], sz[1], sz[2], true)
 		if err != nil {
