@@ -83,6 +83,18 @@ func (b *base) outerStep(grads []*tensor.Dense) error {
 	return nil
 }
 
+// outerSteps is outerStep for one step that counts n: the metric
+// learners' step on a meta-batch of n episodes, whose schedules count
+// episodes. The step takes the schedule's rate at the learner's count,
+// which then advances by n.
+func (b *base) outerSteps(grads []*tensor.Dense, n int) error {
+	if err := b.update.Step(b.steps, b.params.Values(), grads); err != nil {
+		return err
+	}
+	b.setSteps(b.steps + n)
+	return nil
+}
+
 // setSteps puts the learner after steps outer steps (after resuming from
 // a checkpoint): the schedule goes on from there, and the optimizer shows
 // the rate of the next step.

@@ -5,10 +5,14 @@ import "fmt"
 // Comm is a group of processes that share every meta-batch: data-parallel
 // meta-training, one process per rank (package dist implements it over
 // MPI). The optimization-based learners (Gradient: MAML, first-order MAML,
-// Meta-SGD, ANIL; MAMLPP; Reptile) take it in Options.Comm and split each
-// meta-batch by task index: rank r computes tasks [r·n/size, (r+1)·n/size)
-// on its own worker goroutines, and every rank ends the meta-step with the
-// same meta-parameters, bit for bit the ones one process would have.
+// Meta-SGD, ANIL; MAMLPP; Reptile) and the metric learners (Metric:
+// ProtoNet, Matching Networks, Relation Networks) take it in Options.Comm
+// and split each meta-batch by task index: rank r computes tasks
+// [r·n/size, (r+1)·n/size) on its own worker goroutines, and every rank
+// ends the meta-step with the same meta-parameters, bit for bit the ones
+// one process would have. The metric learners split a meta-batch of
+// episodes, not one episode: batch norm takes its statistics over all of
+// an episode's images, so its queries cannot be computed apart.
 //
 // The reduction keeps one process's order of operations. One process sums
 // the per-task meta-gradients task after task, acc = ((g₀ + g₁) + g₂) + …;
@@ -41,11 +45,10 @@ type Comm interface {
 }
 
 // Splitter is a Learner whose MetaStep splits the meta-batch across
-// Options.Comm's processes (the optimization-based learners). Setup
-// refuses a Comm of more than one process for a learner that is not one:
-// the metric learners take one optimizer step per episode, in sequence, so
-// their meta-batch has nothing to split, and a replicated run would gain
-// nothing.
+// Options.Comm's processes (the optimization-based and the metric
+// learners). Setup refuses a Comm of more than one process for a learner
+// that is not one (CNP and MANN run a meta-batch as one graph, whose sums
+// a split would regroup): a replicated run would gain nothing.
 type Splitter interface {
 	SplitsMetaBatch() bool
 }
@@ -137,6 +140,17 @@ func (s taskShare) exchange(size int, rec func(i int, out []float64), put func(i
 		}
 	}
 	return nil
+}
+
+// results tells every rank whether any failed to compute its tasks
+// (agree; failed is this rank's error) and then gives every rank the
+// query loss and accuracy of every task (exchange).
+func (s taskShare) results(failed error, losses, accs []float64) error {
+	if err := s.agree(failed); err != nil {
+		return err
+	}
+	return s.exchange(2, func(i int, out []float64) { out[0], out[1] = losses[i], accs[i] },
+		func(i int, in []float64) { losses[i], accs[i] = in[0], in[1] })
 }
 
 // fold continues acc, a left fold over the meta-batch's tasks, with every

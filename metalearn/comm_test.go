@@ -69,6 +69,28 @@ var commCases = []commCase{
 		l, err := NewReptile(smallModel(), ReptileOptions{Options: Options{Spec: smallSpec, InnerSteps: 3, InnerLR: 0.01, Seed: 4, Workers: w, Comm: c}, InnerAdam: true, CarryAdam: true, InnerBatch: 2})
 		return must(t, l, err)
 	}, smallTasks(smallSpec)},
+	{"protonet", func(t *testing.T, c Comm, w int) Learner {
+		l, err := NewProtoNet(metricConv(0), ProtoNetOptions{Options: Options{Spec: metricSpec, Seed: 2, Workers: w, Comm: c}, LRHalvingEvery: 5})
+		return must(t, l, err)
+	}, smallTasks(metricSpec)},
+	{"matchingnet-fce", func(t *testing.T, c Comm, w int) Learner {
+		l, err := NewMatchingNet(metricConv(0), MatchingNetOptions{MetricOptions: MetricOptions{Options: Options{Spec: metricSpec, Seed: 2, Workers: w, Comm: c}, LRHalvingEvery: 5}, FCE: true, Scale: 5})
+		return must(t, l, err)
+	}, smallTasks(metricSpec)},
+	{"relationnet", func(t *testing.T, c Comm, w int) Learner {
+		l, err := NewRelationNet(metricConv(2), RelationNetOptions{MetricOptions: MetricOptions{Options: Options{Spec: metricSpec, Seed: 2, Workers: w, Comm: c}, LRHalvingEvery: 5},
+			Filters: 3, Hidden: 4})
+		return must(t, l, err)
+	}, smallTasks(metricSpec)},
+}
+
+// metricSpec and metricConv are small episodes and embedding for the
+// metric learners: 3-way 2-shot episodes of 16×16 images with 2 queries
+// per class, Conv-4 of 3 filters with pools max-pooling blocks (0: all 4).
+var metricSpec = Spec{Support: 6, Query: 6, Input: []int{1, 16, 16}, Classes: 3}
+
+func metricConv(pools int) models.Model {
+	return &models.Conv4{InChannels: 1, Height: 16, Width: 16, Filters: 3, Pools: pools}
 }
 
 // stateOf is everything a learner carries from one meta-step to the next,
@@ -77,7 +99,9 @@ var commCases = []commCase{
 func stateOf(l Learner) []float64 {
 	var all []float64
 	for _, v := range l.Params().Values() {
-		all = append(all, v.Float64s()...)
+		vals := make([]float64, v.Shape().TotalSize())
+		graph.ToFloat64s(vals, v)
+		all = append(all, vals...)
 	}
 	addState := func(s graph.OptimizerState) {
 		all = append(all, float64(s.Step), s.LR)
@@ -99,10 +123,12 @@ func stateOf(l Learner) []float64 {
 	return all
 }
 
-// TestCommSplitIsOneProcess: every optimization-based learner split
-// across 2 and 3 ranks (goroutines standing in for processes; 3 ranks
-// take 2, 2 and 3 tasks of 7) ends every meta-step, on every rank, with
-// the state and statistics of one process, bit for bit.
+// TestCommSplitIsOneProcess: every optimization-based learner, and the
+// metric learners (their learning rate halved every 5 episodes, so within
+// a meta-batch of 7), split across 2 and 3 ranks (goroutines standing in
+// for processes; 3 ranks take 2, 2 and 3 tasks of 7) ends every
+// meta-step, on every rank, with the state and statistics of one process,
+// bit for bit.
 func TestCommSplitIsOneProcess(t *testing.T) {
 	const iterations, batch = 4, 7
 	for _, c := range commCases {
@@ -200,7 +226,8 @@ func TestCommAgreeNamesTheFailedRank(t *testing.T) {
 }
 
 // TestSetupRefusesUnsplitLearners: a learner that does not split its
-// meta-batch is refused with more than one process.
+// meta-batch is refused with more than one process, and so is a
+// meta-batch smaller than the group.
 func TestSetupRefusesUnsplitLearners(t *testing.T) {
 	run := Run{Learner: "cnp", Source: "gp", Settings: Resolve(Settings{}, mustLearner(t, "cnp"), mustSource(t, "gp"), "gp"),
 		Seed: 1, Comm: commtest.Group(2)[0]}
@@ -211,6 +238,10 @@ func TestSetupRefusesUnsplitLearners(t *testing.T) {
 	run.Settings = Resolve(Settings{}, mustLearner(t, "maml"), mustSource(t, "sinusoid"), "sinusoid")
 	if _, _, err := Setup(run); err != nil {
 		t.Errorf("maml on 2 processes: %v", err)
+	}
+	run.Settings.MetaBatch = 1
+	if _, _, err := Setup(run); err == nil || !strings.Contains(err.Error(), "a meta-batch of 1 across 2 processes") {
+		t.Errorf("maml, meta-batch 1 on 2 processes: %v", err)
 	}
 }
 

@@ -36,8 +36,7 @@ type engine struct {
 	buildMeta func(w *worker) (*Objective, error)
 
 	workers []*worker
-	slots   [][][]float64 // per task, per meta-parameter
-	mean    []*tensor.Dense
+	gradSlots
 }
 
 // worker is one goroutine's graphs.
@@ -285,58 +284,11 @@ func (w *worker) runMeta(t Task) error {
 	return w.run.Run()
 }
 
-// ensureSlots allocates per-task gradient slots and the mean gradient.
+// ensureSlots allocates per-task gradient slots (gradSlots) and batch
+// statistics.
 func (e *engine) ensureSlots(n int) {
-	for len(e.slots) < n {
-		s := make([][]float64, len(e.params.List))
-		for j, p := range e.params.List {
-			s[j] = make([]float64, p.Value.Shape().TotalSize())
-		}
-		e.slots = append(e.slots, s)
-	}
+	e.ensureGradSlots(e.params, e.opts.Dtype, n)
 	for e.stats != nil && len(e.statSlots) < n {
 		e.statSlots = append(e.statSlots, nil)
-	}
-	if e.mean == nil {
-		for _, p := range e.params.List {
-			e.mean = append(e.mean, tensor.New(tensor.Of(e.opts.Dtype), tensor.WithShape(p.Value.Shape()...)))
-		}
-	}
-}
-
-// averageSlots writes the mean of the meta-batch's slots into e.mean,
-// adding the tasks in order (continued across processes, see Comm).
-func (e *engine) averageSlots(sh taskShare) error {
-	total := 0
-	for _, s := range e.slots[0] {
-		total += len(s)
-	}
-	acc := make([]float64, total)
-	err := sh.fold(acc, func(acc []float64, i int) {
-		off := 0
-		for _, s := range e.slots[i] {
-			for k, v := range s {
-				acc[off+k] += v
-			}
-			off += len(s)
-		}
-	})
-	if err != nil {
-		return err
-	}
-	e.setMean(acc, sh.n)
-	return nil
-}
-
-// setMean divides sum, the slots' sum, by n into e.mean.
-func (e *engine) setMean(sum []float64, n int) {
-	off := 0
-	for j, s := range e.slots[0] {
-		part := sum[off : off+len(s)]
-		for k := range part {
-			part[k] /= float64(n)
-		}
-		graph.SetFloat64s(e.mean[j], part)
-		off += len(s)
 	}
 }

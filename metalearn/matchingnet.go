@@ -17,7 +17,7 @@ import (
 //
 // with c the cosine similarity and yᵢ one-hot; training minimises the
 // cross-entropy −log ŷ_y of the query labels (Metric: one Adam step per
-// episode). By default f = g = f′, the embedding network. With full
+// meta-batch of episodes, by default one). By default f = g = f′, the embedding network. With full
 // context embeddings (MatchingNetOptions.FCE, the paper's §2.1.2 and
 // appendix) each support embedding is read in the context of the whole
 // support set by a bidirectional LSTM, and each query embedding by an

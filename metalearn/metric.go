@@ -103,8 +103,10 @@ type MetricOptions struct {
 	// used (ignored when Options.Outer is set).
 	LR float64
 	// LRHalvingEvery halves the learning rate after this many episodes,
-	// the schedule step:LRHalvingEvery:0.5 (graph.StepDecay), unless
-	// Options.Schedule gives another. If zero, a default of 2000 is used;
+	// counted one by one whatever the meta-batch (a step on a meta-batch
+	// of B episodes counts B): the schedule step:LRHalvingEvery:0.5
+	// (graph.StepDecay) of the episode count, unless Options.Schedule gives
+	// another. If zero, a default of 2000 is used;
 	// negative disables it.
 	LRHalvingEvery int
 }
@@ -112,8 +114,9 @@ type MetricOptions struct {
 // Metric is a metric-based learner: an embedding network and a
 // MetricHead that classifies queries by comparing their embeddings with
 // the support set's. It has no inner loop. Meta-training takes one Adam
-// step on each episode's loss (the learning rate halved every
-// LRHalvingEvery episodes, or following Options.Schedule, by episode); a
+// step per meta-batch of episodes (usually one) on the mean of their
+// losses' gradients, the learning rate halved every LRHalvingEvery
+// episodes or following Options.Schedule, by episode (see MetaStep); a
 // loss that is not finite is refused and
 // leaves the parameters as they were. Adapt classifies each task's
 // queries, one entry per task.
@@ -122,6 +125,7 @@ type Metric struct {
 	head    MetricHead
 	mopts   MetricOptions
 	workers []*metricWorker
+	gradSlots
 }
 
 // metricWorker is one goroutine's graph: a mirror of the parameters and
@@ -306,44 +310,75 @@ func (l *Metric) feedEpisode(mg *metricGraph, t Task) error {
 	return nil
 }
 
-// MetaStep takes one Adam step per episode in tasks (usually one).
+// MetaStep takes one optimizer step on the mean of the gradients of the
+// episodes in tasks (usually one, the meta-batch), summed in episode
+// order (gradSlots), and counts len(tasks) episodes towards the
+// learning-rate halving: the rate halves at every multiple of
+// LRHalvingEvery episodes the step reaches, so that the rate at a given
+// number of episodes does not depend on the meta-batch. The episodes are
+// computed on the learner's workers and, with Options.Comm, split across
+// processes by episode index, with the result of one process, bit for bit
+// (see Comm); an episode's images stay together, as its batch norm takes
+// the statistics of all of them. A loss that is not finite is refused and
+// leaves the parameters as they were.
 func (l *Metric) MetaStep(tasks []Task) (Stats, error) {
 	if len(tasks) == 0 {
 		return Stats{}, fmt.Errorf("%s: no episode", l.name)
 	}
-	l.ensureWorkers()
-	var st Stats
-	for _, t := range tasks {
+	shapes := make([][3]int, len(tasks))
+	for i, t := range tasks {
 		s, q, ways, err := l.episodeShape(t)
 		if err != nil {
-			return st, err
+			return Stats{}, err
 		}
-		mg, err := l.episodeGraph(0, s, q, ways, true)
+		shapes[i] = [3]int{s, q, ways}
+	}
+	sh, err := shareOf(l.base.opts.Comm, len(tasks))
+	if err != nil {
+		return Stats{}, fmt.Errorf("%s: %w", l.name, err)
+	}
+	l.ensureWorkers()
+	l.ensureGradSlots(l.params, l.base.opts.Dtype, len(tasks))
+	losses, accs := make([]float64, len(tasks)), make([]float64, len(tasks))
+	err = parallel(l.base.opts.Workers, sh.hi-sh.lo, func(k, mine int) error {
+		i := sh.lo + mine // this process's mine-th episode
+		sz := shapes[i]
+		mg, err := l.episodeGraph(k, sz[0], sz[1], sz[2], true)
 		if err != nil {
-			return st, err
+			return err
 		}
-		if err := l.feedEpisode(mg, t); err != nil {
-			return st, err
+		if err := l.feedEpisode(mg, tasks[i]); err != nil {
+			return err
 		}
 		if err := mg.run.Run(); err != nil {
-			return st, err
+			return err
 		}
-		loss := mg.run.Scalar(mg.loss)
-		if math.IsNaN(loss) || math.IsInf(loss, 0) {
-			return st, fmt.Errorf("%s: loss is %v: the parameters were not updated (try a lower learning rate)", l.name, loss)
+		losses[i] = mg.run.Scalar(mg.loss)
+		accs[i] = graph.Accuracy(mg.run.Float64s(mg.logits), sz[2], tasks[i].QueryY)
+		for j, g := range mg.grads {
+			graph.ToFloat64s(l.slots[i][j], mg.run.Value(g))
 		}
-		grads := make([]*tensor.Dense, len(mg.grads))
-		for i, g := range mg.grads {
-			grads[i] = mg.run.Value(g)
-		}
-		if err := l.outerStep(grads); err != nil {
-			return st, fmt.Errorf("%s: %w", l.name, err)
-		}
-		st.Loss += loss / float64(len(tasks))
-		st.Accuracy += graph.Accuracy(mg.run.Float64s(mg.logits), ways, t.QueryY) / float64(len(tasks))
+		return nil
+	})
+	if err = sh.results(err, losses, accs); err != nil {
+		return Stats{}, err // the learner's errors name it
+	}
+	st := Stats{Loss: mean(losses), Accuracy: mean(accs)}
+	if math.IsNaN(st.Loss) || math.IsInf(st.Loss, 0) {
+		return st, fmt.Errorf("%s: loss is %v: the parameters were not updated (try a lower learning rate)", l.name, st.Loss)
+	}
+	if err := l.averageSlots(sh); err != nil {
+		return st, fmt.Errorf("%s: %w", l.name, err)
+	}
+	if err := l.outerSteps(l.mean, len(tasks)); err != nil {
+		return st, fmt.Errorf("%s: %w", l.name, err)
 	}
 	return st, nil
 }
+
+// SplitsMetaBatch reports that the metric learners split their meta-batch
+// of episodes across Options.Comm (see Comm).
+func (l *Metric) SplitsMetaBatch() bool { return true }
 
 // Adapt classifies each task's queries from its support set. There is no
 // inner loop: each Adaptation has one entry, whatever steps is, and its

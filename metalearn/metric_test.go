@@ -10,6 +10,7 @@ import (
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
 	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 )
 
 // checkEpisodeGradient compares the gradient of a metric learner's episode
@@ -144,5 +145,149 @@ func TestMetricRefusesNonFinite(t *testing.T) {
 		if !slices.Equal(v.Float64s(), was[i]) {
 			t.Fatalf("%s changed: %v, was %v", l.Params().List[i].Name, v.Float64s(), was[i])
 		}
+	}
+}
+
+// episodeGrads is the gradient of l's loss on one episode at the current
+// parameters, in the parameters' dtype (copies), computed on worker 0's
+// graph without a step.
+func episodeGrads(t *testing.T, l *Metric, task Task) []*tensor.Dense {
+	t.Helper()
+	s, q, ways, err := l.episodeShape(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.ensureWorkers()
+	mg, err := l.episodeGraph(0, s, q, ways, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.feedEpisode(mg, task); err != nil {
+		t.Fatal(err)
+	}
+	if err := mg.run.Run(); err != nil {
+		t.Fatal(err)
+	}
+	grads := make([]*tensor.Dense, len(mg.grads))
+	for i, g := range mg.grads {
+		grads[i] = mg.run.Value(g).Clone().(*tensor.Dense)
+	}
+	return grads
+}
+
+// TestMetricOneEpisodeIsOneAdamStep: a meta-batch of one episode takes,
+// bit for bit, one Adam step on that episode's gradient, the learning rate
+// halved after every LRHalvingEvery-th: the reference learner takes those
+// steps itself, from the gradient of its episode graph, in float64 and in
+// float32.
+func TestMetricOneEpisodeIsOneAdamStep(t *testing.T) {
+	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
+		t.Run(dt.String(), func(t *testing.T) {
+			build := func() *ProtoNet {
+				l, err := NewProtoNet(metricConv(0), ProtoNetOptions{Options: Options{Spec: metricSpec, Seed: 4, Workers: 2, Dtype: dt}, LRHalvingEvery: 2})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return l
+			}
+			l, ref := build(), build()
+			rng := rand.New(rand.NewPCG(8, 9))
+			const steps = 5
+			for step := 1; step <= steps; step++ {
+				task := randomTask(rng, metricSpec)
+				if _, err := l.MetaStep([]Task{task}); err != nil {
+					t.Fatal(err)
+				}
+				opt := ref.Optimizer()
+				if err := opt.Step(ref.Params().Values(), episodeGrads(t, ref.Metric, task)); err != nil {
+					t.Fatal(err)
+				}
+				if step%2 == 0 {
+					s := opt.(graph.LRSetter)
+					s.SetLR(s.GetLR() / 2)
+				}
+				if got, want := stateOf(l), stateOf(ref); !slices.Equal(got, want) {
+					t.Fatalf("step %d: state differs from one Adam step on the episode's gradient", step)
+				}
+			}
+			if lr := l.Optimizer().State().LR; lr != 1e-3/4 {
+				t.Errorf("learning rate %v after %d episodes halved every 2, want %v", lr, steps, 1e-3/4)
+			}
+		})
+	}
+}
+
+// TestMetricMetaBatchIsOneStep: a meta-batch of episodes is one Adam step
+// on the mean of their gradients, computed here apart (summed in episode
+// order in float64), and counts each episode towards the halving: with
+// LRHalvingEvery 2, meta-batches of 3 reach 3 and 6 episodes, so the
+// rate halves once after the first and twice after the second. Two copies
+// of one episode take that episode's own step.
+func TestMetricMetaBatchIsOneStep(t *testing.T) {
+	build := func(halvingEvery int) *ProtoNet {
+		l, err := NewProtoNet(metricConv(0), ProtoNetOptions{Options: Options{Spec: metricSpec, Seed: 5, Workers: 2}, LRHalvingEvery: halvingEvery})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l
+	}
+	l, ref := build(2), build(2)
+	rng := rand.New(rand.NewPCG(10, 11))
+	lr := 1e-3
+	for _, halvings := range []int{1, 2} {
+		batch := []Task{randomTask(rng, metricSpec), randomTask(rng, metricSpec), randomTask(rng, metricSpec)}
+		var sum []float64
+		var grads []*tensor.Dense
+		for _, task := range batch {
+			grads = episodeGrads(t, ref.Metric, task)
+			off := 0
+			for _, g := range grads {
+				v := g.Float64s()
+				if len(sum) < off+len(v) {
+					sum = append(sum, make([]float64, len(v))...)
+				}
+				for k, x := range v {
+					sum[off+k] += x
+				}
+				off += len(v)
+			}
+		}
+		off := 0
+		for _, g := range grads {
+			v := g.Float64s()
+			for k := range v {
+				v[k] = sum[off+k] / 3
+			}
+			off += len(v)
+		}
+		if err := ref.Optimizer().Step(ref.Params().Values(), grads); err != nil {
+			t.Fatal(err)
+		}
+		for range halvings {
+			lr /= 2
+		}
+		ref.Optimizer().(graph.LRSetter).SetLR(lr)
+		if _, err := l.MetaStep(batch); err != nil {
+			t.Fatal(err)
+		}
+		if got, want := stateOf(l), stateOf(ref); !slices.Equal(got, want) {
+			t.Fatalf("after %d episodes: state differs from one Adam step on the mean gradient (learning rate %v, want %v)",
+				l.steps, l.Optimizer().State().LR, lr)
+		}
+	}
+	// two copies of one episode: the mean of g and g is g (no halving)
+	one, two := build(-1), build(-1)
+	task := randomTask(rng, metricSpec)
+	if _, err := one.MetaStep([]Task{task}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := two.MetaStep([]Task{task, task}); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(stateOf(one), stateOf(two)) {
+		t.Fatal("a meta-batch of two copies of an episode differs from the episode alone")
+	}
+	if one.steps != 1 || two.steps != 2 {
+		t.Errorf("episodes counted: %d and %d, want 1 and 2", one.steps, two.steps)
 	}
 }

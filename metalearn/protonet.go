@@ -15,7 +15,8 @@ import (
 //	p(y = c | x) ∝ exp(−‖f(x) − mean_{i: yᵢ = c} f(xᵢ)‖²)
 //
 // Meta-training minimises the query cross-entropy of one episode per step
-// with Adam; the learning rate is halved every LRHalvingEvery episodes (the
+// with Adam (a meta-batch of several: one step on their mean gradient);
+// the learning rate is halved every LRHalvingEvery episodes (the
 // schedule step:LRHalvingEvery:0.5, graph.StepDecay, unless
 // Options.Schedule gives another).
 // Support and query images go through the network as one batch, so batch

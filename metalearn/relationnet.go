@@ -21,7 +21,8 @@ import (
 // Meta-training regresses the scores on the one-hot query labels,
 // minimising the mean squared error Σ_{q,c} (r_{q,c} − 1[y_q = c])² /
 // (Q·N) of one episode per step with Adam (lr 1e-3, halved every 100,000
-// episodes, as in the paper); a query is classified by its highest score.
+// episodes, as in the paper; a meta-batch of several takes one step on
+// their mean gradient); a query is classified by its highest score.
 // The relation module is models.Relation; its weights are
 // meta-parameters after the embedding's. Everything else — the episode
 // graphs, batch norm over the whole episode, Adam, evaluation — is

@@ -155,12 +155,7 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 		}
 		return nil
 	})
-	err = sh.agree(err)
-	if err == nil {
-		err = sh.exchange(2, func(i int, out []float64) { out[0], out[1] = losses[i], accs[i] },
-			func(i int, in []float64) { losses[i], accs[i] = in[0], in[1] })
-	}
-	if err != nil {
+	if err = sh.results(err, losses, accs); err != nil {
 		return Stats{}, fmt.Errorf("reptile: %w", err)
 	}
 	st := Stats{Loss: mean(losses), Accuracy: mean(accs)}
@@ -188,21 +183,12 @@ func (l *Reptile) MetaStep(tasks []Task) (Stats, error) {
 // rank: the slots' sum, then the Adam moments.
 func (l *Reptile) averageAndMerge(sh taskShare, finals []graph.OptimizerState) error {
 	e := l.engine
-	total := 0
-	for _, s := range e.slots[0] {
-		total += len(s)
-	}
+	total := e.slotSize()
 	a := newAdamMerge(l.inner, sh.n, finals[sh.lo], l.innerAdam().Beta2)
 	acc := make([]float64, total+a.size())
 	a.start(acc[total:])
 	err := sh.fold(acc, func(acc []float64, i int) {
-		off := 0
-		for _, s := range e.slots[i] {
-			for k, v := range s {
-				acc[off+k] += v
-			}
-			off += len(s)
-		}
+		e.addSlot(acc[:total], i)
 		a.add(acc[total:], finals[i])
 	})
 	if err != nil {

@@ -39,7 +39,7 @@ type Run struct {
 	// Comm is the group of processes that share every meta-batch (see
 	// Options.Comm); nil: this one alone. Setup refuses a group of more
 	// than one process for a learner that does not split its meta-batch
-	// (Splitter).
+	// (Splitter), and a meta-batch smaller than the group.
 	Comm Comm
 	// LRSchedule is a learning-rate schedule spec for the outer optimizer
 	// (graph.ParseSchedule, e.g. "cosine:warmup=500"), whose steps are
@@ -113,7 +113,10 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	}
 	if r.Comm != nil && r.Comm.Size() > 1 {
 		if s, ok := l.(Splitter); !ok || !s.SplitsMetaBatch() {
-			return nil, nil, fmt.Errorf("learner %s does not split its meta-batch across processes (only the optimization-based learners do: maml, fomaml, metasgd, anil, foanil, mamlpp, reptile): run it as one process, not %d", r.Learner, r.Comm.Size())
+			return nil, nil, fmt.Errorf("learner %s does not split its meta-batch across processes (the optimization-based and metric learners do: maml, fomaml, metasgd, anil, foanil, mamlpp, reptile, protonet, matchingnet, matchingnet-fce, relationnet): run it as one process, not %d", r.Learner, r.Comm.Size())
+		}
+		if n := r.Settings.MetaBatch; n < r.Comm.Size() {
+			return nil, nil, fmt.Errorf("a meta-batch of %d across %d processes: want at least one task per process (a meta-batch of %d or more)", n, r.Comm.Size(), r.Comm.Size())
 		}
 	}
 	return l, src, nil

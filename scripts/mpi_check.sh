@@ -10,15 +10,17 @@
 #      (20 iterations) and Reptile on sinusoids, the 2-process run of MAML
 #      also interrupted after 10 iterations and resumed; MAML and MAML++
 #      (per-step batch norm, whose statistics are gathered too) on
-#      Omniglot with a narrow Conv-4 in float32, a few iterations, when
-#      Omniglot is found ($OMNIGLOT_DIR, else ../shared/data/omniglot
-#      beside the checkout; under CI=true it must be). Each pair of
-#      checkpoints must be byte-identical.
-# ProtoNet and the other metric learners take one optimizer step per
-# episode, in sequence: they do not split across processes (meta refuses
-# them under mpirun), so there is nothing to check for them.
+#      Omniglot with a narrow Conv-4 in float32, a few iterations, and
+#      ProtoNet (20 iterations of meta-batches of 4 episodes: the
+#      episodes are split, each keeping its images and batch norm on one
+#      process), when Omniglot is found ($OMNIGLOT_DIR, else
+#      ../shared/data/omniglot beside the checkout; under CI=true it must
+#      be). Each pair of checkpoints must be byte-identical.
+#   3. a rank killed (SIGKILL) in the middle of a 2-process run, rank 1
+#      and then rank 0: mpirun must end the job, non-zero, within 60 s,
+#      naming the rank, and leave no rank running.
 #
-#   scripts/mpi_check.sh        # ~1 min on 2 cores
+#   scripts/mpi_check.sh        # ~1-2 min on 2 cores
 #
 # Needs Open MPI: apt-get install -y libopenmpi-dev openmpi-bin.
 set -euo pipefail
@@ -72,10 +74,64 @@ if [ -f "$omniglot/images_background.zip" ]; then
   small=(-dataset omniglot -data "$omniglot" -filters 8 -eval-tasks 2 -no-plots -workers 1)
   same maml-omniglot -iterations 3 -meta-batch 4 "${small[@]}"
   same mamlpp-omniglot -algorithm mamlpp -iterations 2 -meta-batch 2 -inner-steps 2 "${small[@]}"
+  same protonet-omniglot -algorithm protonet -iterations 20 -meta-batch 4 -train-ways 5 -queries 2 -eval-queries 1 "${small[@]}"
 elif [ "${CI:-}" = true ]; then
   echo "mpi_check: no Omniglot in $omniglot (set OMNIGLOT_DIR)" >&2; exit 1
 else
   echo "skip Omniglot: not in $omniglot (set OMNIGLOT_DIR; scripts/download_omniglot.sh)"
 fi
+
+# rank_pid R: the process of rank R of the job running $tmp/meta, if any
+rank_pid() {
+  local exe p
+  for exe in /proc/[0-9]*/exe; do
+    [ "$(readlink "$exe" 2>/dev/null)" = "$tmp/meta" ] || continue
+    p=${exe#/proc/}; p=${p%/exe}
+    if tr '\0' '\n' < "/proc/$p/environ" 2>/dev/null | grep -qx "OMPI_COMM_WORLD_RANK=$1"; then
+      echo "$p"; return
+    fi
+  done
+}
+ms() { echo $(( $(date +%s%N) / 1000000 )); }
+# killed R: a 2-process run of MAML on sinusoids that would take many
+# minutes, rank R killed with SIGKILL once both ranks compute (rank 0 has
+# reported an iteration, which needs rank 1's sums): mpirun must exit
+# non-zero within 60 s, naming the rank, and no rank may outlive it
+killed() {
+  local rank=$1 pid="" t0 took rc=0
+  local log="$tmp/kill$rank.log"
+  "${mpi[@]}" "$tmp/meta" -iterations 10000000 "${quick[@]}" -out "$tmp/kill$rank" > "$log" 2>&1 &
+  local job=$! start
+  start=$(ms)
+  while [ $(( $(ms) - start )) -lt 120000 ] && kill -0 "$job" 2>/dev/null; do
+    grep -q "maml [0-9]*/10000000" "$log" && pid=$(rank_pid "$rank") && [ -n "$pid" ] && break
+    sleep 0.1
+  done
+  if [ -z "$pid" ]; then
+    kill "$job" 2>/dev/null || true; wait "$job" || true
+    cat "$log"; echo "FAIL kill rank $rank: the run did not start computing within 120 s"; fails=$((fails + 1)); return
+  fi
+  t0=$(ms)
+  kill -9 "$pid"
+  while kill -0 "$job" 2>/dev/null && [ $(( $(ms) - t0 )) -lt 60000 ]; do sleep 0.1; done
+  took=$(( $(ms) - t0 ))
+  if kill -0 "$job" 2>/dev/null; then
+    kill "$job" 2>/dev/null || true; sleep 5; kill -9 "$job" 2>/dev/null || true; wait "$job" || true
+    tr '\r' '\n' < "$log" | tail -20
+    echo "FAIL kill rank $rank: mpirun still running 60 s after rank $rank (pid $pid) was killed"; fails=$((fails + 1)); return
+  fi
+  wait "$job" || rc=$?
+  local left; left=$(rank_pid 0)$(rank_pid 1)
+  if [ "$rc" = 0 ] || ! grep -Eq "process rank $rank |rank $rank of 2" "$log" || [ -n "$left" ]; then
+    tr '\r' '\n' < "$log" | tail -20
+    echo "FAIL kill rank $rank: mpirun exited with status $rc after $((took))ms; want non-zero, rank $rank named, no rank left (left: ${left:-none})"
+    fails=$((fails + 1)); return
+  fi
+  echo "ok   kill -9 rank $rank (pid $pid): mpirun exited with status $rc after $(printf '%d.%03d' $((took / 1000)) $((took % 1000)))s: $(grep -Eo "process rank $rank with PID .*" "$log" | head -1)"
+}
+echo "== a rank killed in a 2-process run"
+killed 1
+killed 0
+
 [ "$fails" = 0 ] || { echo "mpi_check: $fails check(s) failed" >&2; exit 1; }
 echo "mpi_check: all passed ($((SECONDS - start))s)"

@@ -34,7 +34,11 @@ import (
 // what it saves. Any other failure is one process's alone (its data
 // cannot be read, rank 0 cannot write its checkpoint, its validation
 // diverges): that process says so, naming its rank, and aborts the whole
-// job (MPI_Abort) rather than leave the others waiting.
+// job (MPI_Abort) rather than leave the others waiting. A process that
+// dies (SIGKILL, out of memory) cannot say so: the launcher sees it exit
+// and ends the job, naming the rank (Open MPI's mpirun within seconds;
+// scripts/mpi_check.sh checks it); -mpi-timeout is the last resort for a
+// launcher that would not.
 
 // processes is the group a run belongs to: package dist's Comm.
 type processes interface {

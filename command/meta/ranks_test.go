@@ -11,6 +11,7 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/commtest"
 )
 
@@ -84,6 +85,55 @@ func TestRanksMatchOneProcess(t *testing.T) {
 			if _, err := os.Stat(extra[r][1]); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%d ranks: rank %d wrote to its -out (%v)", size, r, err)
 			}
+		}
+	}
+}
+
+// TestRanksProtoNetMatchOneProcess: ProtoNet on Omniglot with meta-batches
+// of 4 episodes split across 2 and 3 ranks writes, from rank 0, the
+// checkpoint of one process, byte for byte (the episode count of the
+// learning-rate halving included: 4 per iteration).
+func TestRanksProtoNetMatchOneProcess(t *testing.T) {
+	if testing.Short() {
+		t.Skip("decodes Omniglot")
+	}
+	data := omniglotDir(t)
+	dir := t.TempDir()
+	args := []string{"-dataset", "omniglot", "-data", data, "-algorithm", "protonet", "-filters", "8", "-train-ways", "5",
+		"-queries", "2", "-eval-queries", "1", "-eval-tasks", "2", "-iterations", "3", "-meta-batch", "4", "-no-plots", "-workers", "1"}
+	one := filepath.Join(dir, "one", "run.ckpt")
+	if _, err := runMeta(t, append(args, "-out", filepath.Dir(one), "-checkpoint", one)...); err != nil {
+		t.Fatal(err)
+	}
+	want, err := graph.LoadCheckpoint(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want.Meta["protonet.episodes"] != "12" {
+		t.Errorf("one process counted %s episodes, want 12", want.Meta["protonet.episodes"])
+	}
+	wantBytes, err := os.ReadFile(one)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, size := range []int{2, 3} {
+		extra := make([][]string, size)
+		for r := range extra {
+			d := filepath.Join(dir, "ranks", string(rune('0'+size)), string(rune('0'+r)))
+			extra[r] = []string{"-out", d, "-checkpoint", filepath.Join(d, "run.ckpt")}
+		}
+		_, errs := runRanks(t, nil, args, extra...)
+		for r, err := range errs {
+			if err != nil {
+				t.Fatalf("%d ranks, rank %d: %v", size, r, err)
+			}
+		}
+		got, err := os.ReadFile(extra[0][3])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(got, wantBytes) {
+			t.Errorf("%d ranks: rank 0's checkpoint differs from one process's", size)
 		}
 	}
 }
