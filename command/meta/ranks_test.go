@@ -56,25 +56,7 @@ func TestRanksMatchOneProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, size := range []int{2, 3} {
-		extra := make([][]string, size)
-		for r := range extra {
-			d := filepath.Join(dir, "ranks", string(rune('0'+size)), string(rune('0'+r)))
-			extra[r] = []string{"-out", d, "-checkpoint", filepath.Join(d, "run.ckpt")}
-		}
-		outs, errs := runRanks(t, nil, args, extra...)
-		for r, err := range errs {
-			if err != nil {
-				t.Fatalf("%d ranks, rank %d: %v", size, r, err)
-			}
-		}
-		got, err := os.ReadFile(extra[0][3])
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !bytes.Equal(got, want) {
-			t.Errorf("%d ranks: rank 0's checkpoint differs from one process's", size)
-		}
+	for size, outs := range ranksMatchOneProcess(t, dir, args, want) {
 		if !strings.Contains(outs[0], "query MSE") {
 			t.Errorf("%d ranks: rank 0 printed no evaluation:\n%s", size, outs[0])
 		}
@@ -82,7 +64,8 @@ func TestRanksMatchOneProcess(t *testing.T) {
 			if outs[r] != "" {
 				t.Errorf("%d ranks: rank %d printed %q", size, r, outs[r])
 			}
-			if _, err := os.Stat(extra[r][1]); !errors.Is(err, os.ErrNotExist) {
+			d := filepath.Join(dir, "ranks", string(rune('0'+size)), string(rune('0'+r))) // its -out
+			if _, err := os.Stat(d); !errors.Is(err, os.ErrNotExist) {
 				t.Errorf("%d ranks: rank %d wrote to its -out (%v)", size, r, err)
 			}
 		}
@@ -116,13 +99,23 @@ func TestRanksProtoNetMatchOneProcess(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	ranksMatchOneProcess(t, dir, args, wantBytes)
+}
+
+// ranksMatchOneProcess runs the command with args as 2 and 3 ranks (each
+// with its own -out and -checkpoint under dir) and checks that rank 0's
+// checkpoint is want, one process's, byte for byte. It returns each group
+// size's outputs by rank.
+func ranksMatchOneProcess(t *testing.T, dir string, args []string, want []byte) map[int][]string {
+	t.Helper()
+	all := map[int][]string{}
 	for _, size := range []int{2, 3} {
 		extra := make([][]string, size)
 		for r := range extra {
 			d := filepath.Join(dir, "ranks", string(rune('0'+size)), string(rune('0'+r)))
 			extra[r] = []string{"-out", d, "-checkpoint", filepath.Join(d, "run.ckpt")}
 		}
-		_, errs := runRanks(t, nil, args, extra...)
+		outs, errs := runRanks(t, nil, args, extra...)
 		for r, err := range errs {
 			if err != nil {
 				t.Fatalf("%d ranks, rank %d: %v", size, r, err)
@@ -132,10 +125,12 @@ func TestRanksProtoNetMatchOneProcess(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !bytes.Equal(got, wantBytes) {
+		if !bytes.Equal(got, want) {
 			t.Errorf("%d ranks: rank 0's checkpoint differs from one process's", size)
 		}
+		all[size] = outs
 	}
+	return all
 }
 
 // TestRanksStopTogether: an interrupt seen by one rank stops every rank
