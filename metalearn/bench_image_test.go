@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"runtime"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/metagon/metagon/internal/gemm"
 	"github.com/metagon/metagon/models"
@@ -74,19 +76,32 @@ func BenchmarkFewShotImages(b *testing.B) {
 }
 
 // benchMetaSteps times b.N meta-steps of l on tasks after one untimed
-// warm-up step, reporting milliseconds per step in unit and the rate of
-// the matrix products.
+// warm-up step, reporting milliseconds per step in unit, the process's
+// CPU milliseconds per step ("cpu-" + unit: with one thread, a figure
+// other jobs on the machine barely move) and the rate of the matrix
+// products.
 func benchMetaSteps(b *testing.B, l Learner, tasks []Task, unit string) {
 	if _, err := l.MetaStep(tasks); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
-	flops0 := gemm.Flops()
+	flops0, cpu0 := gemm.Flops(), processCPU()
 	for i := 0; i < b.N; i++ {
 		if _, err := l.MetaStep(tasks); err != nil {
 			b.Fatal(err)
 		}
 	}
+	cpu := processCPU() - cpu0
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/1e3/float64(b.N), unit)
+	b.ReportMetric(cpu.Seconds()*1e3/float64(b.N), "cpu-"+unit)
 	reportGEMMRate(b, flops0)
+}
+
+// processCPU is the CPU time (user and system) the process has used.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -11,8 +11,9 @@ workloads (metalearn.BenchmarkFewShotImages) on random colour images.
 
 Conv-4 is metagon's (scripts/torch_conv4.py: no convolution bias, batch norm
 with batch statistics), so both sides do the same arithmetic. Every step gets
-the same random episode(s), as the Go benchmark does; the median over --iters
-timed steps after --warmup untimed ones is reported in JSON on stdout.
+the same random episode(s), as the Go benchmark does; the median wall and
+process CPU time over --iters timed steps after --warmup untimed ones are
+reported in JSON on stdout.
 
   /usr/bin/python3 scripts/torch_image_bench.py --learner maml --size 84 --shot 5 --threads 2
 """
@@ -144,14 +145,16 @@ def main():
         step = lambda: maml_step(p, opt, tasks)  # noqa: E731
     for _ in range(args.warmup):
         step()
-    times = []
+    times, cpu = [], []
     for _ in range(args.iters):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         step()
         times.append((time.perf_counter() - t0) * 1e3)
+        cpu.append((time.process_time() - c0) * 1e3)
     json.dump({"learner": args.learner, "shape": [args.channels, args.size, args.size],
                "way": args.way, "shot": args.shot, "query": args.query, "filters": filters,
                "median_ms": statistics.median(times), "times_ms": times,
+               "median_cpu_ms": statistics.median(cpu), "cpu_ms": cpu,
                "torch": torch.__version__, "threads": args.threads, "libs": blas_loaded()},
               sys.stdout)
     print()
