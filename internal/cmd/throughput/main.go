@@ -10,12 +10,13 @@
 // split), each -dtypes and each -batches, it trains a fresh model (seed
 // 1) for one epoch with -optimizer at the model's default learning rate,
 // as cmd/train does, and then evaluates it on the first -test test
-// images. Throughput counts the examples of every step but the first of
-// each batch size (the step that builds and compiles its graph) and
-// divides by the CPU time the process spent on them (user and system,
-// all threads): on a machine shared with other work that is far steadier
-// than the wall clock, which is reported beside it. With GOMAXPROCS=1
-// the two agree on an idle machine.
+// images. Throughput is the batch size divided by the median CPU time
+// (user and system, all threads) of the epoch's full-size steps but the
+// first (the step that builds and compiles the graph): on a machine shared
+// with other work, CPU time is far steadier than the wall clock, and the
+// median leaves out the steps other processes' interruptions slowed down.
+// The wall-clock rate over the same steps is printed beside it. With
+// GOMAXPROCS=1 the two agree on an idle machine.
 //
 // The table goes to stdout as Markdown; the figure (-out) has the batch
 // size on x and examples per CPU-second on y, both logarithmic, a colour
@@ -36,6 +37,7 @@ import (
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/internal/cli"
 	"github.com/metagon/metagon/internal/plots"
+	"github.com/metagon/metagon/internal/stats"
 	"github.com/metagon/metagon/models"
 	"github.com/sirupsen/logrus"
 	"gorgonia.org/tensor"
@@ -66,13 +68,18 @@ type config struct {
 type result struct {
 	model, dtype string
 	batch        int
-	timed        int     // examples in the timed steps
-	cpu, wall    float64 // seconds of the timed steps
-	acc          float64 // test accuracy after the epoch
+	cpu          []float64 // CPU seconds of each timed step
+	wall         float64   // wall-clock seconds of the timed steps
+	acc          float64   // test accuracy after the epoch
 }
 
-func (r result) perCPU() float64  { return float64(r.timed) / r.cpu }
-func (r result) perWall() float64 { return float64(r.timed) / r.wall }
+// perCPU is the batch size over the median CPU time of a step.
+func (r result) perCPU() float64 {
+	return float64(r.batch) / stats.Median(r.cpu)
+}
+
+// perWall is the examples of the timed steps over their wall-clock time.
+func (r result) perWall() float64 { return float64(r.batch*len(r.cpu)) / r.wall }
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer, log *logrus.Logger) error {
 	c, err := parseFlags(args, stderr)
@@ -199,7 +206,7 @@ func measure(m modelRun, dt tensor.Dtype, batch int, c config, train *data.MNIST
 	}
 	in := graph.Size(model.InputShape())
 	x, labels := make([]float64, batch*in), make([]float64, batch)
-	compiled := map[int]bool{}
+	compiled := false // the graph of full batches is built
 	for _, idx := range data.NewBatcher(m.examples, batch, 1).Batches(0) {
 		n := len(idx)
 		train.FillBatch(idx, x[:n*in], labels[:n])
@@ -207,14 +214,13 @@ func measure(m modelRun, dt tensor.Dtype, batch int, c config, train *data.MNIST
 		if _, err := tr.Step(x[:n*in], labels[:n]); err != nil {
 			return r, fmt.Errorf("%s %s batch %d: %w", m.name, r.dtype, batch, err)
 		}
-		if compiled[n] {
-			r.cpu += cpuSeconds() - cpu0
+		if n == batch && compiled {
+			r.cpu = append(r.cpu, cpuSeconds()-cpu0)
 			r.wall += time.Since(wall0).Seconds()
-			r.timed += n
 		}
-		compiled[n] = true
+		compiled = compiled || n == batch
 	}
-	if r.timed == 0 {
+	if len(r.cpu) == 0 {
 		return r, cli.Usagef("-model %s=%d: batch %d leaves no step to time after the first; give more examples", m.name, m.examples, batch)
 	}
 	r.acc, err = tr.Accuracy(test, 1000)
