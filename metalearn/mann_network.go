@@ -92,6 +92,8 @@ func NewMANNNetwork(s models.Spec) (*MANNNetwork, error) {
 		return nil, fmt.Errorf("mann network: has no embedding form")
 	case s.PerStep.Enabled():
 		return nil, fmt.Errorf("mann network: has no batch norm to make per-step")
+	case s.Activation != "" || s.BatchNorm:
+		return nil, fmt.Errorf("mann network: has an LSTM controller, not an MLP's activation or batch norm")
 	}
 	if len(s.Hidden) == 1 {
 		if s.Hidden[0] < 1 {

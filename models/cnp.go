@@ -197,6 +197,8 @@ func cnpFromSpec(s Spec) (Model, error) {
 		return nil, fmt.Errorf("has no pooling to set (it is not convolutional)")
 	case s.PerStep.Enabled():
 		return nil, fmt.Errorf("has no batch norm to make per-step")
+	case s.Activation != "" || s.BatchNorm:
+		return nil, fmt.Errorf("has ReLU and no batch norm, as the paper's CNP; the activation and batch norm options are a plain MLP's")
 	}
 	if len(s.Input) > 0 {
 		m.XSize = graph.Size(s.Input)

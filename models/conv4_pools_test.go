@@ -146,11 +146,11 @@ func TestConv4PoolsRejected(t *testing.T) {
 // TestSpecOverride checks which fields Override takes.
 func TestSpecOverride(t *testing.T) {
 	s := Spec{Input: []int{1, 28, 28}, Outputs: 5, Embedding: true, Filters: 32, Init: "torch"}
-	got := s.Override(Spec{Input: []int{3}, Outputs: 2, Pools: 2, Hidden: []int{7}})
+	got := s.Override(Spec{Input: []int{3}, Outputs: 2, Pools: 2, Hidden: []int{7}, Activation: TanhActivation, BatchNorm: true})
 	if !slices.Equal(got.Input, s.Input) || got.Outputs != 5 || !got.Embedding {
 		t.Errorf("Override changed the shape: %+v", got)
 	}
-	if got.Filters != 32 || got.Init != "torch" || got.Pools != 2 || !slices.Equal(got.Hidden, []int{7}) {
-		t.Errorf("Override: %+v, want Filters 32, Init torch, Pools 2, Hidden [7]", got)
+	if got.Filters != 32 || got.Init != "torch" || got.Pools != 2 || !slices.Equal(got.Hidden, []int{7}) || got.Activation != TanhActivation || !got.BatchNorm {
+		t.Errorf("Override: %+v, want Filters 32, Init torch, Pools 2, Hidden [7], Activation tanh, BatchNorm", got)
 	}
 }

@@ -45,6 +45,16 @@ type MLP struct {
 	// Output is the activation after the last layer. If empty, the last
 	// layer is linear (logits or regression outputs).
 	Output Activation
+	// BatchNorm puts batch normalisation (graph.BatchNorm: per feature,
+	// over the batch) between every hidden layer's linear map and its
+	// activation, with a learnt scale bn<i>.scale (from 1) and shift
+	// bn<i>.shift (from 0) after Prefix. The hidden layers then have no
+	// bias: the shift takes its place (a bias before batch norm is
+	// subtracted again with the mean, and its gradient is zero). It
+	// normalises with the batch's own statistics in training and evaluation
+	// alike, as Conv4 does: evaluate in batches of many examples (a batch
+	// of one normalises every feature to its shift). Name ends in "-bn".
+	BatchNorm bool
 	// Dropout is the rate of inverted dropout after every hidden
 	// activation in training (ForwardTrain; see Stochastic); 0: none.
 	// Forward, evaluation mode, never drops. It leaves the parameters and
@@ -64,9 +74,20 @@ type MLP struct {
 }
 
 // LayerNames returns the names of layer i's weight and bias (i from 1):
-// Prefix + "w<i>" and Prefix + "b<i>".
+// Prefix + "w<i>" and Prefix + "b<i>". With BatchNorm the hidden layers
+// have no bias (see HasBias).
 func (m *MLP) LayerNames(i int) (weight, bias string) {
 	return fmt.Sprintf("%sw%d", m.Prefix, i), fmt.Sprintf("%sb%d", m.Prefix, i)
+}
+
+// HasBias reports whether layer i (from 1) has a bias: every layer but the
+// hidden ones of a network with BatchNorm, whose shift replaces it.
+func (m *MLP) HasBias(i int) bool { return !m.BatchNorm || i == len(m.Sizes)-1 }
+
+// NormNames returns the names of hidden layer i's batch-norm scale and
+// shift (i from 1): Prefix + "bn<i>.scale" and Prefix + "bn<i>.shift".
+func (m *MLP) NormNames(i int) (scale, shift string) {
+	return fmt.Sprintf("%sbn%d.scale", m.Prefix, i), fmt.Sprintf("%sbn%d.shift", m.Prefix, i)
 }
 
 // SeedNetwork is the classic 784-30-10 sigmoid network (Nielsen, "Neural
@@ -95,7 +116,8 @@ func TorchDefaultInit(seed uint64, fanIn int) graph.Initializer {
 	return graph.Uniform{Low: -b, High: b, Seed: seed}
 }
 
-// Name returns ModelName or "mlp-" followed by the sizes.
+// Name returns ModelName or "mlp-" followed by the sizes, the hidden
+// activation and "-bn" with BatchNorm.
 func (m *MLP) Name() string {
 	if m.ModelName != "" {
 		return m.ModelName
@@ -104,10 +126,15 @@ func (m *MLP) Name() string {
 	for _, n := range m.Sizes {
 		s += fmt.Sprintf("-%d", n)
 	}
-	return s + "-" + string(m.Hidden)
+	s += "-" + string(m.Hidden)
+	if m.BatchNorm {
+		s += "-bn"
+	}
+	return s
 }
 
-// Init adds w1, b1, ... to p.
+// Init adds w1, b1, ... to p, layer by layer; with BatchNorm a hidden
+// layer i has w<i>, bn<i>.scale and bn<i>.shift.
 func (m *MLP) Init(p *graph.Params, seed uint64) error {
 	if len(m.Sizes) < 2 {
 		return fmt.Errorf("init %s: need at least two sizes, got %v", m.Name(), m.Sizes)
@@ -119,6 +146,16 @@ func (m *MLP) Init(p *graph.Params, seed uint64) error {
 		wn, bn := m.LayerNames(i + 1)
 		if _, err := p.Add(wn, []int{m.Sizes[i], m.Sizes[i+1]}, m.weightInit(graph.InitSeed(seed, wn), m.Sizes[i])); err != nil {
 			return fmt.Errorf("init %s: %w", m.Name(), err)
+		}
+		if !m.HasBias(i + 1) {
+			scale, shift := m.NormNames(i + 1)
+			if _, err := p.Add(scale, []int{m.Sizes[i+1]}, graph.Constant{Value: 1}); err != nil {
+				return fmt.Errorf("init %s: %w", m.Name(), err)
+			}
+			if _, err := p.Add(shift, []int{m.Sizes[i+1]}, graph.Zeros{}); err != nil {
+				return fmt.Errorf("init %s: %w", m.Name(), err)
+			}
+			continue
 		}
 		if _, err := p.Add(bn, []int{m.Sizes[i+1]}, m.biasInit(graph.InitSeed(seed, bn), m.Sizes[i])); err != nil {
 			return fmt.Errorf("init %s: %w", m.Name(), err)
@@ -159,7 +196,12 @@ func (m *MLP) ForwardTrain(w graph.Weights, x *G.Node, masks *Masks) *G.Node {
 	last := len(m.Sizes) - 2
 	for i := 0; i <= last; i++ {
 		wn, bn := m.LayerNames(i + 1)
-		h = Linear(h, w.MustGet(wn), w.MustGet(bn))
+		if m.HasBias(i + 1) {
+			h = Linear(h, w.MustGet(wn), w.MustGet(bn))
+		} else {
+			scale, shift := m.NormNames(i + 1)
+			h = graph.BatchNorm(graph.MatMul(h, w.MustGet(wn)), w.MustGet(scale), w.MustGet(shift), 0)
+		}
 		if i < last {
 			h = masks.Dropout(m.Hidden.Apply(h), m.Dropout)
 		} else {

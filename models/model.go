@@ -58,10 +58,17 @@ type Spec struct {
 	// Stochastic): after every hidden activation of an MLP, before
 	// Conv-4's head; 0: none.
 	Dropout float64
+	// Activation names an MLP's hidden activation (relu, sigmoid or
+	// tanh); "" is the model's own.
+	Activation Activation
+	// BatchNorm gives an MLP batch norm before every hidden activation
+	// (MLP.BatchNorm).
+	BatchNorm bool
 }
 
 // Override returns s with the options o sets in place of s's: Filters,
-// Hidden, Init, Pools, PerStep and Dropout where o's are not zero. The shape
+// Hidden, Init, Pools, PerStep, Dropout, Activation and BatchNorm where
+// o's are not zero. The shape
 // (Input, Outputs, Embedding) stays s's.
 func (s Spec) Override(o Spec) Spec {
 	if o.Filters != 0 {
@@ -81,6 +88,12 @@ func (s Spec) Override(o Spec) Spec {
 	}
 	if o.Dropout != 0 {
 		s.Dropout = o.Dropout
+	}
+	if o.Activation != "" {
+		s.Activation = o.Activation
+	}
+	if o.BatchNorm {
+		s.BatchNorm = true
 	}
 	return s
 }
@@ -163,6 +176,9 @@ func init() {
 		if s.Init != "" {
 			return nil, fmt.Errorf("init %q: conv4 has one initialisation (PyTorch's)", s.Init)
 		}
+		if s.Activation != "" || s.BatchNorm {
+			return nil, fmt.Errorf("has ReLU and batch norm in every block; the activation and batch norm options are an MLP's")
+		}
 		if err := m.checkDropout(); err != nil {
 			return nil, err
 		}
@@ -188,6 +204,15 @@ func (s Spec) mlp(m *MLP, def []int, prefix string) error {
 		return err
 	}
 	m.Dropout = s.Dropout
+	own := m.Hidden
+	switch s.Activation {
+	case "", own:
+	case ReLUActivation, SigmoidActivation, TanhActivation:
+		m.Hidden = s.Activation
+	default:
+		return fmt.Errorf("activation %q: want relu, sigmoid or tanh", string(s.Activation))
+	}
+	m.BatchNorm = s.BatchNorm
 	sizes := append([]int(nil), def...)
 	if len(s.Input) > 0 {
 		sizes[0] = graph.Size(s.Input)
@@ -203,6 +228,12 @@ func (s Spec) mlp(m *MLP, def []int, prefix string) error {
 		m.ModelName = prefix
 		for _, n := range sizes {
 			m.ModelName += fmt.Sprintf("-%d", n)
+		}
+		if m.Hidden != own {
+			m.ModelName += "-" + string(m.Hidden)
+		}
+		if m.BatchNorm {
+			m.ModelName += "-bn"
 		}
 	}
 	switch s.Init {

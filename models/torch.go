@@ -67,14 +67,22 @@ func (m *Conv4) TorchParams() []TorchParam {
 // TorchParams maps an MLP to scripts/torch_models.py's MLP, whose layers
 // are an nn.ModuleList of nn.Linear: metagon's w{i} (in, out) is
 // layers.{i-1}.weight, stored (out, in), and b{i} is layers.{i-1}.bias.
+// With BatchNorm (the module's batch_norm=True) the hidden layers have no
+// bias, and bn{i}.scale and bn{i}.shift are norms.{i-1}.weight and
+// norms.{i-1}.bias, of an nn.BatchNorm1d without running statistics.
 func (m *MLP) TorchParams() []TorchParam {
 	var ps []TorchParam
 	for i := 1; i < len(m.Sizes); i++ {
 		layer := fmt.Sprintf("layers.%d.", i-1)
 		w, b := m.LayerNames(i)
-		ps = append(ps,
-			TorchParam{Name: w, Torch: layer + "weight", Transpose: true},
-			TorchParam{Name: b, Torch: layer + "bias"})
+		ps = append(ps, TorchParam{Name: w, Torch: layer + "weight", Transpose: true})
+		if m.HasBias(i) {
+			ps = append(ps, TorchParam{Name: b, Torch: layer + "bias"})
+			continue
+		}
+		norm := fmt.Sprintf("norms.%d.", i-1)
+		scale, shift := m.NormNames(i)
+		ps = append(ps, TorchParam{Name: scale, Torch: norm + "weight"}, TorchParam{Name: shift, Torch: norm + "bias"})
 	}
 	return ps
 }

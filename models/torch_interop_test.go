@@ -34,8 +34,9 @@ type torchInteropCase struct {
 }
 
 // torchInteropCases are a Conv-4 on 28×28 images and an MLP with a square
-// 40×40 layer, whose orientation no shape check can catch, each in float64
-// and float32; the float32 MLP is a sigmoid network like SeedNetwork.
+// 40×40 layer, whose orientation no shape check can catch, with and
+// without batch norm, each in float64 and float32; the float32 MLP without
+// batch norm is a sigmoid network like SeedNetwork.
 func torchInteropCases() []*torchInteropCase {
 	var cs []*torchInteropCase
 	for _, dt := range []tensor.Dtype{tensor.Float64, tensor.Float32} {
@@ -58,6 +59,10 @@ func torchInteropCases() []*torchInteropCase {
 		cs = append(cs, &torchInteropCase{Name: "mlp-" + dt.Name(), Model: "mlp", Dtype: dt.Name(), Seed: 12,
 			Args:    map[string]any{"sizes": mlp.Sizes, "activation": string(mlp.Hidden), "output": string(mlp.Output)},
 			Fortran: dt == tensor.Float64, m: mlp, dt: dt, tol: tol})
+		bn := &MLP{Sizes: []int{5, 40, 40, 3}, Hidden: ReLUActivation, BatchNorm: true}
+		cs = append(cs, &torchInteropCase{Name: "mlp-bn-" + dt.Name(), Model: "mlp", Dtype: dt.Name(), Seed: 13,
+			Args: map[string]any{"sizes": bn.Sizes, "activation": string(bn.Hidden), "batch_norm": true},
+			m:    bn, dt: dt, tol: tol})
 	}
 	return cs
 }

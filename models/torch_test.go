@@ -19,8 +19,10 @@ import (
 // MLP has a square 40×40 layer, the Conv-4 a head.
 func torchTestModels() map[string]Model {
 	return map[string]Model{
-		"mlp":   &MLP{Sizes: []int{3, 40, 40, 2}, Hidden: ReLUActivation},
-		"conv4": &Conv4{InChannels: 2, Height: 16, Width: 16, Filters: 4, Classes: 3},
+		"mlp": &MLP{Sizes: []int{3, 40, 40, 2}, Hidden: ReLUActivation},
+		// no hidden biases: norms.i.weight and norms.i.bias
+		"mlp batch norm": &MLP{Sizes: []int{3, 40, 40, 2}, Hidden: ReLUActivation, BatchNorm: true},
+		"conv4":          &Conv4{InChannels: 2, Height: 16, Width: 16, Filters: 4, Classes: 3},
 		// MAML++'s per-step scales and shifts: blocks.i.bn.weight.k
 		"conv4 per step": &Conv4{InChannels: 2, Height: 16, Width: 16, Filters: 4, Classes: 3, PerStep: StepNorm{Steps: 3, Weights: true, Running: true}},
 	}

@@ -64,17 +64,27 @@ class Conv4(nn.Module):
 class MLP(nn.Module):
     """metagon's models.MLP: sizes lists the widths, input first;
     activation ("relu", "sigmoid", "tanh" or "") follows every layer but the
-    last, output (the same choices) the last one."""
+    last, output (the same choices) the last one. With batch_norm
+    (models.MLP's BatchNorm) every hidden layer is a linear map without
+    bias, then batch norm with the batch's own statistics
+    (track_running_stats=False, eps 1e-5), then the activation."""
 
-    def __init__(self, sizes, activation, output=""):
+    def __init__(self, sizes, activation, output="", batch_norm=False):
         super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(a, b) for a, b in zip(sizes, sizes[1:])])
+        last = len(sizes) - 2
+        self.layers = nn.ModuleList(
+            [nn.Linear(a, b, bias=not batch_norm or i == last) for i, (a, b) in enumerate(zip(sizes, sizes[1:]))])
+        self.norms = nn.ModuleList(
+            [nn.BatchNorm1d(b, eps=1e-5, track_running_stats=False) for b in sizes[1:-1]]) if batch_norm else None
         self.activation, self.output = ACTIVATIONS[activation], ACTIVATIONS[output]
 
     def forward(self, x):
         for i, layer in enumerate(self.layers):
             x = layer(x)
-            act = self.activation if i + 1 < len(self.layers) else self.output
+            hidden = i + 1 < len(self.layers)
+            if hidden and self.norms is not None:
+                x = self.norms[i](x)
+            act = self.activation if hidden else self.output
             if act is not None:
                 x = act(x)
         return x

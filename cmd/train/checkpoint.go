@@ -26,6 +26,9 @@ const (
 	metaFilters  = "filters"        // -filters, when set
 	metaHidden   = "hidden"         // -hidden, when set, e.g. "300,100"
 	metaDataset  = "dataset"        // -dataset; checkpoints without it are of MNIST
+
+	metaActivation = "activation" // -activation, when set
+	metaBatchNorm  = "batch_norm" // -batch-norm, when set: "true"
 )
 
 // position is where training stands: epochs finished, and batches finished
@@ -193,6 +196,12 @@ func save(path string, tr *models.Trainer, c config, p trainState) error {
 	}
 	if len(c.hidden) > 0 {
 		ck.Meta[metaHidden] = cli.FormatIntList(c.hidden)
+	}
+	if c.activation != "" {
+		ck.Meta[metaActivation] = c.activation
+	}
+	if c.batchNorm {
+		ck.Meta[metaBatchNorm] = "true"
 	}
 	ck.Meta[metaEpoch] = strconv.Itoa(p.at.epoch)
 	ck.Meta[metaBatch] = strconv.Itoa(p.at.batch)

@@ -34,6 +34,8 @@ type config struct {
 	filters    int
 	hidden     []int
 	dropout    float64
+	activation string      // -activation: an MLP's hidden activation ("": the model's)
+	batchNorm  bool        // -batch-norm: an MLP with batch norm before each hidden activation
 	diag       diagnostics // -find-lr, -grad-norms and -out (diagnostics.go)
 	essentials             // -lr-schedule, -weight-decay, -clip-norm, -validation, -early-stop
 
@@ -70,6 +72,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.filters, "filters", 0, "convolutional models: filters per layer (0: the model's, 64 for conv4)")
 	cli.IntList(fs, "hidden", "MLPs: hidden layer widths, comma-separated, e.g. 300,100 (default: the model's)", &c.hidden)
 	fs.Float64Var(&c.dropout, "dropout", 0, "dropout rate in training, after each hidden activation of an MLP or before conv4's head (0: none)")
+	fs.StringVar(&c.activation, "activation", "", "MLPs: the hidden activation, relu, sigmoid or tanh (empty: the model's, sigmoid for seed and relu for mlp)")
+	fs.BoolVar(&c.batchNorm, "batch-norm", false, "MLPs: batch norm between each hidden layer and its activation, with the batch's statistics in training and evaluation")
 	c.diag.register(fs)
 	fs.IntVar(&c.epochs, "epochs", 0, "epochs to train in all, counting those in a resumed checkpoint (0: the model's default)")
 	fs.IntVar(&c.batch, "batch", 0, "mini-batch size (0: the model's default)")
@@ -114,6 +118,8 @@ func (c config) check() error {
 		return cli.Usagef("-limit %d: want a positive number of examples (0: all)", c.limit)
 	case !(c.dropout >= 0 && c.dropout < 1):
 		return cli.Usagef("-dropout %g: want a rate in [0, 1) (0: no dropout)", c.dropout)
+	case c.activation != "" && c.activation != "relu" && c.activation != "sigmoid" && c.activation != "tanh":
+		return cli.Usagef("-activation %q: want relu, sigmoid or tanh (empty: the model's)", c.activation)
 	case lookupDataset(c.dataset) == nil:
 		return cli.Usagef("-dataset %q: want one of %s", c.dataset, strings.Join(datasetNames(), ", "))
 	case c.dtype != "float64" && c.dtype != "float32":

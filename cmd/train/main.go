@@ -11,6 +11,7 @@
 //	go run ./cmd/train -model mlp -dropout 0.5         # dropout after the hidden layer
 //	go run ./cmd/train -model mlp -find-lr             # learning-rate range test: plot and suggested -lr
 //	go run ./cmd/train -model seed -grad-norms 10      # per-layer gradient norms in runs/train
+//	go run ./cmd/train -model mlp -activation sigmoid -batch-norm  # an MLP's activation, batch norm
 //
 // -dataset chooses the data set (mnist by default). Each is read from
 // -data, else its variable, else $METAGON_DATA/<name>, else where its

@@ -288,6 +288,8 @@ func TestBadInput(t *testing.T) {
 		{"unknown optimizer", []string{"-data", good, "-optimizer", "lbfgs"}, "unknown optimizer", usage},
 		{"unknown loss", []string{"-data", good, "-loss", "hinge"}, "-loss \"hinge\"", usage},
 		{"bad dtype", []string{"-data", good, "-dtype", "int8"}, "want float64 or float32", usage},
+		{"unknown activation", []string{"-data", good, "-model", "mlp", "-activation", "swish"}, "-activation \"swish\": want relu, sigmoid or tanh", usage},
+		{"batch norm on conv4", []string{"-data", missing, "-model", "conv4", "-batch-norm"}, "are an MLP's", usage},
 		{"diverging learning rate", []string{"-data", bright, "-model", "mlp", "-lr", "1e300", "-optimizer", "sgd", "-batch", "20"}, "loss is", failure},
 		// the model must take MNIST: refused before the data is looked for
 		{"model not for MNIST", []string{"-data", missing, "-model", "sinusoid-mlp"}, "-model sinusoid-mlp " + misfit, usage},
@@ -695,5 +697,41 @@ func TestModelOptions(t *testing.T) {
 	err = run(context.Background(), []string{"-data", dir, "-model", "seed", "-filters", "8"}, io.Discard, io.Discard, quietLog())
 	if err == nil || !strings.Contains(err.Error(), "no filters") {
 		t.Errorf("-filters on an MLP: %v", err)
+	}
+}
+
+// TestActivationBatchNorm: -activation and -batch-norm change a registered
+// MLP, its name says so, and -eval and -resume rebuild it from the
+// checkpoint alone.
+func TestActivationBatchNorm(t *testing.T) {
+	dir := t.TempDir()
+	writeIDX(t, dir, "train", 40, nil)
+	writeIDX(t, dir, "t10k", 20, nil)
+	ck := filepath.Join(dir, "bn.ckpt")
+	const want = "mlp-784-16-10-tanh-bn"
+	args := []string{"-data", dir, "-model", "mlp", "-hidden", "16", "-activation", "tanh", "-batch-norm", "-epochs", "1", "-checkpoint", ck}
+	if err := run(context.Background(), args, io.Discard, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	c, err := graph.LoadCheckpoint(ck)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Model != want {
+		t.Errorf("checkpoint of model %q, want %s", c.Model, want)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"-data", dir, "-eval", "-checkpoint", ck}, &out, io.Discard, quietLog()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), want) {
+		t.Errorf("-eval output %q, want the model %s", out.String(), want)
+	}
+	if err := run(context.Background(), []string{"-data", dir, "-resume", "-epochs", "2", "-checkpoint", ck}, io.Discard, io.Discard, quietLog()); err != nil {
+		t.Fatalf("-resume: %v", err)
+	}
+	err = run(context.Background(), []string{"-data", dir, "-eval", "-activation", "relu", "-checkpoint", ck}, io.Discard, io.Discard, quietLog())
+	if err == nil || !strings.Contains(err.Error(), "is for model") {
+		t.Errorf("-eval of the tanh network as a ReLU one: %v", err)
 	}
 }

@@ -44,7 +44,8 @@ func chooseModel(c *config, ck *graph.Checkpoint) (models.Model, *dataset, error
 // shaped for ds's examples and classes when it is an image classifier
 // (imageModel); another model is built as registered (and does not fit).
 func newModel(name string, c config, ds *dataset) (models.Model, error) {
-	spec := models.Spec{Filters: c.filters, Hidden: c.hidden, Dropout: c.dropout}
+	spec := models.Spec{Filters: c.filters, Hidden: c.hidden, Dropout: c.dropout,
+		Activation: models.Activation(c.activation), BatchNorm: c.batchNorm}
 	if imageModel(name) {
 		spec.Input, spec.Outputs = ds.shape, ds.classes
 	}
@@ -63,7 +64,7 @@ func imageModel(name string) bool {
 
 // modelFrom takes the model and its options, and the data set, from ck
 // where the command line does not give them: the registered name and
-// -filters/-hidden/-dropout it records, or, for checkpoints that predate those
+// -filters/-hidden/-dropout/-activation/-batch-norm it records, or, for checkpoints that predate those
 // keys, the registered model whose Name() is ck.Model (and MNIST, the only
 // data set then). -resume refuses a -dataset other than the checkpoint's.
 func (c *config) modelFrom(ck *graph.Checkpoint) error {
@@ -96,6 +97,15 @@ func (c *config) modelFrom(ck *graph.Checkpoint) error {
 	if v := ck.Meta["dropout"]; v != "" && !c.set["dropout"] {
 		if err := c.setFromMeta("dropout", v); err != nil {
 			return fmt.Errorf("-checkpoint %s: dropout=%q is not a number", c.checkpoint, v)
+		}
+	}
+	if v := ck.Meta[metaActivation]; v != "" && !c.set["activation"] {
+		c.activation = v
+	}
+	if v := ck.Meta[metaBatchNorm]; v != "" && !c.set["batch-norm"] {
+		var err error
+		if c.batchNorm, err = strconv.ParseBool(v); err != nil {
+			return fmt.Errorf("-checkpoint %s: %s=%q is not true or false", c.checkpoint, metaBatchNorm, v)
 		}
 	}
 	if v := ck.Meta[metaHidden]; v != "" && !c.set["hidden"] {

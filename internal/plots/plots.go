@@ -36,6 +36,10 @@ type Series struct {
 	// noisy raw curve under its smoothed version; it takes no color from
 	// the palette, so the series after it gets the one it would have had.
 	Faint bool
+	// SameColor draws a LearningCurve series in the color and marker
+	// shape of the series drawn before it, e.g. a network's curve after
+	// training (solid) beside its curve at initialisation (Dashed).
+	SameColor bool
 }
 
 // CurveOptions sets the labels and scale of a LearningCurve plot.
@@ -165,8 +169,12 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 				continue
 			}
 			n += len(xys)
-			thumbs, err := addCurve(p, xys, s, colors)
-			if !s.Faint {
+			c := colors
+			if s.SameColor && colors > 0 {
+				c = colors - 1
+			}
+			thumbs, err := addCurve(p, xys, s, c)
+			if !s.Faint && c == colors {
 				colors++
 			}
 			if err != nil {

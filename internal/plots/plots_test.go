@@ -176,6 +176,37 @@ func TestLearningCurve(t *testing.T) {
 	checkNoTemp(t, dir, names...)
 }
 
+// TestLearningCurveSameColor: a SameColor series takes the color of the
+// one before it, and the series after it the next color.
+func TestLearningCurveSameColor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.png")
+	x := []float64{1, 2, 3, 4}
+	series := []Series{
+		{Label: "a at init", X: x, Y: []float64{1, 2, 3, 4}, Dashed: true},
+		{Label: "a trained", X: x, Y: []float64{2, 3, 4, 5}, SameColor: true},
+		{Label: "b at init", X: x, Y: []float64{4, 3, 2, 1}, Dashed: true},
+		{Label: "b trained", X: x, Y: []float64{5, 4, 3, 2}, SameColor: true},
+	}
+	if err := LearningCurve(path, CurveOptions{LogY: true}, series...); err != nil {
+		t.Fatal(err)
+	}
+	img := checkPNG(t, path)
+	has := make([]bool, 3)
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			for i := range has {
+				pr, pg, pb, _ := palette[i].RGBA()
+				has[i] = has[i] || (r == pr && g == pg && bl == pb)
+			}
+		}
+	}
+	if !has[0] || !has[1] || has[2] {
+		t.Errorf("palette colors 0, 1, 2 drawn: %v; want the first two only", has)
+	}
+}
+
 func TestLearningCurveBadData(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "c.png")

@@ -3,6 +3,7 @@ package stats
 import (
 	"fmt"
 	"math"
+	"slices"
 )
 
 // z95 is the two-sided 95% quantile of the standard normal distribution as
@@ -23,6 +24,21 @@ func MeanCI95(xs []float64) (mean, ci float64) {
 		r.Add(x)
 	}
 	return r.Mean(), r.CI95()
+}
+
+// Median returns the middle value of xs (the mean of the two middle ones
+// for an even count), NaN for none; xs is left as it was.
+func Median(xs []float64) float64 {
+	n := len(xs)
+	if n == 0 {
+		return math.NaN()
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if n%2 == 1 {
+		return s[n/2]
+	}
+	return (s[n/2-1] + s[n/2]) / 2
 }
 
 // Summary is a mean with the half-width of its 95% confidence interval, as

@@ -3,6 +3,7 @@ package stats
 import (
 	"math"
 	"math/rand/v2"
+	"slices"
 	"testing"
 )
 
@@ -102,5 +103,24 @@ func TestEMA(t *testing.T) {
 	}
 	if !approx(f.Value(), 3) {
 		t.Fatalf("EMA(0.5) = %v, want 3", f.Value())
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{
+		{[]float64{3, 1, 2}, 2},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{7}, 7},
+	} {
+		in := slices.Clone(c.xs)
+		if got := Median(c.xs); got != c.want || !slices.Equal(in, c.xs) {
+			t.Errorf("Median(%v) = %v, want %v, input left as it was", in, got, c.want)
+		}
+	}
+	if !math.IsNaN(Median(nil)) {
+		t.Errorf("Median(nil) = %v, want NaN", Median(nil))
 	}
 }
