@@ -33,7 +33,12 @@
 // writing to an external memory (mann_memory.go). Both name the network
 // they are built on, a registered model (LearnerEntry.Model: "cnp" from
 // package models, "mann" registered by this package in mann_network.go),
-// which the task source shapes. Each learner cites its paper. A
+// which the task source shapes. Transfer (transfer.go) is the baseline
+// they are measured against, transfer learning without meta-learning: it
+// pre-trains on batches of images labelled with all the training classes
+// (a ClassTrainer, fed by a ClassBatcher source through TrainTasks) and
+// fits a new linear head to each task's support set on the frozen
+// embedding (headfit.go). Each learner cites its paper. A
 // meta-batch runs
 // on worker goroutines, each with its own compiled graph; per-task results
 // are combined in task order, so a run is reproducible whatever the number

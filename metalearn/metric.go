@@ -225,28 +225,34 @@ func (l *Metric) episodeGraph(k, support, query, ways int, withGrads bool) (*met
 	return mg, nil
 }
 
-// episodeShape checks a task and returns its (support, query, ways): the
-// labels must be class indices, and every query class must have support
-// examples.
+// episodeShape checks a task and returns its (support, query, ways) (see
+// classEpisodeShape).
 func (l *Metric) episodeShape(t Task) (int, int, int, error) {
-	in := l.base.opts.Spec.inputSize()
+	return classEpisodeShape(l.name, l.base.opts.Spec.inputSize(), t)
+}
+
+// classEpisodeShape checks a classification task of images of in values
+// for learner name and returns its (support, query, ways): the labels
+// must be class indices, and every query class must have support
+// examples.
+func classEpisodeShape(name string, in int, t Task) (int, int, int, error) {
 	if len(t.SupportX)%in != 0 || len(t.QueryX)%in != 0 {
-		return 0, 0, 0, fmt.Errorf("%s: task images are not multiples of %d values", l.name, in)
+		return 0, 0, 0, fmt.Errorf("%s: task images are not multiples of %d values", name, in)
 	}
 	s, q := len(t.SupportX)/in, len(t.QueryX)/in
 	if len(t.SupportY) != s || len(t.QueryY) != q {
-		return 0, 0, 0, fmt.Errorf("%s: %d support and %d query labels for %d and %d images", l.name, len(t.SupportY), len(t.QueryY), s, q)
+		return 0, 0, 0, fmt.Errorf("%s: %d support and %d query labels for %d and %d images", name, len(t.SupportY), len(t.QueryY), s, q)
 	}
 	ways := 0
 	for _, y := range t.SupportY {
 		if y < 0 || y != math.Trunc(y) {
-			return 0, 0, 0, fmt.Errorf("%s: support label %v is not a class index", l.name, y)
+			return 0, 0, 0, fmt.Errorf("%s: support label %v is not a class index", name, y)
 		}
 		ways = max(ways, int(y)+1)
 	}
 	for _, y := range t.QueryY {
 		if y < 0 || int(y) >= ways || y != math.Trunc(y) {
-			return 0, 0, 0, fmt.Errorf("%s: query label %v has no support examples (ways %d)", l.name, y, ways)
+			return 0, 0, 0, fmt.Errorf("%s: query label %v has no support examples (ways %d)", name, y, ways)
 		}
 	}
 	return s, q, ways, nil

@@ -46,6 +46,10 @@ type Config struct {
 	// RunningStatsEval evaluates with per-step running statistics (see
 	// Options.RunningStatsEval).
 	RunningStatsEval bool
+	// TrainClasses is the number of the task source's training classes,
+	// for a learner that trains on them (LearnerEntry.ClassBatches); 0
+	// otherwise.
+	TrainClasses int
 }
 
 // Options returns the shared learner options of c.
@@ -127,6 +131,12 @@ type LearnerEntry struct {
 	// (Config.Without, the command's -without), for ablations: MAML++'s
 	// five changes to MAML. None for most learners.
 	Switches []Switch
+	// ClassBatches marks a learner that trains on batches of images
+	// labelled with the task source's training classes rather than on
+	// episodes (a ClassTrainer: transfer learning's pre-training). Setup
+	// refuses a source that is not a ClassBatcher and gives the learner
+	// the number of training classes (Config.TrainClasses).
+	ClassBatches bool
 }
 
 // Switch is a part of a learner that can be turned off.

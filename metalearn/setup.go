@@ -2,6 +2,7 @@ package metalearn
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/metagon/metagon/graph"
 	"github.com/metagon/metagon/models"
@@ -78,10 +79,21 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	if se.VariableSize && !le.AnySize {
 		return nil, nil, fmt.Errorf("task source %s has tasks of varying size, which learner %s cannot take (it compiles one task shape); use a learner that can, such as cnp", r.Source, r.Learner)
 	}
+	if le.ClassBatches && !se.Classification {
+		return nil, nil, fmt.Errorf("learner %s trains on the classes of an image data set, which task source %s does not have: use %s", r.Learner, r.Source, strings.Join(classSources(), ", "))
+	}
 	src, err := se.New(SourceConfig{Settings: r.Settings, Seed: r.Seed, DataDir: r.DataDir,
 		Split: r.Split, Rotations: r.Rotations, Resize: r.Resize, Log: r.Log})
 	if err != nil {
 		return nil, nil, err
+	}
+	trainClasses := 0
+	if le.ClassBatches {
+		cb, ok := src.(ClassBatcher)
+		if !ok {
+			return nil, nil, fmt.Errorf("learner %s trains on batches of the training classes, which task source %s cannot draw", r.Learner, r.Source)
+		}
+		trainClasses = cb.TrainClasses()
 	}
 	model := r.Model
 	if model == "" {
@@ -104,7 +116,7 @@ func Setup(r Run) (Learner, TaskSource, error) {
 	l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: r.Settings, Head: models.HeadOf(m),
 		ZeroHead: r.ZeroHead, FirstOrder: r.FirstOrder, FreshAdam: r.FreshAdam, Without: r.Without, Workers: r.Workers, Comm: r.Comm, Seed: r.Seed,
 		Schedule: sched, ClipNorm: r.ClipNorm,
-		RunningStatsEval: r.RunningStatsEval})
+		RunningStatsEval: r.RunningStatsEval, TrainClasses: trainClasses})
 	if err != nil {
 		return nil, nil, err
 	}
@@ -120,4 +132,15 @@ func Setup(r Run) (Learner, TaskSource, error) {
 		}
 	}
 	return l, src, nil
+}
+
+// classSources lists the registered classification sources, sorted.
+func classSources() []string {
+	var names []string
+	for _, n := range Sources() {
+		if e, _ := LookupSource(n); e.Classification {
+			names = append(names, n)
+		}
+	}
+	return names
 }

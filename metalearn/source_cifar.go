@@ -17,6 +17,7 @@ type cifarSource struct {
 	c                  SourceConfig
 	fs                 *data.CIFARFewShot
 	train, valid, test *data.Sampler[data.CIFARClass]
+	batches            *data.ClassBatches[data.CIFARClass] // the training classes as batches (ClassBatcher)
 }
 
 // cifarDefaults are the settings of MAML's mini-ImageNet experiments
@@ -80,6 +81,9 @@ func newCIFARSource(name string, c SourceConfig, d *data.CIFAR) (*cifarSource, e
 	if t.train, err = data.NewSampler(fs.Train, data.EpisodeOptions{Ways: c.TrainWays, Shots: c.TrainShots, Queries: c.Queries}, c.Stream(TrainStream)); err != nil {
 		return nil, fmt.Errorf("%s training episodes: %w", name, err)
 	}
+	if t.batches, err = data.NewClassBatches(fs.Train, c.Stream(TrainStream)); err != nil {
+		return nil, fmt.Errorf("%s training batches: %w", name, err)
+	}
 	evalOpts := data.EpisodeOptions{Ways: c.Ways, Shots: c.Shots, Queries: c.EvalQueries}
 	if t.valid, err = data.NewSampler(fs.Valid, evalOpts, c.Stream(ValidStream)); err != nil {
 		return nil, fmt.Errorf("%s validation episodes: %w", name, err)
@@ -119,3 +123,10 @@ func (t *cifarSource) Test(n int) []Task { return episodes(t.test, 0, n) }
 
 // TestRange returns held-out episodes first … first+n−1 (TestRanger).
 func (t *cifarSource) TestRange(first, n int) []Task { return episodes(t.test, uint64(first), n) }
+
+// TrainClasses is the number of training classes (ClassBatcher).
+func (t *cifarSource) TrainClasses() int { return t.batches.NumClasses() }
+
+// ClassBatch returns training batch it of n images labelled with their
+// training classes (ClassBatcher).
+func (t *cifarSource) ClassBatch(it, n int) Task { return classBatch(t.batches, it, n) }

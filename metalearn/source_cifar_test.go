@@ -132,14 +132,15 @@ func second[A, B any](_ A, b B) B { return b }
 
 // TestCIFARLearners runs each kind of learner for a few steps on a
 // synthetic CIFAR-FS, built as Setup builds a run: MAML (an inner loop
-// through Conv-4 on 3×32×32 images), ProtoNet (its embedding) and
-// RelationNet (feature maps of 8×8 after two poolings); the losses and
-// the evaluation stay finite.
+// through Conv-4 on 3×32×32 images), ProtoNet (its embedding),
+// RelationNet (feature maps of 8×8 after two poolings) and the transfer
+// baseline (pre-training on the source's class batches, TrainTasks); the
+// losses and the evaluation stay finite.
 func TestCIFARLearners(t *testing.T) {
 	if testing.Short() {
 		t.Skip("a few Conv-4 steps on 3×32×32 images")
 	}
-	for _, learner := range []string{"maml", "protonet", "relationnet"} {
+	for _, learner := range []string{"maml", "protonet", "relationnet", "transfer"} {
 		t.Run(learner, func(t *testing.T) {
 			small := Settings{Queries: 2, EvalQueries: 2, MetaBatch: 1, InnerSteps: 1, EvalSteps: 1, TrainWays: 5}
 			src, le, s := cifarTestSource(t, "cifar-fs", learner, small)
@@ -147,12 +148,16 @@ func TestCIFARLearners(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: s, Head: models.HeadOf(m), Seed: 1})
+			l, err := le.New(Config{Model: m, Spec: src.Spec(), Settings: s, Head: models.HeadOf(m), Seed: 1, TrainClasses: src.TrainClasses()})
 			if err != nil {
 				t.Fatal(err)
 			}
 			for it := range 2 {
-				st, err := l.MetaStep(src.Train(it, s.MetaBatch))
+				tasks, err := TrainTasks(l, src, it, s.MetaBatch)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st, err := l.MetaStep(tasks)
 				if err != nil {
 					t.Fatal(err)
 				}

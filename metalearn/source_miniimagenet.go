@@ -20,6 +20,7 @@ type miniImageNetSource struct {
 	c                  SourceConfig
 	m                  *data.MiniImageNet
 	train, valid, test *data.Sampler[data.MiniImageNetClass]
+	batches            *data.ClassBatches[data.MiniImageNetClass] // the training classes as batches (ClassBatcher)
 }
 
 func init() {
@@ -60,6 +61,9 @@ func newMiniImageNetSource(c SourceConfig, m *data.MiniImageNet) (*miniImageNetS
 	var err error
 	if t.train, err = data.NewSampler(m.Train, data.EpisodeOptions{Ways: c.TrainWays, Shots: c.TrainShots, Queries: c.Queries}, c.Stream(TrainStream)); err != nil {
 		return nil, fmt.Errorf("mini-imagenet training episodes (train.csv): %w", err)
+	}
+	if t.batches, err = data.NewClassBatches(m.Train, c.Stream(TrainStream)); err != nil {
+		return nil, fmt.Errorf("mini-imagenet training batches (train.csv): %w", err)
 	}
 	evalOpts := data.EpisodeOptions{Ways: c.Ways, Shots: c.Shots, Queries: c.EvalQueries}
 	if t.valid, err = data.NewSampler(m.Valid, evalOpts, c.Stream(ValidStream)); err != nil {
@@ -107,3 +111,10 @@ func (t *miniImageNetSource) Test(n int) []Task { return episodes(t.test, 0, n) 
 func (t *miniImageNetSource) TestRange(first, n int) []Task {
 	return episodes(t.test, uint64(first), n)
 }
+
+// TrainClasses is the number of training classes (ClassBatcher).
+func (t *miniImageNetSource) TrainClasses() int { return t.batches.NumClasses() }
+
+// ClassBatch returns training batch it of n images labelled with their
+// training classes (ClassBatcher).
+func (t *miniImageNetSource) ClassBatch(it, n int) Task { return classBatch(t.batches, it, n) }

@@ -47,7 +47,7 @@ func miniImageNetTestSource(t *testing.T, learner string, set Settings) (*miniIm
 // TestMiniImageNetSource: mini-imagenet resolves to MAML's mini-ImageNet
 // settings, gives episodes of 3×84×84 images of the right shape, training
 // episodes from train.csv's classes only, the same episodes for the same
-// seed, and Conv-4 for 3-channel 84×84 inputs: 64 feature maps of 5×5, so
+// seed, class batches labelled among train.csv's classes (ClassBatcher), and Conv-4 for 3-channel 84×84 inputs: 64 feature maps of 5×5, so
 // a head of fan-in 64·5·5 = 1,600, or the 1,600-wide embedding.
 func TestMiniImageNetSource(t *testing.T) {
 	src, _, s := miniImageNetTestSource(t, "maml", Settings{Queries: 1, EvalQueries: 1})
@@ -85,6 +85,19 @@ func TestMiniImageNetSource(t *testing.T) {
 			if c.Split != "test" {
 				t.Fatalf("test episode %d has class %v, not a test class", i, c)
 			}
+		}
+	}
+	// transfer's class batches: train.csv's classes, labelled among them
+	if src.TrainClasses() != len(src.m.Train) {
+		t.Errorf("%d training classes, want train.csv's %d", src.TrainClasses(), len(src.m.Train))
+	}
+	batch := src.ClassBatch(3, 7)
+	if len(batch.SupportX) != 7*d || len(batch.SupportY) != 7 || len(batch.QueryX) != 0 || !reflect.DeepEqual(src.ClassBatch(3, 7), batch) {
+		t.Fatalf("class batch of %d values, %d labels, %d query values; want 7 images, the same each time", len(batch.SupportX), len(batch.SupportY), len(batch.QueryX))
+	}
+	for _, y := range batch.SupportY {
+		if y < 0 || int(y) >= len(src.m.Train) || y != float64(int(y)) {
+			t.Fatalf("class batch label %v is not one of %d training classes", y, len(src.m.Train))
 		}
 	}
 

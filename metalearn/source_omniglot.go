@@ -14,6 +14,7 @@ import (
 type omniglotSource struct {
 	c                  SourceConfig
 	train, valid, test *data.Sampler[data.Class]
+	batches            *data.ClassBatches[data.Class] // the training classes as batches (ClassBatcher)
 }
 
 func init() {
@@ -54,6 +55,9 @@ func newOmniglotSource(c SourceConfig) (TaskSource, error) {
 	if t.train, err = data.NewSampler(trainClasses, data.EpisodeOptions{Ways: c.TrainWays, Shots: c.TrainShots, Queries: c.Queries}, c.Stream(TrainStream)); err != nil {
 		return nil, fmt.Errorf("training episodes (%s split): %w", split, err)
 	}
+	if t.batches, err = data.NewClassBatches(trainClasses, c.Stream(TrainStream)); err != nil {
+		return nil, fmt.Errorf("training batches (%s split): %w", split, err)
+	}
 	evalOpts := data.EpisodeOptions{Ways: c.Ways, Shots: c.Shots, Queries: c.EvalQueries}
 	if t.valid, err = data.NewSampler(testClasses, evalOpts, c.Stream(ValidStream)); err != nil {
 		return nil, fmt.Errorf("evaluation episodes (%s split): %w", split, err)
@@ -93,6 +97,14 @@ func (t *omniglotSource) Test(n int) []Task { return episodes(t.test, 0, n) }
 
 // TestRange returns held-out episodes first … first+n−1 (TestRanger).
 func (t *omniglotSource) TestRange(first, n int) []Task { return episodes(t.test, uint64(first), n) }
+
+// TrainClasses is the number of training classes: characters, ×4 with
+// rotations (ClassBatcher).
+func (t *omniglotSource) TrainClasses() int { return t.batches.NumClasses() }
+
+// ClassBatch returns training batch it of n images labelled with their
+// training classes (ClassBatcher).
+func (t *omniglotSource) ClassBatch(it, n int) Task { return classBatch(t.batches, it, n) }
 
 // episodes converts episodes first..first+n−1 of s to tasks. Any data set
 // of image classes (data.ImageClass) gives its tasks this way.

@@ -105,17 +105,17 @@ func parseArgs(args []string, stderr io.Writer, expanded bool) (config, error) {
 	fs.IntVar(&c.ways, "ways", 0, "classification sources: classes per evaluation episode (0: 5)")
 	fs.IntVar(&c.trainWays, "train-ways", 0, "omniglot: classes per training episode (0: -ways, or 60 for protonet)")
 	fs.IntVar(&c.evalQueries, "eval-queries", 0, "query examples per class at evaluation (0: 15 on omniglot, -queries on sinusoid)")
-	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 64 cnp, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann, 8 mamlpp on omniglot)")
+	fs.IntVar(&c.metaBatch, "meta-batch", 0, "tasks per meta-update (0: 25 sinusoid, 32 omniglot, 64 cnp, 1 protonet, matchingnet and relationnet, 5 reptile on omniglot, 16 mann, 8 mamlpp on omniglot); transfer: images per pre-training batch (0: 64)")
 	fs.IntVar(&c.innerSteps, "inner-steps", 0, "inner-loop steps in meta-training (0: 1, or 5 for reptile and mamlpp)")
-	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot, 5 for mamlpp; 0 for learners without an inner loop)")
-	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot; mamlpp: where its learned rates start, 0.1 on omniglot)")
+	fs.IntVar(&c.evalSteps, "eval-steps", 0, "inner steps at evaluation; the table reports 0, 1 and this (default: 10, or 50 for reptile on omniglot, 5 for mamlpp, 100 for transfer (steps fitting its new head); 0 for learners without an inner loop)")
+	fs.Float64Var(&c.innerLR, "inner-lr", 0, "inner learning rate α (0: 0.01 sinusoid, 0.4 omniglot, 0.001 Adam for reptile on omniglot; mamlpp: where its learned rates start, 0.1 on omniglot; transfer: its new head's Adam rate, 0.01)")
 	fs.Float64Var(&c.outerLR, "outer-lr", 0, "outer learning rate (0: Adam 1e-3, 1e-4 for cnp, or Reptile's ε: 0.1 sinusoid, 1 omniglot)")
 	fs.BoolVar(&c.innerAdam, "inner-adam", false, "reptile: inner loop with Adam (β₁ = 0) instead of SGD (default on omniglot)")
 	fs.BoolVar(&c.freshAdam, "fresh-adam", false, "reptile with -inner-adam: start every task with a fresh Adam instead of carrying its moments from task to task (Nichol et al. carry them)")
 	fs.Float64Var(&c.scale, "scale", 0, "matchingnet: factor on the cosine similarities in the attention softmax (0: 1, the paper's)")
 	fs.IntVar(&c.innerBatch, "inner-batch", 0, "reptile: support examples per inner step, shuffled (0: 10 on omniglot, as Nichol et al.; else the whole support set)")
 	fs.BoolVar(&c.zeroHead, "zero-head", false, "omniglot, gradient-based learners: start every task from a zero classifier head (zeroing trick, Kao et al. 2022)")
-	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners); default 40000 sinusoid, 2000 omniglot, 200000 cnp, 50000 mamlpp on omniglot; 0 evaluates the initial (or -import-torch) weights")
+	fs.IntVar(&c.iterations, "iterations", 0, "meta-iterations (episodes for protonet and the other metric learners, pre-training batches for transfer); default 40000 sinusoid, 2000 omniglot, 200000 cnp, 50000 mamlpp on omniglot, 6000 transfer on omniglot; 0 evaluates the initial (or -import-torch) weights")
 	fs.IntVar(&c.iterations, "episodes", 0, "alias of -iterations")
 	fs.Uint64Var(&c.seed, "seed", 1, "random seed (initialisation and task streams)")
 	fs.IntVar(&c.workers, "workers", 0, "worker goroutines (0: one per CPU); results do not depend on it")
@@ -213,6 +213,9 @@ func parseArgs(args []string, stderr io.Writer, expanded bool) (config, error) {
 	}
 	if err := c.learner.CheckWithout(c.without); err != nil {
 		return c, cli.Usagef("-without %s: %v", strings.Join(c.without, ","), err)
+	}
+	if c.learner.ClassBatches && !c.source.Classification {
+		return c, cli.Usagef("-algorithm %s pre-trains on the classes of an image data set: use it with a classification source, not %s", c.algorithm, c.dataset)
 	}
 	if c.learner.Embedding && !c.source.Classification {
 		return c, cli.Usagef("-algorithm %s classifies episodes by distances: use it with a classification source, not %s", c.algorithm, c.dataset)

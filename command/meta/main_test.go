@@ -46,6 +46,7 @@ func TestBadFlags(t *testing.T) {
 		{[]string{"-dataset", "imagenet"}, "want one of"},
 		{[]string{"-dataset", "gp", "-iterations", "1", "-no-plots"}, "varying size"}, // maml on tasks of varying size
 		{[]string{"-dataset", "gp", "-algorithm", "cnp", "-zero-head"}, "no inner loop"},
+		{[]string{"-dataset", "gp", "-algorithm", "transfer"}, "pre-trains on the classes of an image data set"},
 		{[]string{"-dataset", "gp", "-algorithm", "cnp", "-export-torch", filepath.Join(dir, "cnp.npz")}, "model cnp has no PyTorch module"},
 		{[]string{"-algorithm", "cnp", "-model", "mann", "-import-torch", filepath.Join(dir, "mann.npz")}, "model mann has no PyTorch module"},
 		{[]string{"-shots", "-1"}, "at least 1"},

@@ -12,8 +12,13 @@ import (
 
 // runTitle says what a run's plots show: the algorithm, the task family
 // (data set, ways and shots) and the number of meta-iterations, e.g.
-// "MAML on Omniglot 5-way 1-shot (background split), 40 meta-iterations".
+// "MAML on Omniglot 5-way 1-shot (background split), 40 meta-iterations"
+// (for a learner that trains on class batches, such as transfer, "500
+// pre-training batches of 64 images").
 func runTitle(algorithm string, src metalearn.TaskSource, c config) string {
+	if c.learner.ClassBatches {
+		return fmt.Sprintf("%s on %s, %d pre-training batches of %d images", displayName(algorithm), src.Describe(), c.iterations, c.metaBatch)
+	}
 	return fmt.Sprintf("%s on %s, %d meta-iterations", displayName(algorithm), src.Describe(), c.iterations)
 }
 
@@ -78,15 +83,21 @@ func validStepsOf(curve []curvePoint) int {
 }
 
 // accuracyCurve draws a classification run's curve: the meta-training
-// query accuracy and the accuracy on held-out episodes (after one inner
-// step, for learners that adapt), and each further measure in percent of
-// the validations (MANN: the accuracy by instance), dashed.
+// query accuracy (for transfer, the pre-training batches' accuracy over
+// all the training classes) and the accuracy on held-out episodes (after
+// one inner step, for learners that adapt), and each further measure in
+// percent of the validations (MANN: the accuracy by instance), dashed.
 func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 	var it, acc []float64
 	var valid plots.Series
+	train, x := "meta-train query accuracy", "meta-iteration"
 	valid.Label = "held-out episodes (after " + plural(validStepsOf(curve), "inner step") + ")"
-	if c.learner.NoInnerLoop {
+	switch {
+	case c.learner.NoInnerLoop:
 		valid.Label = "held-out episodes"
+	case c.learner.ClassBatches:
+		train, x = "pre-training batch accuracy (all training classes)", "pre-training batch"
+		valid.Label = "held-out episodes (after 1 step fitting a new head)"
 	}
 	var measures []plots.Series // by instance (MANN), in the learner's order
 	for _, p := range curve {
@@ -103,8 +114,8 @@ func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 			measures[i].X, measures[i].Y = append(measures[i].X, float64(p.Iteration)), append(measures[i].Y, 100*float64(m.Mean))
 		}
 	}
-	series := append(append(trainSeries("meta-train query accuracy", it, acc), valid), measures...)
-	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: "meta-iteration", YLabel: "accuracy (%)"},
+	series := append(append(trainSeries(train, it, acc), valid), measures...)
+	return plots.LearningCurve(path, plots.CurveOptions{Title: title, XLabel: x, YLabel: "accuracy (%)"},
 		series...)
 }
 
@@ -301,6 +312,8 @@ func episodePlot(path string, l metalearn.Learner, src metalearn.TaskSource, c c
 	}
 	how := fmt.Sprintf("after %d inner steps", c.evalSteps)
 	switch {
+	case c.learner.ClassBatches:
+		how = fmt.Sprintf("by a new head fitted for %d steps", c.evalSteps)
 	case c.learner.NoInnerLoop:
 		how = "without inner steps"
 	case c.evalSteps == 1:

@@ -96,8 +96,12 @@ func metaTrain(ctx context.Context, c config, stdout, stderr io.Writer, log *log
 			c.checkpoint, start, plural(c.es.Since, "validation"))
 	}
 	if !c.evalOnly && start < c.iterations && !stoppedEarly {
+		what := "task"
+		if c.learner.ClassBatches {
+			what = "training image" // a batch of images with their classes (metalearn.TrainTasks)
+		}
 		log.Infof("meta-training %s on %s: %d iterations of %s; %s, %s",
-			learnerKey(l), src.Describe(), c.iterations, plural(c.metaBatch, "task"), describe(l), c.dtype)
+			learnerKey(l), src.Describe(), c.iterations, plural(c.metaBatch, what), describe(l), c.dtype)
 		if c.ranks() > 1 {
 			log.Infof("each meta-batch split across %d processes (MPI), by task", c.ranks())
 		}
@@ -191,7 +195,12 @@ func loop(ctx context.Context, l metalearn.Learner, src metalearn.TaskSource, c 
 			bar.Done()
 			return agreed(stop(l, src, c, it, rep, nil, log))
 		}
-		st, err := l.MetaStep(src.Train(it, c.metaBatch))
+		tasks, err := metalearn.TrainTasks(l, src, it, c.metaBatch)
+		if err != nil { // a learner the source cannot feed: Setup refuses it
+			bar.Done()
+			return err
+		}
+		st, err := l.MetaStep(tasks)
 		if err != nil { // on every process at once (metalearn.Comm)
 			bar.Done()
 			return agreed(stop(l, src, c, it, rep, err, log))
