@@ -36,6 +36,11 @@ type Series struct {
 	// noisy raw curve under its smoothed version; it takes no color from
 	// the palette, so the series after it gets the one it would have had.
 	Faint bool
+	// Color, if not nil, draws a LearningCurve series in this color
+	// instead of the palette's next one, which the series after it then
+	// gets, e.g. a marker in the color of the curve it belongs to
+	// (PaletteColor).
+	Color color.Color
 }
 
 // CurveOptions sets the labels and scale of a LearningCurve plot.
@@ -126,6 +131,10 @@ var palette = []color.Color{
 	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}, // cyan
 }
 
+// PaletteColor is the color LearningCurve gives its i-th series (counting
+// those without their own Color, and not the faint ones).
+func PaletteColor(i int) color.Color { return palette[i%len(palette)] }
+
 // dashes are the dash patterns of successive fits: dotted, dashed,
 // dash-dotted, long-dashed.
 var dashes = [][]vg.Length{
@@ -166,7 +175,7 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 			}
 			n += len(xys)
 			thumbs, err := addCurve(p, xys, s, colors)
-			if !s.Faint {
+			if !s.Faint && s.Color == nil {
 				colors++
 			}
 			if err != nil {
@@ -226,12 +235,16 @@ func drawWithYLabel(c draw.Canvas, p *plot.Plot, label string) {
 }
 
 // addCurve adds a LearningCurve series to p, drawn from its points xys,
-// and returns the thumbnails of its legend entry. Unless faint, the series
-// gets the i-th palette color and, if sparse, the i-th marker shape.
+// and returns the thumbnails of its legend entry. Unless faint or of its
+// own color, the series gets the i-th palette color; if sparse, it gets
+// the i-th marker shape.
 func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i int) ([]plot.Thumbnailer, error) {
-	c := palette[i%len(palette)]
-	if s.Faint {
+	c := PaletteColor(i)
+	switch {
+	case s.Faint:
 		c = color.Gray{Y: 0xb4}
+	case s.Color != nil:
+		c = s.Color
 	}
 	l, err := plotter.NewLine(xys)
 	if err != nil {

@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -174,6 +175,41 @@ func TestLearningCurve(t *testing.T) {
 		}
 	}
 	checkNoTemp(t, dir, names...)
+}
+
+// TestSeriesColor: a series of its own Color is drawn in it and leaves
+// the palette's next color to the series after it: blue, red, orange, and
+// no green (which the third series would get without).
+func TestSeriesColor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.png")
+	line := func(y float64) ([]float64, []float64) { return []float64{0, 1, 2}, []float64{y, y, y} }
+	var s [3]Series
+	for i := range s {
+		s[i].X, s[i].Y = line(float64(i))
+		s[i].Label = fmt.Sprint(i)
+	}
+	s[1].Color = Red
+	if err := LearningCurve(path, CurveOptions{}, s[:]...); err != nil {
+		t.Fatal(err)
+	}
+	img := checkPNG(t, path)
+	count := map[string]int{}
+	names := map[color.Color]string{PaletteColor(0): "blue", Red: "red", PaletteColor(1): "orange", PaletteColor(2): "green"}
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			for c, name := range names {
+				cr, cg, cb, _ := c.RGBA()
+				if r == cr && g == cg && bl == cb {
+					count[name]++
+				}
+			}
+		}
+	}
+	if count["blue"] == 0 || count["red"] == 0 || count["orange"] == 0 || count["green"] != 0 {
+		t.Errorf("pixels by color %v: want blue, red and orange, no green", count)
+	}
 }
 
 func TestLearningCurveBadData(t *testing.T) {
