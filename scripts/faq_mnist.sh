@@ -3,7 +3,7 @@
 # (overfitting) and 5 (optimizer), and their figures and tables.
 #
 #   scripts/faq_mnist.sh            # all: lr, optim, overfit, then plots
-#   scripts/faq_mnist.sh lr         # 1: range tests, and Adam and SGD at five rates
+#   scripts/faq_mnist.sh lr         # 1: range tests, and Adam and SGD at five rates and at the suggested one
 #   scripts/faq_mnist.sh optim      # 5: momentum and AdamW at three rates (SGD and Adam: from lr)
 #   scripts/faq_mnist.sh overfit    # 2: 1,000 images, 100 epochs, with and without regularisation
 #   scripts/faq_mnist.sh plots      # the PNGs in docs/ and the tables, from runs/faq
@@ -74,6 +74,9 @@ for s in $steps; do
 			for lr in 1e-4 1e-3 1e-2 1e-1 1; do
 				run "lr/$opt-$lr" "${budget[@]}" -optimizer "$opt" -lr "$lr"
 			done
+			# and at the rate the range test suggests
+			sug=$(sed -n 's/.*"suggested_lr": *\([0-9.eE+-]*\).*/\1/p' "$out/lr_finder.json" | head -1)
+			run "lr/$opt-suggested" "${budget[@]}" -optimizer "$opt" -lr "$sug"
 		done
 		;;
 	optim)
@@ -103,6 +106,9 @@ for s in $steps; do
 		run overfit/all "${small[@]}" -epochs 100 -limit 800 -validation 200 -early-stop 10 -checkpoint "$runs/overfit/all/checkpoint" \
 			-optimizer adamw -weight-decay 1 -dropout 0.5
 		run overfit/more-data "${small[@]}" -epochs 10 -limit 10000
+		# the plain run with two other seeds: how far a run moves by chance
+		run overfit/plain-seed2 "${small[@]}" -epochs 100 -limit 1000 -seed 2
+		run overfit/plain-seed3 "${small[@]}" -epochs 100 -limit 1000 -seed 3
 		;;
 	plots)
 		go run ./internal/cmd/faqplot -runs "$runs" -out docs

@@ -19,11 +19,21 @@ import (
 // suggestion lies within 10× of the best rate.
 func drawLR(runs, out string, stdout io.Writer) error {
 	dir := filepath.Join(runs, "lr")
-	all, err := readRuns(dir)
+	rs, err := readRuns(dir)
 	if err != nil {
 		return err
 	}
+	all := onGrid(rs)
+	if len(all) == 0 {
+		return fmt.Errorf("no runs at the grid's rates in %s", dir)
+	}
 	names, groups := byOptimizer(all)
+	atSuggestion := map[string]runRecord{}
+	for _, r := range rs {
+		if r.atSuggestion() {
+			atSuggestion[r.Config["optimizer"]] = r
+		}
+	}
 	finders := map[string]lrFinder{}
 	for _, opt := range names {
 		var f lrFinder
@@ -89,11 +99,18 @@ func drawLR(runs, out string, stdout io.Writer) error {
 		}
 		fmt.Fprintf(stdout, "- %s: range test suggests %.2g (lowest smoothed loss at %.2g); best rate %g (%s); suggestion/best = %.2g: %s\n",
 			title, f.Suggested, f.Lowest.LR, best.lr(), percent(best.testAccuracy()), ratio, verdict)
+		if r, ok := atSuggestion[opt]; ok {
+			fmt.Fprintf(stdout, "  trained at the suggestion, %.2g: %s\n", r.lr(), resultCell(r, []runRecord{r}))
+			marks = append(marks, plots.Series{Label: fmt.Sprintf("%s trained at its suggestion", title), X: []float64{r.lr()},
+				Y: []float64{100 * r.testAccuracy()}, Color: plots.PaletteColor(i)})
+		}
 		marks = append(marks, plots.Series{Label: fmt.Sprintf("%s: suggested %.2g", title, f.Suggested), X: []float64{f.Suggested, f.Suggested},
 			Dashed: true, Color: plots.PaletteColor(i)})
 	}
 	for i := range marks {
-		marks[i].Y = []float64{lo, hi}
+		if marks[i].Dashed {
+			marks[i].Y = []float64{lo, hi}
+		}
 	}
 	title := fmt.Sprintf("Test accuracy against the learning rate: %s on MNIST\nbatch %s, %s epochs of 60,000 images; dashed: the range test's suggestions (cmd/train -find-lr)",
 		all[0].Model, all[0].Config["batch"], epochs)

@@ -21,7 +21,7 @@ func drawOptimizers(runs, out string, stdout io.Writer) error {
 		if err != nil {
 			return err
 		}
-		all = append(all, rs...)
+		all = append(all, onGrid(rs)...)
 	}
 	names, groups := byOptimizer(all)
 	order := []string{"sgd", "momentum", "adam", "adamw"}

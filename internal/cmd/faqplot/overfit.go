@@ -12,7 +12,7 @@ import (
 )
 
 // overfitOrder is the order of section 2's runs in its table.
-var overfitOrder = []string{"plain", "l2", "l2-strong", "adamw", "dropout", "early-stop", "all", "more-data"}
+var overfitOrder = []string{"plain", "plain-seed2", "plain-seed3", "l2", "l2-strong", "adamw", "dropout", "early-stop", "all", "more-data"}
 
 // drawOverfitting is section 2, "How do I avoid overfitting?": training
 // and test accuracy of each run on 1,000 images (and one on more), the

@@ -101,6 +101,23 @@ func readJSON(path string, v any) error {
 	return nil
 }
 
+// atSuggestion reports whether the run trained at the rate its range
+// test suggested (a folder named OPTIMIZER-suggested), rather than at a
+// rate of the grid.
+func (r runRecord) atSuggestion() bool { return strings.HasSuffix(r.Name, "-suggested") }
+
+// onGrid returns the runs at the rates of the grid, leaving out those at
+// the suggested rates.
+func onGrid(runs []runRecord) []runRecord {
+	var grid []runRecord
+	for _, r := range runs {
+		if !r.atSuggestion() {
+			grid = append(grid, r)
+		}
+	}
+	return grid
+}
+
 // lr is the run's learning rate (NaN if its record has none).
 func (r runRecord) lr() float64 {
 	v, err := strconv.ParseFloat(r.Config["lr"], 64)
