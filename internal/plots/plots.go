@@ -164,7 +164,7 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 		p.Y.Tick.Marker = niceTicks{}
 		p.Add(plotter.NewGrid())
 		var leg legend
-		n, colors := 0, 0
+		n, colors, shapes := 0, 0, 0
 		for i, s := range series {
 			xys, err := points(s.X, s.Y, o.LogX, o.LogY)
 			if err != nil {
@@ -174,9 +174,12 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 				continue
 			}
 			n += len(xys)
-			thumbs, err := addCurve(p, xys, s, colors)
+			thumbs, err := addCurve(p, xys, s, colors, shapes)
 			if !s.Faint && s.Color == nil {
 				colors++
+			}
+			if !s.Faint {
+				shapes++
 			}
 			if err != nil {
 				return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
@@ -237,8 +240,8 @@ func drawWithYLabel(c draw.Canvas, p *plot.Plot, label string) {
 // addCurve adds a LearningCurve series to p, drawn from its points xys,
 // and returns the thumbnails of its legend entry. Unless faint or of its
 // own color, the series gets the i-th palette color; if sparse, it gets
-// the i-th marker shape.
-func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i int) ([]plot.Thumbnailer, error) {
+// the j-th marker shape.
+func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i, j int) ([]plot.Thumbnailer, error) {
 	c := PaletteColor(i)
 	switch {
 	case s.Faint:
@@ -266,7 +269,7 @@ func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i int) ([]plot.Thumbnaile
 			return nil, err
 		}
 		sc.Color = c
-		sc.Shape = markers[i%len(markers)]
+		sc.Shape = markers[j%len(markers)]
 		sc.Radius = vg.Points(3)
 		p.Add(sc)
 		thumbs = append(thumbs, sc)

@@ -75,9 +75,11 @@ func drawLR(runs, out string, stdout io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 
-	// the suggestions against the best rates, and the figure: each
-	// suggestion dashed in its optimizer's color
-	var series, marks []plots.Series
+	// the suggestions against the best rates, and the figure: the
+	// optimizers' curves and their suggestions as dashed vertical lines,
+	// in the optimizer's color (the runs at the suggestions are in the
+	// text: their points would hide on the lines)
+	var series, lines []plots.Series
 	lo, hi := math.Inf(1), math.Inf(-1)
 	for i, opt := range names {
 		var x, y []float64
@@ -100,23 +102,23 @@ func drawLR(runs, out string, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "- %s: range test suggests %.2g (lowest smoothed loss at %.2g); best rate %g (%s); suggestion/best = %.2g: %s\n",
 			title, f.Suggested, f.Lowest.LR, best.lr(), percent(best.testAccuracy()), ratio, verdict)
 		if r, ok := atSuggestion[opt]; ok {
-			fmt.Fprintf(stdout, "  trained at the suggestion, %.2g: %s\n", r.lr(), resultCell(r, []runRecord{r}))
-			marks = append(marks, plots.Series{Label: fmt.Sprintf("%s trained at its suggestion", title), X: []float64{r.lr()},
-				Y: []float64{100 * r.testAccuracy()}, Color: plots.PaletteColor(i)})
+			got := percent(r.testAccuracy())
+			if r.Failed != "" {
+				got = fmt.Sprintf("diverged in epoch %d", len(r.Epochs)+1)
+			}
+			fmt.Fprintf(stdout, "  trained at the suggestion, %.2g: %s\n", r.lr(), got)
 		}
-		marks = append(marks, plots.Series{Label: fmt.Sprintf("%s: suggested %.2g", title, f.Suggested), X: []float64{f.Suggested, f.Suggested},
+		lines = append(lines, plots.Series{Label: fmt.Sprintf("%s: suggested %.2g", title, f.Suggested), X: []float64{f.Suggested},
 			Dashed: true, Color: plots.PaletteColor(i)})
 	}
-	for i := range marks {
-		if marks[i].Dashed {
-			marks[i].Y = []float64{lo, hi}
-		}
+	for i := range lines {
+		lines[i].X, lines[i].Y = vertical(lines[i].X[0], lo, hi)
 	}
 	title := fmt.Sprintf("Test accuracy against the learning rate: %s on MNIST\nbatch %s, %s epochs of 60,000 images; dashed: the range test's suggestions (cmd/train -find-lr)",
 		all[0].Model, all[0].Config["batch"], epochs)
 	return plots.LearningCurve(filepath.Join(out, "faq_lr_sweep.png"),
 		plots.CurveOptions{Title: title, XLabel: "learning rate", YLabel: "test accuracy (%)", LogX: true},
-		append(series, marks...)...)
+		append(series, lines...)...)
 }
 
 // resultCell is a run's cell in a table: its test accuracy, bold for the
@@ -129,6 +131,17 @@ func resultCell(r runRecord, group []runRecord) string {
 		return "**" + percent(r.testAccuracy()) + "**"
 	}
 	return percent(r.testAccuracy())
+}
+
+// vertical returns the points of a vertical line at x from y = lo to hi:
+// more points than LearningCurve marks with markers (30), so that the
+// line has none.
+func vertical(x, lo, hi float64) (xs, ys []float64) {
+	const n = 40
+	for k := range n {
+		xs, ys = append(xs, x), append(ys, lo+(hi-lo)*float64(k)/(n-1))
+	}
+	return xs, ys
 }
 
 // copyFile copies the file from to the file to, replacing it.

@@ -123,7 +123,7 @@ func TestFAQPlots(t *testing.T) {
 		"| Adam | 0.001: **97.00%**, 0.01: 95.00% | 0.001 |",
 		"| 1 |  | diverged in epoch 2 |",
 		"- Adam: range test suggests 0.002 (lowest smoothed loss at 0.02); best rate 0.001 (97.00%); suggestion/best = 2: within 10×",
-		"  trained at the suggestion, 0.002: **98.00%**\n- SGD: range test suggests 0.005 (lowest smoothed loss at 0.05); best rate 0.1 (96.00%); suggestion/best = 0.05: NOT within 10×",
+		"  trained at the suggestion, 0.002: 98.00%\n- SGD: range test suggests 0.005 (lowest smoothed loss at 0.05); best rate 0.1 (96.00%); suggestion/best = 0.05: NOT within 10×",
 		"| momentum 0.9 | 0.01: **97.50%** | 0.01 | 95.00 / 97.50% | 0.2000 |",
 		"| early-stop | early stopping (patience 1) | 800 + 200 validation | 3 | 2 | 97.00% | 88.50% | 8.50 points |",
 		"| dropout | dropout 0.5 | 1000 | 3 | 3 | 95.00% | 89.00% | 6.00 points |",
