@@ -18,8 +18,10 @@
 # and docs/faq_optimizers.png (replacing them), and prints the FAQ's tables.
 #
 # MNIST is read from $MNIST_DIR, else ../shared/data/mnist beside the
-# checkout. On a 2-core x86-64 machine the runs take about 10 minutes of
-# CPU in all.
+# checkout. On a 2-core x86-64 machine shared with other runs the training
+# took about 25 minutes of wall time, half of it in the two Adam runs at
+# the rates that break training (0.1 and 1), which ran far slower than the
+# others.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
