@@ -49,7 +49,7 @@ func (p position) describe(batches int) string {
 
 // runFlags are the settings a checkpoint records under their flag names.
 var runFlags = []string{"seed", "batch", "limit", "optimizer", "lr", "loss", "dtype", "epochs", "dropout",
-	"lr-schedule", "weight-decay", "clip-norm", "validation", "early-stop"}
+	"lr-schedule", "weight-decay", "clip-norm", "validation", "early-stop", "train-acc"}
 
 // meta returns the run's settings, keyed by flag name (see runFlags).
 func (c config) meta() map[string]string {
@@ -69,6 +69,7 @@ func (c config) meta() map[string]string {
 		"clip-norm":    strconv.FormatFloat(c.clipNorm, 'g', -1, 64),
 		"validation":   strconv.Itoa(c.validation),
 		"early-stop":   strconv.Itoa(c.earlyStop),
+		"train-acc":    strconv.FormatBool(c.trainAcc),
 	}
 }
 
@@ -141,6 +142,8 @@ func (c *config) setFromMeta(name, v string) (err error) {
 		c.validation, err = strconv.Atoi(v)
 	case "early-stop":
 		c.earlyStop, err = strconv.Atoi(v)
+	case "train-acc":
+		c.trainAcc, err = strconv.ParseBool(v)
 	}
 	return err
 }

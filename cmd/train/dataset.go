@@ -161,3 +161,24 @@ func cifarLoader(load func(dir string) (*data.CIFAR, error)) func(string, bool) 
 		return c.Train, c.Test, norm.String(), nil
 	}
 }
+
+// span is n examples of a data set, from off on: the validation examples
+// -validation holds out (the last ones of the training split), and the
+// training examples -train-acc measures (the first ones).
+type span struct {
+	labeled
+	off, n int
+	idx    []int
+}
+
+// Len is the number of examples in the span.
+func (s *span) Len() int { return s.n }
+
+// FillBatch fills x and labels with the span's examples idx (0..n−1).
+func (s *span) FillBatch(idx []int, x, labels []float64) {
+	s.idx = s.idx[:0]
+	for _, i := range idx {
+		s.idx = append(s.idx, s.off+i)
+	}
+	s.labeled.FillBatch(s.idx, x, labels)
+}

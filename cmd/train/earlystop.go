@@ -10,30 +10,10 @@ import "fmt"
 // goes into the checkpoint, so that -resume goes on exactly as a run never
 // stopped.
 
-// heldOut is the last n examples of a data set, from off on: -validation's
-// split.
-type heldOut struct {
-	labeled
-	off, n int
-	idx    []int
-}
-
-// Len is the number of held-out examples.
-func (h *heldOut) Len() int { return h.n }
-
-// FillBatch fills x and labels with the held-out examples idx (0..n−1).
-func (h *heldOut) FillBatch(idx []int, x, labels []float64) {
-	h.idx = h.idx[:0]
-	for _, i := range idx {
-		h.idx = append(h.idx, h.off+i)
-	}
-	h.labeled.FillBatch(h.idx, x, labels)
-}
-
 // splitTraining returns how many examples of train the run trains on (the
 // first ones, -limit of them at most) and the held-out validation set
 // (the last -validation, nil without it).
-func splitTraining(train labeled, c config, dir string) (int, *heldOut, error) {
+func splitTraining(train labeled, c config, dir string) (int, *span, error) {
 	total := train.Len()
 	if c.validation >= total {
 		return 0, nil, fmt.Errorf("-validation %d: the training split in %s has only %d examples; hold out fewer", c.validation, dir, total)
@@ -45,7 +25,7 @@ func splitTraining(train labeled, c config, dir string) (int, *heldOut, error) {
 	if c.validation == 0 {
 		return n, nil, nil
 	}
-	return n, &heldOut{labeled: train, off: total - c.validation, n: c.validation}, nil
+	return n, &span{labeled: train, off: total - c.validation, n: c.validation}, nil
 }
 
 // epochs writes "1 epoch" or "3 epochs".

@@ -31,6 +31,7 @@ type config struct {
 	dtype      string
 	evalBatch  int
 	limit      int
+	trainAcc   bool
 	filters    int
 	hidden     []int
 	dropout    float64
@@ -90,6 +91,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.StringVar(&c.dtype, "dtype", "float64", "element type: float64 or float32")
 	fs.IntVar(&c.evalBatch, "eval-batch", 1000, "batch size for evaluation")
 	fs.IntVar(&c.limit, "limit", 0, "train on the first N examples only (0: all)")
+	fs.BoolVar(&c.trainAcc, "train-acc", false, "after every epoch also measure the accuracy on the training examples (dropout off), beside the test accuracy: the gap between them is overfitting (costs a forward pass over them)")
 	c.essentials.register(fs)
 	fs.Usage = func() {
 		fmt.Fprintf(stderr, "usage: train [flags]\n\nTrains a model on MNIST, Fashion-MNIST, CIFAR-10 or CIFAR-100 (-dataset).\n\n")
@@ -132,6 +134,8 @@ func (c config) check() error {
 		return cli.Usagef("-overwrite starts a new run; it does not go with -resume or -eval")
 	case c.torch.Import != "" && (c.resume || c.evalOnly):
 		return cli.Usagef("-import-torch starts a new run from those weights; it does not go with -resume or -eval")
+	case c.trainAcc && c.set["train-acc"] && (c.evalOnly || c.diag.findLR):
+		return cli.Usagef("-train-acc measures the training examples after every epoch; -eval and -find-lr train no epochs")
 	case c.overwrite && c.checkpoint == "" && !c.diag.writes():
 		return cli.Usagef("-overwrite needs -checkpoint FILE, -find-lr or -grad-norms (the files to replace)")
 	}

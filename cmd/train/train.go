@@ -179,19 +179,21 @@ type session struct {
 }
 
 // trainEpochs trains from s.st up to epoch c.epochs, saving a checkpoint
-// after every epoch and evaluating on valid (when not nil) and test; with
+// after every epoch and evaluating on valid (when not nil) and test, and
+// with -train-acc on the training examples; with
 // -early-stop it stops when valid has not improved for that many epochs,
 // the best model saved beside the checkpoint (earlystop.go). The batches of an epoch depend
 // only on the seed and the epoch (data.Batcher), so a run resumed in the
 // middle of an epoch skips the batches it has done and goes on with the
 // same ones as a run never stopped. Between batches it stops when ctx is
 // cancelled (Ctrl-C, SIGTERM), saving what it has learnt.
-func (s *session) trainEpochs(ctx context.Context, trainSet labeled, valid *heldOut, test labeled, stdout, stderr io.Writer) error {
+func (s *session) trainEpochs(ctx context.Context, trainSet labeled, valid *span, test labeled, stdout, stderr io.Writer) error {
 	c, tr := s.c, s.tr
 	batcher := data.NewBatcher(s.st.n, c.batch, int64(c.seed))
 	in := graph.Size(tr.Model.InputShape())
 	x := make([]float64, c.batch*in)
 	labels := make([]float64, c.batch)
+	seen := &span{labeled: trainSet, n: s.st.n} // the training examples, for -train-acc
 	for s.st.at.epoch < c.epochs {
 		epoch := s.st.at.epoch
 		batches := batcher.Batches(epoch)
@@ -250,17 +252,22 @@ func (s *session) trainEpochs(ctx context.Context, trainSet labeled, valid *held
 		if err != nil {
 			return err
 		}
-		f := logrus.Fields{"epoch": epoch + 1, "loss": stats.Decimal(epochLoss),
-			"test_acc": fmt.Sprintf("%.2f%%", 100*acc), "secs": fmt.Sprintf("%.2f", secs),
-			"ex_per_s": fmt.Sprintf("%.0f", float64(done-startDone)/secs)}
-		if valid != nil {
-			f["valid_acc"] = fmt.Sprintf("%.2f%%", 100*validAcc)
-			fmt.Fprintf(stdout, "epoch %d: validation accuracy %.2f%%, test accuracy %.2f%%\n", epoch+1, 100*validAcc, 100*acc)
-		} else {
-			fmt.Fprintf(stdout, "epoch %d: test accuracy %.2f%%\n", epoch+1, 100*acc)
+		m := epochJSON{Epoch: epoch + 1, TrainLoss: stats.Float(epochLoss), TestAccuracy: stats.Float(acc), Seconds: secs}
+		if c.trainAcc {
+			trainAcc, err := tr.Accuracy(seen, c.evalBatch)
+			if err != nil {
+				return err
+			}
+			m.TrainAccuracy = new(stats.Float(trainAcc))
 		}
+		if valid != nil {
+			m.ValidAccuracy = new(stats.Float(validAcc))
+		}
+		f := logrus.Fields{"epoch": epoch + 1, "loss": stats.Decimal(epochLoss), "secs": fmt.Sprintf("%.2f", secs),
+			"ex_per_s": fmt.Sprintf("%.0f", float64(done-startDone)/secs)}
+		fmt.Fprintf(stdout, "epoch %d: %s\n", epoch+1, m.accuracies(f))
 		s.log.WithFields(f).Info("epoch done")
-		s.rec.epoch(epoch+1, epochLoss, acc, secs)
+		s.rec.epoch(m)
 		if err := s.rec.write(tr); err != nil {
 			return err
 		}

@@ -40,6 +40,11 @@ type Series struct {
 	// shape of the series drawn before it, e.g. a network's curve after
 	// training (solid) beside its curve at initialisation (Dashed).
 	SameColor bool
+	// Color, if not nil, draws a LearningCurve series in this color
+	// instead of the palette's next one, which the series after it then
+	// gets, e.g. a marker in the color of the curve it belongs to
+	// (PaletteColor).
+	Color color.Color
 }
 
 // CurveOptions sets the labels and scale of a LearningCurve plot.
@@ -130,6 +135,10 @@ var palette = []color.Color{
 	color.RGBA{R: 0x17, G: 0xbe, B: 0xcf, A: 0xff}, // cyan
 }
 
+// PaletteColor is the color LearningCurve gives its i-th series (counting
+// those without their own Color, and not the faint ones).
+func PaletteColor(i int) color.Color { return palette[i%len(palette)] }
+
 // dashes are the dash patterns of successive fits: dotted, dashed,
 // dash-dotted, long-dashed.
 var dashes = [][]vg.Length{
@@ -159,7 +168,7 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 		p.Y.Tick.Marker = niceTicks{}
 		p.Add(plotter.NewGrid())
 		var leg legend
-		n, colors := 0, 0
+		n, colors, shapes := 0, 0, 0
 		for i, s := range series {
 			xys, err := points(s.X, s.Y, o.LogX, o.LogY)
 			if err != nil {
@@ -169,13 +178,16 @@ func LearningCurve(path string, o CurveOptions, series ...Series) error {
 				continue
 			}
 			n += len(xys)
-			c := colors
+			c, j := colors, shapes
 			if s.SameColor && colors > 0 {
-				c = colors - 1
+				c, j = colors-1, max(shapes-1, 0)
 			}
-			thumbs, err := addCurve(p, xys, s, c)
-			if !s.Faint && c == colors {
+			thumbs, err := addCurve(p, xys, s, c, j)
+			if !s.Faint && s.Color == nil && c == colors {
 				colors++
+			}
+			if !s.Faint && j == shapes {
+				shapes++
 			}
 			if err != nil {
 				return fmt.Errorf("series %d (%q): %w", i, s.Label, err)
@@ -234,12 +246,16 @@ func drawWithYLabel(c draw.Canvas, p *plot.Plot, label string) {
 }
 
 // addCurve adds a LearningCurve series to p, drawn from its points xys,
-// and returns the thumbnails of its legend entry. Unless faint, the series
-// gets the i-th palette color and, if sparse, the i-th marker shape.
-func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i int) ([]plot.Thumbnailer, error) {
-	c := palette[i%len(palette)]
-	if s.Faint {
+// and returns the thumbnails of its legend entry. Unless faint or of its
+// own color, the series gets the i-th palette color; if sparse, it gets
+// the j-th marker shape.
+func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i, j int) ([]plot.Thumbnailer, error) {
+	c := PaletteColor(i)
+	switch {
+	case s.Faint:
 		c = color.Gray{Y: 0xb4}
+	case s.Color != nil:
+		c = s.Color
 	}
 	l, err := plotter.NewLine(xys)
 	if err != nil {
@@ -261,7 +277,7 @@ func addCurve(p *plot.Plot, xys plotter.XYs, s Series, i int) ([]plot.Thumbnaile
 			return nil, err
 		}
 		sc.Color = c
-		sc.Shape = markers[i%len(markers)]
+		sc.Shape = markers[j%len(markers)]
 		sc.Radius = vg.Points(3)
 		p.Add(sc)
 		thumbs = append(thumbs, sc)

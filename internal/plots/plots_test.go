@@ -3,6 +3,7 @@ package plots
 import (
 	"fmt"
 	"image"
+	"image/color"
 	"image/png"
 	"math"
 	"os"
@@ -176,34 +177,38 @@ func TestLearningCurve(t *testing.T) {
 	checkNoTemp(t, dir, names...)
 }
 
-// TestLearningCurveSameColor: a SameColor series takes the color of the
-// one before it, and the series after it the next color.
-func TestLearningCurveSameColor(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "pairs.png")
-	x := []float64{1, 2, 3, 4}
-	series := []Series{
-		{Label: "a at init", X: x, Y: []float64{1, 2, 3, 4}, Dashed: true},
-		{Label: "a trained", X: x, Y: []float64{2, 3, 4, 5}, SameColor: true},
-		{Label: "b at init", X: x, Y: []float64{4, 3, 2, 1}, Dashed: true},
-		{Label: "b trained", X: x, Y: []float64{5, 4, 3, 2}, SameColor: true},
+// TestSeriesColor: a series of its own Color is drawn in it and leaves
+// the palette's next color to the series after it: blue, red, orange, and
+// no green (which the third series would get without).
+func TestSeriesColor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.png")
+	line := func(y float64) ([]float64, []float64) { return []float64{0, 1, 2}, []float64{y, y, y} }
+	var s [3]Series
+	for i := range s {
+		s[i].X, s[i].Y = line(float64(i))
+		s[i].Label = fmt.Sprint(i)
 	}
-	if err := LearningCurve(path, CurveOptions{LogY: true}, series...); err != nil {
+	s[1].Color = Red
+	if err := LearningCurve(path, CurveOptions{}, s[:]...); err != nil {
 		t.Fatal(err)
 	}
 	img := checkPNG(t, path)
-	has := make([]bool, 3)
+	count := map[string]int{}
+	names := map[color.Color]string{PaletteColor(0): "blue", Red: "red", PaletteColor(1): "orange", PaletteColor(2): "green"}
 	b := img.Bounds()
 	for y := b.Min.Y; y < b.Max.Y; y++ {
 		for x := b.Min.X; x < b.Max.X; x++ {
 			r, g, bl, _ := img.At(x, y).RGBA()
-			for i := range has {
-				pr, pg, pb, _ := palette[i].RGBA()
-				has[i] = has[i] || (r == pr && g == pg && bl == pb)
+			for c, name := range names {
+				cr, cg, cb, _ := c.RGBA()
+				if r == cr && g == cg && bl == cb {
+					count[name]++
+				}
 			}
 		}
 	}
-	if !has[0] || !has[1] || has[2] {
-		t.Errorf("palette colors 0, 1, 2 drawn: %v; want the first two only", has)
+	if count["blue"] == 0 || count["red"] == 0 || count["orange"] == 0 || count["green"] != 0 {
+		t.Errorf("pixels by color %v: want blue, red and orange, no green", count)
 	}
 }
 
@@ -511,5 +516,36 @@ func TestTicks(t *testing.T) {
 				t.Errorf("[%g, %g]: %d labels", lo, hi, n)
 			}
 		}
+	}
+}
+
+// TestLearningCurveSameColor: a SameColor series takes the color of the
+// one before it, and the series after it the next color.
+func TestLearningCurveSameColor(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "pairs.png")
+	x := []float64{1, 2, 3, 4}
+	series := []Series{
+		{Label: "a at init", X: x, Y: []float64{1, 2, 3, 4}, Dashed: true},
+		{Label: "a trained", X: x, Y: []float64{2, 3, 4, 5}, SameColor: true},
+		{Label: "b at init", X: x, Y: []float64{4, 3, 2, 1}, Dashed: true},
+		{Label: "b trained", X: x, Y: []float64{5, 4, 3, 2}, SameColor: true},
+	}
+	if err := LearningCurve(path, CurveOptions{LogY: true}, series...); err != nil {
+		t.Fatal(err)
+	}
+	img := checkPNG(t, path)
+	has := make([]bool, 3)
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			r, g, bl, _ := img.At(x, y).RGBA()
+			for i := range has {
+				pr, pg, pb, _ := palette[i].RGBA()
+				has[i] = has[i] || (r == pr && g == pg && bl == pb)
+			}
+		}
+	}
+	if !has[0] || !has[1] || has[2] {
+		t.Errorf("palette colors 0, 1, 2 drawn: %v; want the first two only", has)
 	}
 }
