@@ -18,18 +18,7 @@ import (
 // the head's), with central finite differences.
 func checkEpisodeGradient(t *testing.T, l *Metric, task Task) graph.CheckResult {
 	t.Helper()
-	s, q, ways, err := l.episodeShape(task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.ensureWorkers()
-	mg, err := l.episodeGraph(0, s, q, ways, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.feedEpisode(mg, task); err != nil {
-		t.Fatal(err)
-	}
+	mg := fedEpisodeGraph(t, l, task)
 	feeds := map[*G.Node][]float64{mg.x: mg.xBuf}
 	for n, v := range map[*G.Node][]float64{mg.ep.avg: mg.avgBuf, mg.ep.oneHot: mg.oneHotBuf,
 		mg.ep.labels: task.QueryY, mg.ep.labelsOH: mg.labelsOHBuf} {
@@ -42,6 +31,25 @@ func checkEpisodeGradient(t *testing.T, l *Metric, task Task) graph.CheckResult 
 		t.Fatal(err)
 	}
 	return res
+}
+
+// fedEpisodeGraph is worker 0's training graph of task's episode shape,
+// fed with task.
+func fedEpisodeGraph(t *testing.T, l *Metric, task Task) *metricGraph {
+	t.Helper()
+	s, q, ways, err := l.episodeShape(task)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.ensureWorkers()
+	mg, err := l.episodeGraph(0, s, q, ways, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := l.feedEpisode(mg, task); err != nil {
+		t.Fatal(err)
+	}
+	return mg
 }
 
 // scaledHead is a test head with a parameter of its own, a learned scale
@@ -153,18 +161,7 @@ func TestMetricRefusesNonFinite(t *testing.T) {
 // graph without a step.
 func episodeGrads(t *testing.T, l *Metric, task Task) []*tensor.Dense {
 	t.Helper()
-	s, q, ways, err := l.episodeShape(task)
-	if err != nil {
-		t.Fatal(err)
-	}
-	l.ensureWorkers()
-	mg, err := l.episodeGraph(0, s, q, ways, true)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := l.feedEpisode(mg, task); err != nil {
-		t.Fatal(err)
-	}
+	mg := fedEpisodeGraph(t, l, task)
 	if err := mg.run.Run(); err != nil {
 		t.Fatal(err)
 	}
