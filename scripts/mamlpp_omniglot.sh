@@ -9,7 +9,7 @@
 #                                         # says: as long as MAML's 500), MAML++ 500 second order throughout (as
 #                                         # the paper's released Omniglot configuration; an iteration costs MAML's)
 #   scripts/mamlpp_omniglot.sh ablation   # MAML, +MSL, +LSLR, +BNWB/BNRS, all: ITERS (200) iterations each
-#   scripts/mamlpp_omniglot.sh long       # MAML++ for ITERS (2000) iterations, validation every 100
+#   scripts/mamlpp_omniglot.sh long       # MAML++ for ITERS (1000) iterations, validation every 100
 #
 # OUT (default runs/mamlpp) holds the runs, JOBS (default 2) runs at once;
 # data in $OMNIGLOT_DIR or ../shared/data/omniglot.
@@ -33,7 +33,7 @@ case "$what" in
           "ablation-bn -algorithm mamlpp -iterations $it -without msl,da,lslr,ca"
           "ablation-all -algorithm mamlpp -iterations $it") ;;
   long)
-    runs=("long -algorithm mamlpp -iterations ${ITERS:-2000} -eval-every 100") ;;
+    runs=("long -algorithm mamlpp -iterations ${ITERS:-1000} -eval-every 100") ;;
   *) echo "mamlpp_omniglot: want compare, ablation or long (usage: scripts/mamlpp_omniglot.sh compare|ablation|long)" >&2; exit 2 ;;
 esac
 mkdir -p "$out"
