@@ -75,18 +75,12 @@ func (b *base) Optimizer() graph.Optimizer { return b.opts.Outer }
 // (for Reptile, the move θ − mean θ̃) at the rate the schedule gives the
 // learner's step count, after clipping grads to Options.ClipNorm, and
 // counts it (graph.Update).
-func (b *base) outerStep(grads []*tensor.Dense) error {
-	if err := b.update.Step(b.steps, b.params.Values(), grads); err != nil {
-		return err
-	}
-	b.steps++
-	return nil
-}
+func (b *base) outerStep(grads []*tensor.Dense) error { return b.outerSteps(grads, 1) }
 
 // outerSteps is outerStep for one step that counts n: the metric
 // learners' step on a meta-batch of n episodes, whose schedules count
 // episodes. The step takes the schedule's rate at the learner's count,
-// which then advances by n.
+// which then advances by n (and the optimizer shows the rate there).
 func (b *base) outerSteps(grads []*tensor.Dense, n int) error {
 	if err := b.update.Step(b.steps, b.params.Values(), grads); err != nil {
 		return err

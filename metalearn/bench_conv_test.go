@@ -30,18 +30,7 @@ func BenchmarkMAMLConv4(b *testing.B) {
 			for i := range tasks {
 				tasks[i] = randomTask(rng, spec)
 			}
-			if _, err := l.MetaStep(tasks); err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			flops0 := gemm.Flops()
-			for i := 0; i < b.N; i++ {
-				if _, err := l.MetaStep(tasks); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/iter")
-			reportGEMMRate(b, flops0)
+			benchMetaSteps(b, l, tasks, "ms/iter")
 		})
 	}
 }
@@ -64,18 +53,7 @@ func BenchmarkProtoNetEpisode(b *testing.B) {
 			}
 			rng := rand.New(rand.NewPCG(1, 2))
 			task := randomTask(rng, spec)
-			if _, err := l.MetaStep([]Task{task}); err != nil {
-				b.Fatal(err)
-			}
-			b.ResetTimer()
-			flops0 := gemm.Flops()
-			for i := 0; i < b.N; i++ {
-				if _, err := l.MetaStep([]Task{task}); err != nil {
-					b.Fatal(err)
-				}
-			}
-			b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/episode")
-			reportGEMMRate(b, flops0)
+			benchMetaSteps(b, l, []Task{task}, "ms/episode")
 		})
 	}
 }

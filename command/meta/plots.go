@@ -85,7 +85,7 @@ func validStepsOf(curve []curvePoint) int {
 // accuracyCurve draws a classification run's curve: the meta-training
 // query accuracy (for transfer, the pre-training batches' accuracy over
 // all the training classes) and the accuracy on held-out episodes (after
-// one inner step, for learners that adapt), and each further measure in
+// the validations' inner steps, for learners that adapt), and each further measure in
 // percent of the validations (MANN: the accuracy by instance), dashed.
 func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 	var it, acc []float64
@@ -97,7 +97,7 @@ func accuracyCurve(path, title string, c config, curve []curvePoint) error {
 		valid.Label = "held-out episodes"
 	case c.learner.ClassBatches:
 		train, x = "pre-training batch accuracy (all training classes)", "pre-training batch"
-		valid.Label = "held-out episodes (after 1 step fitting a new head)"
+		valid.Label = "held-out episodes (after " + plural(validStepsOf(curve), "step") + " fitting a new head)"
 	}
 	var measures []plots.Series // by instance (MANN), in the learner's order
 	for _, p := range curve {
